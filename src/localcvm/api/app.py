@@ -1,0 +1,268 @@
+"""The ASGI application: one flat handler chain for every API 3.0 request.
+
+    read body (size limit) → authenticate (TC3 or legacy signature)
+    → resolve product/version/action from the spec → check region
+    → validate parameters against the spec → dispatch to the handler
+    → shape the response by the spec → render the envelope (+ request log)
+
+Every answer is HTTP 200 with ``{"Response": {..., "RequestId"}}``, as the
+real service does; errors carry the real codes and never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as HttpRoute
+
+from ..services import errors
+from ..services.core import Services
+from ..services.iam import Identity
+from . import signing
+from .errors import error_body
+from .routes import CallContext, load_all
+from .spec import SpecRegistry, unflatten
+
+request_log = logging.getLogger("localcvm.request")
+
+LEGACY_COMMON = {
+    "Action", "Version", "Region", "SecretId", "Signature", "SignatureMethod",
+    "Timestamp", "Nonce", "Token", "Language", "RequestClient",
+}
+
+
+@dataclass
+class ParsedCall:
+    service: str | None
+    action: str
+    version: str
+    region: str | None
+    language: str | None
+    params: dict
+    from_strings: bool
+    identity: Identity
+    sign_method: str
+
+
+class ApiApplication:
+    def __init__(self, services: Services, specs: SpecRegistry | None = None):
+        self.services = services
+        self.settings = services.settings
+        self.specs = specs or SpecRegistry()
+        self.routes = load_all()
+
+    # --- the chain ---------------------------------------------------------------------
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        log_fields: dict = {"request_id": request_id}
+        try:
+            result = await self._process(request, request_id, log_fields)
+            result["RequestId"] = request_id
+            log_fields["status"] = "ok"
+        except Exception as exc:  # every failure becomes an envelope
+            result = error_body(exc, request_id)
+            log_fields["status"] = result["Error"]["Code"]
+        body = orjson.dumps({"Response": result})
+        if self.settings.request_log:
+            log_fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            log_fields["client"] = request.client.host if request.client else None
+            request_log.info(json.dumps(log_fields, ensure_ascii=False, separators=(",", ":")))
+        return Response(body, media_type="application/json")
+
+    async def _process(self, request: Request, request_id: str, log_fields: dict) -> dict:
+        if request.method not in ("POST", "GET"):
+            raise errors.UnsupportedProtocol(
+                f"HTTP method {request.method} is not supported; send POST (or GET with a signed query)."
+            )
+        body = await self._read_body(request)
+        call = await self._authenticate(request, body)
+        log_fields.update(
+            action=call.action, service=call.service, version=call.version,
+            region=call.region, account=call.identity.uin, sign_method=call.sign_method,
+        )
+        product = self.specs.product(call.service or "")
+        if product is None:
+            raise errors.InvalidAction(
+                f"The service `{call.service}` is not served by localcvm (served: {', '.join(self.specs.products)})."
+            )
+        action_spec = product.actions.get(call.action)
+        if action_spec is None:
+            raise errors.InvalidAction(
+                f"The action `{call.action}` does not exist in {product.product} {product.version}."
+            )
+        if call.version != product.version:
+            raise errors.NoSuchVersion(
+                f"The version `{call.version}` of {product.product} does not exist; localcvm serves {product.version}."
+            )
+        route = self.routes.get((product.product, call.action))
+        # Regional unless the handler says otherwise; CAM is global.
+        regional = route.regional if route else product.product != "cam"
+        if call.region:
+            self.services.regions.get(call.region, product=product.product)
+        elif regional:
+            raise errors.MissingParameter("The request is missing the required parameter `Region` (X-TC-Region).")
+        # Parameters are checked even for actions not implemented yet, as the real API does.
+        params = product.validate_request(action_spec, call.params, from_strings=call.from_strings)
+        if route is None:
+            raise errors.UnsupportedOperation(
+                f"The action `{call.action}` of {product.product} is not implemented by localcvm yet "
+                "(see docs/api-coverage.md)."
+            )
+        ctx = CallContext(
+            services=self.services, identity=call.identity, product=product.product,
+            action=call.action, region=call.region, language=call.language, request_id=request_id,
+        )
+        if route.inline:
+            result = route.fn(ctx, params)
+        else:
+            result = await run_in_threadpool(route.fn, ctx, params)
+        return product.shape_response(action_spec, result, strict=self.settings.strict_responses)
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        too_big = errors.RequestSizeLimitExceeded(f"The request body exceeds the limit of {limit} bytes.")
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise too_big
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _lookup(self, secret_id: str) -> tuple[str, Identity]:
+        found = self.services.accounts.peek(secret_id)
+        if found is None:
+            found = await run_in_threadpool(self.services.accounts.lookup, secret_id)
+        if found is None:
+            raise errors.AuthFailureSecretIdNotFound(f"The SecretId `{secret_id}` does not exist or is disabled.")
+        return found
+
+    async def _authenticate(self, request: Request, body: bytes) -> ParsedCall:
+        headers = request.headers
+        if headers.get("authorization") or headers.get("x-tc-action"):
+            return await self._authenticate_tc3(request, body)
+        return await self._authenticate_legacy(request, body)
+
+    async def _authenticate_tc3(self, request: Request, body: bytes) -> ParsedCall:
+        headers = request.headers
+        auth = signing.parse_tc3_authorization(headers.get("authorization"))
+        timestamp = signing.check_timestamp(headers.get("x-tc-timestamp"), time.time(), self.settings.max_skew_seconds)
+        secret_key, identity = await self._lookup(auth.secret_id)
+        if headers.get("x-tc-content-sha256") == "UNSIGNED-PAYLOAD":
+            payload_hash = hashlib.sha256(b"UNSIGNED-PAYLOAD").hexdigest()
+        else:
+            payload_hash = hashlib.sha256(body).hexdigest()
+        raw_query = request.scope.get("query_string", b"").decode("latin-1")
+        signing.verify_tc3(
+            secret_key, auth, timestamp=timestamp,
+            method=request.method, path=request.url.path, query=raw_query,
+            headers={k.lower(): v for k, v in headers.items()}, payload_hash=payload_hash,
+        )
+        action = headers.get("x-tc-action")
+        version = headers.get("x-tc-version")
+        if not action:
+            raise errors.MissingParameter("The request is missing the required header `X-TC-Action`.")
+        if not version:
+            raise errors.MissingParameter("The request is missing the required header `X-TC-Version`.")
+        if request.method == "GET":
+            params, from_strings = unflatten(dict(parse_qsl(raw_query, keep_blank_values=True))), True
+        else:
+            params, from_strings = self._json_params(headers.get("content-type", ""), body), False
+        return ParsedCall(
+            service=auth.service, action=action, version=version,
+            region=headers.get("x-tc-region") or None, language=headers.get("x-tc-language") or None,
+            params=params, from_strings=from_strings, identity=identity, sign_method=signing.TC3,
+        )
+
+    @staticmethod
+    def _json_params(content_type: str, body: bytes) -> dict:
+        media = content_type.split(";")[0].strip().lower()
+        if media != "application/json":
+            raise errors.InvalidRequest(
+                f"Content-Type `{content_type or '(none)'}` is not supported for TC3-HMAC-SHA256 POST requests; "
+                "send `application/json`."
+            )
+        if not body.strip():
+            return {}
+        try:
+            params = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise errors.InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
+        if not isinstance(params, dict):
+            raise errors.InvalidRequest("The request body must be a JSON object.")
+        return params
+
+    async def _authenticate_legacy(self, request: Request, body: bytes) -> ParsedCall:
+        if request.method == "GET":
+            raw = request.scope.get("query_string", b"").decode("latin-1")
+        else:
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media != "application/x-www-form-urlencoded":
+                raise errors.AuthFailureInvalidAuthorization(
+                    "The request carries no Authorization header; sign it with TC3-HMAC-SHA256 "
+                    "(or send a form-encoded request signed with HmacSHA1/HmacSHA256)."
+                )
+            raw = body.decode("utf-8", errors="replace")
+        params = dict(parse_qsl(raw, keep_blank_values=True))
+        if not params.get("Signature") or not params.get("SecretId"):
+            raise errors.AuthFailureInvalidAuthorization(
+                "The request is not signed: send an Authorization header (TC3-HMAC-SHA256) "
+                "or the SecretId/Signature parameters (HmacSHA1/HmacSHA256)."
+            )
+        method_name = params.get("SignatureMethod") or "HmacSHA1"
+        if method_name not in signing.LEGACY_METHODS:
+            raise errors.AuthFailureInvalidAuthorization(
+                f"SignatureMethod `{method_name}` is not supported; use HmacSHA1 or HmacSHA256."
+            )
+        signing.check_timestamp(params.get("Timestamp"), time.time(), self.settings.max_skew_seconds)
+        secret_key, identity = await self._lookup(params["SecretId"])
+        host = request.headers.get("host", "")
+        to_sign = signing.legacy_string_to_sign(request.method, host, request.url.path, params)
+        signing.verify_legacy(secret_key, method_name, to_sign, params["Signature"])
+        action = params.get("Action")
+        version = params.get("Version")
+        if not action:
+            raise errors.MissingParameter("The request is missing the required parameter `Action`.")
+        if not version:
+            raise errors.MissingParameter("The request is missing the required parameter `Version`.")
+        # Legacy requests do not name the service; take it from the host name
+        # (cvm.localhost:4570) or from the action and version.
+        first_label = host.split(":")[0].split(".")[0]
+        service = first_label if self.specs.product(first_label) else self.specs.find_product_for(action, version)
+        rest = {k: v for k, v in params.items() if k not in LEGACY_COMMON}
+        return ParsedCall(
+            service=service, action=action, version=version, region=params.get("Region") or None,
+            language=params.get("Language") or None, params=unflatten(rest), from_strings=True,
+            identity=identity, sign_method=method_name,
+        )
+
+
+def create_app(services: Services, specs: SpecRegistry | None = None) -> Starlette:
+    api = ApiApplication(services, specs)
+
+    async def health(_request: Request) -> Response:
+        return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
+
+    app = Starlette(
+        routes=[
+            HttpRoute("/_localcvm/health", health, methods=["GET"]),
+            HttpRoute("/{path:path}", api.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
+        ]
+    )
+    app.state.api = api
+    return app

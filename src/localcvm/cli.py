@@ -1,0 +1,263 @@
+"""The ``localcvm`` command: serve, accounts, doctor, tccli."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import __version__
+from .config import DEFAULT_PORT, Settings
+
+app = typer.Typer(
+    help="localcvm: a self-hosted Tencent Cloud CVM-style compute and image service (API 3.0).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+accounts_app = typer.Typer(help="Manage accounts (root accounts with API key pairs).", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+DataDirOpt = typer.Option(None, "--data-dir", help="Data directory [env LOCALCVM_DATA_DIR; default ~/.local/share/localcvm].")
+DbOpt = typer.Option(None, "--database-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db [env LOCALCVM_DATABASE_URL; default SQLite in the data dir].")
+
+
+def _services(data_dir: Optional[Path], database_url: Optional[str], **extra):
+    from .services.core import Services
+
+    return Services(Settings.load(data_dir=data_dir, database_url=database_url, **extra))
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, "--host", help="Address to listen on [env LOCALCVM_HOST; default 127.0.0.1]."),
+    port: int = typer.Option(None, "--port", help=f"Port to listen on [env LOCALCVM_PORT; default {DEFAULT_PORT}]."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+    tls: Optional[bool] = typer.Option(None, "--tls/--no-tls", help="Serve HTTPS with a certificate from a local CA kept in <data-dir>/tls (clients trust tls/ca.pem)."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+):
+    """Run the API server (all products on one port)."""
+    import uvicorn
+
+    from .api.app import create_app
+    from .services import errors
+    from .services.core import Services
+
+    logging.basicConfig(level=log_level.upper(), format="%(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = Settings.load(host=host, port=port, data_dir=data_dir, database_url=database_url, tls=tls)
+    try:
+        services = Services(settings)
+        generated = services.accounts.ensure_root(settings.secret_id, settings.secret_key)
+    except errors.ApiError as exc:
+        _fail(exc.message)
+    if generated:
+        typer.echo(
+            "Created the root account of this data dir (shown once; `localcvm accounts list` shows the SecretIds):\n"
+            f"  Uin:       {generated.uin}\n  SecretId:  {generated.secret_id}\n  SecretKey: {generated.secret_key}"
+        )
+    ssl_kwargs = {}
+    if settings.tls:
+        from .tls import ensure_server_cert
+
+        cert, key, ca = ensure_server_cert(settings.data_dir / "tls", settings.host)
+        ssl_kwargs = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        typer.echo(f"TLS on; clients trust the CA certificate {ca}")
+    typer.echo(f"localcvm {__version__} listening on {settings.scheme}://{settings.endpoint} (data dir {settings.data_dir})")
+    sys.stdout.flush()
+    uvicorn.run(
+        create_app(services), host=settings.host, port=settings.port, log_level=log_level.lower(),
+        access_log=False, **ssl_kwargs,
+    )
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: str = typer.Option(..., "--name", help="Account name (unique)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """Create an account and print its Uin, SecretId and SecretKey."""
+    from .services import errors
+
+    services = _services(data_dir, database_url)
+    try:
+        creds = services.accounts.create_account(name)
+    except errors.ApiError as exc:
+        _fail(exc.message)
+    if as_json:
+        typer.echo(json.dumps({"Uin": creds.uin, "AppId": creds.app_id, "Name": creds.name,
+                               "SecretId": creds.secret_id, "SecretKey": creds.secret_key}))
+    else:
+        typer.echo(f"Uin:       {creds.uin}\nAppId:     {creds.app_id}\nName:      {creds.name}\n"
+                   f"SecretId:  {creds.secret_id}\nSecretKey: {creds.secret_key}")
+
+
+@accounts_app.command("list")
+def accounts_list(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """List accounts (never prints secret keys)."""
+    accounts = _services(data_dir, database_url).accounts.list_accounts()
+    if as_json:
+        typer.echo(json.dumps(accounts))
+        return
+    typer.echo(f"{'UIN':<14}{'APPID':<12}{'NAME':<20}SECRET IDS")
+    for a in accounts:
+        typer.echo(f"{a['Uin']:<14}{a['AppId']:<12}{a['Name']:<20}{', '.join(a['SecretIds'])}")
+
+
+@app.command()
+def doctor(
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Check what localcvm needs: qemu-img, QEMU/KVM, the database, the data dir, the API specs."""
+    settings = Settings.load(data_dir=data_dir, database_url=database_url)
+    checks: list[tuple[str, str, str]] = []  # (name, OK|WARN|FAIL, detail)
+
+    def tool_version(cmd: str) -> tuple[str, str]:
+        path = shutil.which(cmd)
+        if not path:
+            return "", ""
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            return path, f"fails to run: {exc}"
+        return path, (out.splitlines() or [""])[0]
+
+    path, ver = tool_version("qemu-img")
+    checks.append(("qemu-img", "OK" if path else "FAIL",
+                   f"{path}: {ver}" if path else "not found; images need it: apt-get install qemu-utils"))
+    path, ver = tool_version("qemu-system-x86_64")
+    checks.append(("qemu-system-x86_64", "OK" if path else "WARN",
+                   f"{path}: {ver}" if path else "not found; only the fake driver can run instances (apt-get install qemu-system-x86)"))
+    if os.path.exists("/dev/kvm"):
+        ok = os.access("/dev/kvm", os.R_OK | os.W_OK)
+        checks.append(("kvm", "OK" if ok else "WARN", "/dev/kvm usable" if ok else "/dev/kvm exists but is not accessible; QEMU falls back to TCG"))
+    else:
+        checks.append(("kvm", "WARN", "no /dev/kvm; real VMs run under TCG (slower)"))
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = settings.data_dir / ".doctor-probe"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+        usage = shutil.disk_usage(settings.data_dir)
+        checks.append(("data dir", "OK", f"{settings.data_dir} writable, {usage.free / 2**30:.1f} GiB free"))
+    except OSError as exc:
+        checks.append(("data dir", "FAIL", f"{settings.data_dir}: {exc}"))
+    try:
+        from sqlalchemy import text
+
+        from .store.db import Database
+
+        db = Database(settings.effective_database_url)
+        db.migrate()
+        with db.engine.connect() as conn:
+            rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        db.dispose()
+        checks.append(("database", "OK", f"{db.engine.url.render_as_string(hide_password=True)} at migration {rev}"))
+    except Exception as exc:  # report, don't crash
+        checks.append(("database", "FAIL", f"{type(exc).__name__}: {exc}"))
+    try:
+        from .api.spec import SpecRegistry
+
+        reg = SpecRegistry()
+        checks.append(("api specs", "OK", ", ".join(f"{p} {s.version} ({len(s.actions)} actions)" for p, s in reg.products.items())))
+    except Exception as exc:
+        checks.append(("api specs", "FAIL", f"{type(exc).__name__}: {exc} (pip install tccli)"))
+
+    if as_json:
+        typer.echo(json.dumps([{"check": n, "status": s, "detail": d} for n, s, d in checks]))
+    else:
+        colors = {"OK": typer.colors.GREEN, "WARN": typer.colors.YELLOW, "FAIL": typer.colors.RED}
+        for n, s, d in checks:
+            typer.echo(f"{typer.style(f'{s:<5}', fg=colors[s])} {n:<20} {d}")
+    if any(s == "FAIL" for _, s, _ in checks):
+        raise typer.Exit(1)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+)
+def tccli(
+    ctx: typer.Context,
+    endpoint: str = typer.Option(None, "--lc-endpoint", help="host:port of the server [default LOCALCVM_HOST:LOCALCVM_PORT]."),
+    tls: Optional[bool] = typer.Option(None, "--lc-tls/--lc-no-tls", help="Use HTTPS and trust <data-dir>/tls/ca.pem [default: LOCALCVM_TLS]."),
+    data_dir: Optional[Path] = typer.Option(None, "--lc-data-dir", help="Data dir whose root account signs the calls."),
+    database_url: Optional[str] = typer.Option(None, "--lc-database-url", help="Database of that data dir."),
+):
+    """Run the real tccli against this server: `localcvm tccli cvm DescribeRegions`.
+
+    Credentials: TENCENTCLOUD_SECRET_ID/KEY, else LOCALCVM_SECRET_ID/KEY, else
+    the data dir's root account. Region: TENCENTCLOUD_REGION or ap-guangzhou.
+    Every tccli option works as usual (--region, --secretId, --output, ...).
+    """
+    settings = Settings.load(data_dir=data_dir, database_url=database_url, tls=tls)
+    args = list(ctx.args)
+    env = os.environ
+    if not env.get("TENCENTCLOUD_SECRET_ID") and "--secretId" not in args:
+        sid, key = settings.secret_id, settings.secret_key
+        if not sid:
+            services = _services(data_dir, database_url)
+            with services.db.read() as repo:
+                accounts = repo.list_accounts()
+                keys = repo.keys_of(accounts[0].uin) if accounts else []
+                if keys:
+                    sid, key = keys[0].secret_id, keys[0].secret_key
+            services.close()
+        if not sid:
+            _fail("no credentials: set TENCENTCLOUD_SECRET_ID/KEY or start `localcvm serve` once to create the root account")
+        env["TENCENTCLOUD_SECRET_ID"], env["TENCENTCLOUD_SECRET_KEY"] = sid, key
+    env.setdefault("TENCENTCLOUD_REGION", "ap-guangzhou")
+    if "--endpoint" not in args and args and not args[0].startswith("-") and args[0] not in ("configure", "help"):
+        args += ["--endpoint", endpoint or settings.endpoint]
+
+    from tencentcloud.common.profile.http_profile import HttpProfile
+
+    scheme = settings.scheme
+    ca = str(settings.data_dir / "tls" / "ca.pem") if settings.tls else None
+    original_init = HttpProfile.__init__
+
+    def local_init(self, *a, **kw):
+        original_init(self, *a, **kw)
+        self.scheme = self.protocol = scheme
+        if ca:
+            self.certification = ca
+
+    HttpProfile.__init__ = local_init
+    from tccli.main import main as tccli_main
+
+    sys.argv = ["tccli", *args]
+    code = tccli_main()
+    raise typer.Exit(code or 0)
+
+
+@app.command()
+def version():
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

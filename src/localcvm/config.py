@@ -1,0 +1,75 @@
+"""Settings: command-line flags > ``LOCALCVM_*`` environment variables > defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_PORT = 4570
+MAX_BODY_BYTES = 10 * 1024 * 1024  # the real API's limit for a JSON request
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "localcvm"
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: Path = field(default_factory=_default_data_dir)
+    # SQLAlchemy URL; empty means SQLite at <data_dir>/localcvm.db
+    database_url: str = ""
+    tls: bool = False
+    # JSON file with the region/zone catalogue; empty means the built-in one
+    regions_file: str = ""
+    # Root account keys for a new data dir (generated and printed when empty)
+    secret_id: str = ""
+    secret_key: str = ""
+    # Largest accepted request body
+    max_body_bytes: int = MAX_BODY_BYTES
+    # Allowed clock skew for signed requests, seconds
+    max_skew_seconds: int = 300
+    # Emit one JSON line per request on stderr
+    request_log: bool = True
+    # Raise instead of warn when a handler's response does not fit the spec
+    strict_responses: bool = False
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Build settings from the environment, then apply non-None overrides (flags)."""
+        values: dict = {}
+        for f in fields(cls):
+            env = os.environ.get("LOCALCVM_" + f.name.upper())
+            if env is not None and env != "":
+                values[f.name] = _coerce(f.type, env)
+        for key, value in overrides.items():
+            if value is not None:
+                values[key] = value
+        settings = cls(**values)
+        settings.data_dir = Path(settings.data_dir).expanduser().resolve()
+        return settings
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'localcvm.db'}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _coerce(type_name, raw: str):
+    t = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", str(type_name))
+    if t == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if t == "int":
+        return int(raw)
+    if t == "Path":
+        return Path(raw)
+    return raw

@@ -1,0 +1,82 @@
+"""The error catalogue: one class per real Tencent Cloud API error code.
+
+Services raise these; ``api/`` renders them as
+``{"Response": {"Error": {"Code", "Message"}, "RequestId"}}``.
+Codes are the real ones (see the SDK's ``errorcodes.py`` per product and
+the API 3.0 common error codes); messages are ours and always name the
+parameter or resource involved.
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """An error with a wire code. ``code`` is the real API's error code."""
+
+    code = "InternalError"
+    default_message = "An internal error occurred."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None):
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+def _error(code: str, default_message: str) -> type[ApiError]:
+    """Declare an error class for ``code`` (kept small on purpose)."""
+    name = code.replace(".", "_")
+    return type(name, (ApiError,), {"code": code, "default_message": default_message})
+
+
+# --- common errors (API 3.0, every product) --------------------------------
+InternalError = _error("InternalError", "An internal error occurred; retry later.")
+AuthFailure = _error("AuthFailure", "Authentication failed.")
+AuthFailureSignatureFailure = _error(
+    "AuthFailure.SignatureFailure",
+    "The request signature does not match the one computed by the server; "
+    "check the SecretKey and the signing process.",
+)
+AuthFailureSecretIdNotFound = _error(
+    "AuthFailure.SecretIdNotFound", "The SecretId does not exist or is disabled."
+)
+AuthFailureSignatureExpire = _error(
+    "AuthFailure.SignatureExpire",
+    "The signature has expired: the request timestamp differs from the server time by more than 5 minutes.",
+)
+AuthFailureInvalidAuthorization = _error(
+    "AuthFailure.InvalidAuthorization",
+    "The Authorization header is missing or does not follow the TC3-HMAC-SHA256 format.",
+)
+AuthFailureUnauthorizedOperation = _error(
+    "AuthFailure.UnauthorizedOperation", "The request is not authorized by CAM."
+)
+UnauthorizedOperation = _error("UnauthorizedOperation", "The operation is not authorized.")
+InvalidAction = _error("InvalidAction", "The action does not exist.")
+NoSuchVersion = _error("NoSuchVersion", "The API version does not exist.")
+UnsupportedOperation = _error("UnsupportedOperation", "The operation is not supported.")
+UnsupportedProtocol = _error(
+    "UnsupportedProtocol", "Only HTTP(S) POST (and GET for legacy signatures) requests are supported."
+)
+UnsupportedRegion = _error("UnsupportedRegion", "The action does not support this region.")
+InvalidRequest = _error("InvalidRequest", "The request body is malformed.")
+RequestSizeLimitExceeded = _error("RequestSizeLimitExceeded", "The request body exceeds the size limit.")
+MissingParameter = _error("MissingParameter", "A required parameter is missing.")
+UnknownParameter = _error("UnknownParameter", "An unknown parameter was given.")
+InvalidParameter = _error("InvalidParameter", "A parameter has the wrong format or type.")
+InvalidParameterValue = _error("InvalidParameterValue", "A parameter has an invalid value.")
+InvalidFilter = _error("InvalidFilter", "The filter is not supported.")
+ResourceNotFound = _error("ResourceNotFound", "The resource does not exist.")
+LimitExceeded = _error("LimitExceeded", "A limit was exceeded.")
+DryRunOperation = _error("DryRunOperation", "The request would have succeeded, but DryRun was set.")
+
+# --- regions --------------------------------------------------------------------
+InvalidRegionNotFound = _error("InvalidRegion.NotFound", "The region does not exist.")
+InvalidRegionUnavailable = _error("InvalidRegion.Unavailable", "The region is not available.")
+InvalidParameterValueInvalidRegion = _error(
+    "InvalidParameterValue.InvalidRegion", "The region ID is not available."
+)
+InvalidZoneMismatchRegion = _error("InvalidZone.MismatchRegion", "The zone does not belong to the region.")
