@@ -10,8 +10,8 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 VERSIONS = {"cvm": "2017-03-12", "cbs": "2017-03-12", "vpc": "2017-03-12", "cam": "2019-01-16"}
 
 
-def profile(server, sign_method: str = "TC3-HMAC-SHA256", language: str | None = None) -> ClientProfile:
-    hp = HttpProfile(endpoint=server.endpoint, protocol=server.scheme)
+def profile(server, sign_method: str = "TC3-HMAC-SHA256", language: str | None = None, method: str = "POST") -> ClientProfile:
+    hp = HttpProfile(endpoint=server.endpoint, protocol=server.scheme, reqMethod=method)
     if server.tls:
         hp.certification = str(server.ca_file)
     prof = ClientProfile(signMethod=sign_method, httpProfile=hp)
@@ -24,10 +24,11 @@ def cred(server, secret_id: str | None = None, secret_key: str | None = None):
     return credential.Credential(secret_id or server.secret_id, secret_key or server.secret_key)
 
 
-def cvm(server, region: str = "ap-guangzhou", *, sign_method: str = "TC3-HMAC-SHA256", secret_id=None, secret_key=None, language=None):
+def cvm(server, region: str = "ap-guangzhou", *, sign_method: str = "TC3-HMAC-SHA256", secret_id=None, secret_key=None,
+        language=None, method="POST"):
     from tencentcloud.cvm.v20170312 import cvm_client
 
-    return cvm_client.CvmClient(cred(server, secret_id, secret_key), region, profile(server, sign_method, language))
+    return cvm_client.CvmClient(cred(server, secret_id, secret_key), region, profile(server, sign_method, language, method))
 
 
 def common(server, product: str = "cvm", region: str = "ap-guangzhou", *, secret_id=None, secret_key=None, sign_method="TC3-HMAC-SHA256"):

@@ -28,6 +28,14 @@ def test_regions_and_zones_with_each_sign_method(server, sign_method):
             assert z.ZoneId.isdigit() and z.ZoneName and z.ZoneState == "AVAILABLE"
 
 
+@pytest.mark.parametrize("sign_method", SIGN_METHODS)
+def test_get_requests(server, sign_method):
+    """HttpProfile(reqMethod="GET"): parameters in the signed query string."""
+    client = sdk.cvm(server, "ap-shanghai", sign_method=sign_method, method="GET")
+    zones = client.DescribeZones(models.DescribeZonesRequest())
+    assert "ap-shanghai-2" in [z.Zone for z in zones.ZoneSet]
+
+
 def test_guangzhou_zones_are_the_real_ones(server):
     zones = sdk.cvm(server, "ap-guangzhou").DescribeZones(models.DescribeZonesRequest())
     by_zone = {z.Zone: z for z in zones.ZoneSet}

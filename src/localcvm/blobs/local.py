@@ -1,0 +1,386 @@
+"""A chunk store in a local directory.
+
+Layout under the store's root (one root per region, e.g.
+``<data>/blobs/<region>``)::
+
+    chunks/ab/cd/abcd...64 hex...     one immutable file per chunk
+    manifests/<name>.json             one file per manifest
+
+Durability: every file is written to a temporary name in its final
+directory, fsynced, renamed over its final name (``os.replace``, atomic) and
+the directory is fsynced, so after a crash a name holds either nothing or
+the complete content. Leftover temporaries (``.*.tmp``) are invisible to
+listings and removed by ``purge_temp`` (which ``gc`` calls).
+
+Confinement: all access goes through directory file descriptors opened from
+the root with ``O_NOFOLLOW``, never through path strings, so a symlink
+planted anywhere below the root (a directory or a chunk) is refused rather
+than followed out of it. Reads also verify every chunk's hash.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import stat
+import threading
+import time
+from typing import Iterator
+
+from .chunks import (
+    ChunkCorrupt,
+    ChunkInfo,
+    ChunkMissing,
+    ChunkStore,
+    ChunkStoreError,
+    Manifest,
+    ManifestMissing,
+    check_digest,
+    validate_manifest_name,
+    verify_chunk,
+)
+
+__all__ = ["LocalChunkStore"]
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+_HEX2 = re.compile(r"[0-9a-f]{2}")
+_TMP_SUFFIX = ".tmp"
+
+
+class LocalChunkStore(ChunkStore):
+    """Chunks and manifests in a directory tree (see the module docstring).
+
+    ``root`` itself is resolved once, at construction (an operator may
+    configure it through a symlink); nothing below it is ever followed.
+    Set ``fsync=False`` only for throw-away stores: it drops the crash
+    guarantees, not the atomicity of renames.
+    """
+
+    parallelism = 4
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True, create: bool = True) -> None:
+        self.root = os.path.realpath(os.fspath(root))
+        self._fsync = fsync
+        if create:
+            os.makedirs(self.root, exist_ok=True)
+        self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+        self._closed = False
+        self._lock = threading.Lock()
+        try:
+            self._chunks_fd = self._open_dir(self._root_fd, "chunks", create=True)
+            self._manifests_fd = self._open_dir(self._root_fd, "manifests", create=True)
+        except BaseException:
+            os.close(self._root_fd)
+            raise
+
+    def __repr__(self) -> str:
+        return f"LocalChunkStore({self.root!r})"
+
+    # -- directory plumbing -----------------------------------------------
+
+    def _open_dir(self, parent_fd: int, name: str, *, create: bool) -> int:
+        """Open ``name`` under ``parent_fd`` as a directory, refusing symlinks.
+
+        With ``create`` a missing directory is made (and its parent fsynced
+        so the new entry survives a crash). Raises FileNotFoundError when it
+        is missing and ``create`` is false.
+        """
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        except FileNotFoundError:
+            if not create:
+                raise
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise ChunkStoreError(
+                    f"{self.root}: {name!r} is not a real directory (symlink?); refusing to follow it"
+                ) from None
+            raise
+        try:
+            os.mkdir(name, 0o755, dir_fd=parent_fd)
+            self._sync(parent_fd)
+        except FileExistsError:  # another thread or process won the race
+            pass
+        return self._open_dir(parent_fd, name, create=False)
+
+    def _chunk_dir(self, digest: str, *, create: bool) -> int:
+        """fd of ``chunks/ab/cd`` for ``digest`` (caller closes it)."""
+        self._check_open()
+        top = self._open_dir(self._chunks_fd, digest[0:2], create=create)
+        try:
+            return self._open_dir(top, digest[2:4], create=create)
+        finally:
+            os.close(top)
+
+    def _sync(self, fd: int) -> None:
+        if self._fsync:
+            os.fsync(fd)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ChunkStoreError(f"{self!r} is closed")
+
+    def _write_atomic(self, dir_fd: int, name: str, data: bytes | bytearray | memoryview) -> None:
+        """Write ``data`` to ``name`` in ``dir_fd``: temp file, fsync, rename,
+        fsync the directory."""
+        tmp = f".{name}.{os.getpid()}.{secrets.token_hex(6)}{_TMP_SUFFIX}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC, 0o444, dir_fd=dir_fd)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                self._sync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=dir_fd)
+            except OSError:
+                pass
+            raise
+        self._sync(dir_fd)
+
+    def _read_regular(self, dir_fd: int, name: str) -> bytes:
+        """Read a whole regular file without following a symlink."""
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            parts = []
+            want = st.st_size
+            while True:
+                # Ask for one byte more than expected to notice a file that grew.
+                block = os.read(fd, max(want + 1, 1 << 16))
+                if not block:
+                    break
+                parts.append(block)
+                want = max(0, want - len(block))
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+        finally:
+            os.close(fd)
+
+    def _lstat(self, dir_fd: int, name: str) -> os.stat_result:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+
+    # -- chunks -----------------------------------------------------------
+
+    def has(self, digest: str) -> bool:
+        check_digest(digest)
+        try:
+            d = self._chunk_dir(digest, create=False)
+        except FileNotFoundError:
+            return False
+        try:
+            return stat.S_ISREG(self._lstat(d, digest).st_mode)
+        except FileNotFoundError:
+            return False
+        finally:
+            os.close(d)
+
+    def get(self, digest: str) -> bytes:
+        check_digest(digest)
+        try:
+            d = self._chunk_dir(digest, create=False)
+        except FileNotFoundError:
+            raise ChunkMissing(digest, self.root) from None
+        try:
+            data = self._read_regular(d, digest)
+        except FileNotFoundError:
+            raise ChunkMissing(digest, self.root) from None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EINVAL):
+                raise ChunkCorrupt(digest, "stored entry is not a regular file (symlink?)") from None
+            raise
+        finally:
+            os.close(d)
+        verify_chunk(digest, data)
+        return data
+
+    def put(self, digest: str, data: bytes | bytearray, *, trusted: bool = False) -> None:
+        check_digest(digest)
+        if not trusted:
+            verify_chunk(digest, data)
+        d = self._chunk_dir(digest, create=True)
+        try:
+            self._write_atomic(d, digest, data)
+        finally:
+            os.close(d)
+
+    def touch(self, digest: str) -> bool:
+        check_digest(digest)
+        try:
+            d = self._chunk_dir(digest, create=False)
+        except FileNotFoundError:
+            return False
+        try:
+            if not stat.S_ISREG(self._lstat(d, digest).st_mode):
+                return False  # a planted symlink: let put() replace it
+            os.utime(digest, dir_fd=d, follow_symlinks=False)
+            return True
+        except FileNotFoundError:
+            return False
+        finally:
+            os.close(d)
+
+    def delete(self, digest: str, *, older_than: float | None = None) -> int:
+        check_digest(digest)
+        try:
+            d = self._chunk_dir(digest, create=False)
+        except FileNotFoundError:
+            return 0
+        try:
+            st = self._lstat(d, digest)
+            if older_than is not None and st.st_mtime >= older_than:
+                return 0
+            os.unlink(digest, dir_fd=d)
+            return st.st_size if stat.S_ISREG(st.st_mode) else 0
+        except FileNotFoundError:
+            return 0
+        finally:
+            os.close(d)
+
+    def _iter_leaf_dirs(self) -> Iterator[tuple[str, int]]:
+        """Yield ``("abcd", fd)`` for every ``chunks/ab/cd`` directory; the
+        fd is closed when the caller advances."""
+        self._check_open()
+        with os.scandir(self._chunks_fd) as top_entries:
+            tops = sorted(e.name for e in top_entries if _HEX2.fullmatch(e.name) and e.is_dir(follow_symlinks=False))
+        for top in tops:
+            try:
+                top_fd = self._open_dir(self._chunks_fd, top, create=False)
+            except (FileNotFoundError, ChunkStoreError):
+                continue
+            try:
+                with os.scandir(top_fd) as sub_entries:
+                    subs = sorted(
+                        e.name for e in sub_entries if _HEX2.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+                    )
+                for sub in subs:
+                    try:
+                        leaf_fd = self._open_dir(top_fd, sub, create=False)
+                    except (FileNotFoundError, ChunkStoreError):
+                        continue
+                    try:
+                        yield top + sub, leaf_fd
+                    finally:
+                        os.close(leaf_fd)
+            finally:
+                os.close(top_fd)
+
+    def iter_chunks(self) -> Iterator[ChunkInfo]:
+        for prefix, leaf_fd in self._iter_leaf_dirs():
+            with os.scandir(leaf_fd) as entries:
+                for e in entries:
+                    name = e.name
+                    if len(name) != 64 or not name.startswith(prefix):
+                        continue  # temporaries and strangers
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        yield ChunkInfo(name, st.st_size, st.st_mtime)
+
+    def bytes_on_disk(self) -> int:
+        """Disk space the chunk files occupy (allocated blocks)."""
+        total = 0
+        for prefix, leaf_fd in self._iter_leaf_dirs():
+            with os.scandir(leaf_fd) as entries:
+                for e in entries:
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        total += st.st_blocks * 512
+        return total
+
+    def purge_temp(self, older_than_seconds: float) -> int:
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+
+        def purge_in(dir_fd: int) -> None:
+            nonlocal removed
+            with os.scandir(dir_fd) as entries:
+                for e in entries:
+                    if not (e.name.startswith(".") and e.name.endswith(_TMP_SUFFIX)):
+                        continue
+                    try:
+                        if e.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(e.name, dir_fd=dir_fd)
+                            removed += 1
+                    except FileNotFoundError:
+                        pass
+
+        for _, leaf_fd in self._iter_leaf_dirs():
+            purge_in(leaf_fd)
+        purge_in(self._manifests_fd)
+        return removed
+
+    # -- manifests ----------------------------------------------------------
+
+    @staticmethod
+    def _manifest_file(name: str) -> str:
+        return validate_manifest_name(name) + ".json"
+
+    def put_manifest(self, name: str, manifest: Manifest) -> None:
+        self._check_open()
+        self._write_atomic(self._manifests_fd, self._manifest_file(name), manifest.to_json().encode())
+
+    def get_manifest(self, name: str) -> Manifest:
+        self._check_open()
+        try:
+            raw = self._read_regular(self._manifests_fd, self._manifest_file(name))
+        except FileNotFoundError:
+            raise ManifestMissing(name) from None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EINVAL):
+                raise ChunkStoreError(f"manifest {name!r} is not a regular file (symlink?)") from None
+            raise
+        try:
+            return Manifest.from_json(raw)
+        except ValueError as exc:
+            raise ChunkStoreError(f"manifest {name!r} is unreadable: {exc}") from None
+
+    def delete_manifest(self, name: str) -> bool:
+        self._check_open()
+        try:
+            os.unlink(self._manifest_file(name), dir_fd=self._manifests_fd)
+        except FileNotFoundError:
+            return False
+        self._sync(self._manifests_fd)
+        return True
+
+    def list_manifests(self) -> list[str]:
+        self._check_open()
+        names = []
+        with os.scandir(self._manifests_fd) as entries:
+            for e in entries:
+                if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file(follow_symlinks=False):
+                    names.append(e.name[: -len(".json")])
+        return sorted(names)
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for fd in (self._chunks_fd, self._manifests_fd, self._root_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,261 @@
+"""A chunk store in an S3 (or S3-compatible) bucket.
+
+Keys, under an optional prefix (one prefix or bucket per region)::
+
+    <prefix>/chunks/<sha256 hex>
+    <prefix>/manifests/<name>.json
+
+S3 writes are atomic per object, so there are no temporaries. Uploads carry
+``Content-MD5`` so the server rejects a body damaged in transit (important:
+a chunk stored corrupt under its name would otherwise be trusted by dedup
+until a read noticed); reads verify the SHA-256 as for every store.
+
+boto3 is imported lazily so that importing ``localcvm.blobs`` does not need
+it unless an S3 store is used.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from typing import Any, Iterator
+
+from .chunks import (
+    ChunkInfo,
+    ChunkMissing,
+    ChunkStore,
+    ChunkStoreError,
+    Manifest,
+    ManifestMissing,
+    check_digest,
+    is_digest,
+    validate_manifest_name,
+    verify_chunk,
+)
+
+__all__ = ["S3ChunkStore"]
+
+# Codes meaning "no such object" (HEAD answers carry no body, hence "404").
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+class S3ChunkStore(ChunkStore):
+    """Chunks and manifests as objects of one bucket under ``prefix``.
+
+    ``endpoint_url`` is the S3 endpoint (``None`` for AWS itself); path-style
+    addressing is used, which every S3-compatible server understands.
+    Thread-safe: one boto3 client (itself thread-safe) with a connection
+    pool sized for ``parallelism`` concurrent transfers.
+    """
+
+    parallelism = 8
+
+    def __init__(
+        self,
+        endpoint_url: str | None,
+        bucket: str,
+        prefix: str = "",
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        region: str = "us-east-1",
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        max_attempts: int = 5,
+        verify_tls: bool | str = True,
+    ) -> None:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ChunkStoreError("the S3 chunk store needs the 'boto3' package") from exc
+
+        self.endpoint_url = endpoint_url
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.region = region
+        config = Config(
+            region_name=region,
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max(16, self.parallelism * 2),
+            # We send Content-MD5 ourselves; the newer default (CRC trailers
+            # with aws-chunked bodies) is not understood by every S3 clone.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        self._s3 = boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=config,
+            verify=verify_tls,
+        )
+
+    def __repr__(self) -> str:
+        return f"S3ChunkStore({self.endpoint_url!r}, bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    # -- keys and error plumbing ------------------------------------------
+
+    def _key(self, *parts: str) -> str:
+        return "/".join(([self.prefix] if self.prefix else []) + list(parts))
+
+    def _chunk_key(self, digest: str) -> str:
+        return self._key("chunks", check_digest(digest))
+
+    def _manifest_key(self, name: str) -> str:
+        return self._key("manifests", validate_manifest_name(name) + ".json")
+
+    def _fail(self, op: str, key: str, exc: Exception) -> ChunkStoreError:
+        return ChunkStoreError(f"S3 {op} s3://{self.bucket}/{key} failed: {exc}")
+
+    def _call(self, op: str, key: str, fn: Any, **kwargs: Any) -> Any:
+        """Call a client method; map 'not found' to None, wrap other errors."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(Bucket=self.bucket, Key=key, **kwargs)
+        except ClientError as exc:
+            if _error_code(exc) in _NOT_FOUND:
+                return None
+            raise self._fail(op, key, exc) from exc
+        except BotoCoreError as exc:
+            raise self._fail(op, key, exc) from exc
+
+    def _put_object(self, key: str, body: bytes | bytearray) -> None:
+        md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+        if self._call("PutObject", key, self._s3.put_object, Body=bytes(body), ContentMD5=md5) is None:
+            raise ChunkStoreError(f"S3 bucket {self.bucket!r} does not exist")
+
+    # -- bucket -------------------------------------------------------------
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist yet."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._s3.head_bucket(Bucket=self.bucket)
+            return
+        except ClientError as exc:
+            if _error_code(exc) not in _NOT_FOUND | {"NoSuchBucket"}:
+                raise ChunkStoreError(f"S3 bucket {self.bucket!r} is not usable: {exc}") from exc
+        kwargs: dict[str, Any] = {"Bucket": self.bucket}
+        if self.region and self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            self._s3.create_bucket(**kwargs)
+        except ClientError as exc:
+            if _error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise ChunkStoreError(f"cannot create S3 bucket {self.bucket!r}: {exc}") from exc
+
+    # -- chunks -------------------------------------------------------------
+
+    def has(self, digest: str) -> bool:
+        key = self._chunk_key(digest)
+        return self._call("HeadObject", key, self._s3.head_object) is not None
+
+    def get(self, digest: str) -> bytes:
+        key = self._chunk_key(digest)
+        resp = self._call("GetObject", key, self._s3.get_object)
+        if resp is None:
+            raise ChunkMissing(digest, f"s3://{self.bucket}/{self._key('chunks')}")
+        try:
+            data = resp["Body"].read()
+        except Exception as exc:  # connection dropped mid-body
+            raise self._fail("GetObject", key, exc) from exc
+        verify_chunk(digest, data)
+        return data
+
+    def put(self, digest: str, data: bytes | bytearray, *, trusted: bool = False) -> None:
+        key = self._chunk_key(digest)
+        if not trusted:
+            verify_chunk(digest, data)
+        self._put_object(key, data)
+
+    def touch(self, digest: str) -> bool:
+        # A server-side copy onto itself with new metadata refreshes
+        # LastModified without moving the data through us.
+        key = self._chunk_key(digest)
+        resp = self._call(
+            "CopyObject",
+            key,
+            self._s3.copy_object,
+            CopySource={"Bucket": self.bucket, "Key": key},
+            MetadataDirective="REPLACE",
+            Metadata={"touched": str(int(time.time()))},
+        )
+        return resp is not None
+
+    def delete(self, digest: str, *, older_than: float | None = None) -> int:
+        key = self._chunk_key(digest)
+        head = self._call("HeadObject", key, self._s3.head_object)
+        if head is None:
+            return 0
+        if older_than is not None and head["LastModified"].timestamp() >= older_than:
+            return 0
+        self._call("DeleteObject", key, self._s3.delete_object)
+        return int(head.get("ContentLength", 0))
+
+    def _list(self, prefix: str) -> Iterator[dict[str, Any]]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        paginator = self._s3.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                yield from page.get("Contents", [])
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail("ListObjectsV2", prefix, exc) from exc
+
+    def iter_chunks(self) -> Iterator[ChunkInfo]:
+        prefix = self._key("chunks") + "/"
+        for obj in self._list(prefix):
+            name = obj["Key"][len(prefix):]
+            if is_digest(name):
+                yield ChunkInfo(name, int(obj["Size"]), obj["LastModified"].timestamp())
+
+    # -- manifests ----------------------------------------------------------
+
+    def put_manifest(self, name: str, manifest: Manifest) -> None:
+        self._put_object(self._manifest_key(name), manifest.to_json().encode())
+
+    def get_manifest(self, name: str) -> Manifest:
+        key = self._manifest_key(name)
+        resp = self._call("GetObject", key, self._s3.get_object)
+        if resp is None:
+            raise ManifestMissing(name)
+        try:
+            return Manifest.from_json(resp["Body"].read())
+        except ValueError as exc:
+            raise ChunkStoreError(f"manifest {name!r} is unreadable: {exc}") from None
+
+    def delete_manifest(self, name: str) -> bool:
+        key = self._manifest_key(name)
+        if self._call("HeadObject", key, self._s3.head_object) is None:
+            return False
+        self._call("DeleteObject", key, self._s3.delete_object)
+        return True
+
+    def list_manifests(self) -> list[str]:
+        prefix = self._key("manifests") + "/"
+        names = []
+        for obj in self._list(prefix):
+            rest = obj["Key"][len(prefix):]
+            if rest.endswith(".json") and "/" not in rest:
+                names.append(rest[: -len(".json")])
+        return sorted(names)
+
+    def close(self) -> None:
+        try:
+            self._s3.close()
+        except Exception:
+            pass
