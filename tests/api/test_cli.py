@@ -1,0 +1,37 @@
+"""`localcvm doctor` and `--help` texts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+
+def test_doctor_reports_each_check(make_server):
+    srv = make_server()
+    done = srv.cli("doctor", "--json", check=False)
+    checks = {c["check"]: c for c in json.loads(done.stdout)}
+    assert set(checks) >= {"qemu-img", "qemu-system-x86_64", "kvm", "data dir", "database", "api specs"}
+    assert checks["database"]["status"] == "OK"
+    assert checks["data dir"]["status"] == "OK"
+    assert checks["api specs"]["status"] == "OK" and "cvm 2017-03-12" in checks["api specs"]["detail"]
+    assert checks["qemu-img"]["status"] == ("OK" if shutil.which("qemu-img") else "FAIL")
+    assert done.returncode == (0 if all(c["status"] != "FAIL" for c in checks.values()) else 1)
+
+
+def test_doctor_reports_a_broken_database(tmp_path):
+    from tests.helpers import Server
+
+    srv = Server(data_dir=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    done = srv.cli("doctor", "--json", check=False)
+    checks = {c["check"]: c for c in json.loads(done.stdout)}
+    assert checks["database"]["status"] == "FAIL"
+    assert done.returncode == 1
+
+
+def test_help_texts(server):
+    out = server.cli("--help").stdout
+    for cmd in ("serve", "accounts", "doctor", "tccli"):
+        assert cmd in out
+    serve_help = server.cli("serve", "--help").stdout
+    for flag in ("--host", "--port", "--data-dir", "--database-url", "--tls"):
+        assert flag in serve_help
