@@ -86,3 +86,12 @@ def intl_sdk(tmp_path_factory):
 
     run.path = target
     return run
+
+
+@pytest.fixture(scope="session")
+def files(tmp_path_factory):
+    """An HTTP server on 127.0.0.1 serving test image files."""
+    from tests.fileserver import file_server
+
+    with file_server(tmp_path_factory.mktemp("files")) as srv:
+        yield srv

@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 accounts_app = typer.Typer(help="Manage accounts (root accounts with API key pairs).", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
+images_app = typer.Typer(help="Inspect images and maintain the chunk store.", no_args_is_help=True)
+app.add_typer(images_app, name="images")
 
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory [env LOCALCVM_DATA_DIR; default ~/.local/share/localcvm].")
 DbOpt = typer.Option(None, "--database-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db [env LOCALCVM_DATABASE_URL; default SQLite in the data dir].")
@@ -56,7 +58,8 @@ def serve(
     from .services.core import Services
 
     logging.basicConfig(level=log_level.upper(), format="%(message)s", stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "httpx", "httpcore", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.load(host=host, port=port, data_dir=data_dir, database_url=database_url, tls=tls)
     try:
         services = Services(settings)
@@ -120,6 +123,40 @@ def accounts_list(
     typer.echo(f"{'UIN':<14}{'APPID':<12}{'NAME':<20}SECRET IDS")
     for a in accounts:
         typer.echo(f"{a['Uin']:<14}{a['AppId']:<12}{a['Name']:<20}{', '.join(a['SecretIds'])}")
+
+
+@images_app.command("show")
+def images_show(
+    image_id: str = typer.Argument(..., help="The image ID (img-xxxxxxxx)."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """Show an image as the operator sees it: state, owner, disks, and why it failed if it did."""
+    services = _services(data_dir, database_url)
+    info = services.images.operator_view(image_id)
+    services.close()
+    if info is None:
+        _fail(f"no custom image {image_id}")
+    typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+
+
+@images_app.command("gc")
+def images_gc(
+    region: Optional[list[str]] = typer.Option(None, "--region", help="Region(s) to collect (default: all)."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """Delete chunks that no image references any more (safe while the server runs)."""
+    services = _services(data_dir, database_url)
+    total_chunks = total_bytes = 0
+    for r in region or [x.region for x in services.regions.all()]:
+        chunks, freed = services.images.gc(r)
+        total_chunks += chunks
+        total_bytes += freed
+        if chunks:
+            typer.echo(f"{r}: removed {chunks} chunks, {freed} bytes")
+    services.close()
+    typer.echo(f"removed {total_chunks} chunks, {total_bytes} bytes")
 
 
 @app.command()

@@ -35,6 +35,24 @@ class Settings:
     request_log: bool = True
     # Raise instead of warn when a handler's response does not fit the spec
     strict_responses: bool = False
+    # Custom images per account and region (PRODUCT.md R7)
+    image_quota: int = 10
+    # Chunk store backend: "local" (<data-dir>/blobs/<region>) or "s3"
+    blob_backend: str = "local"
+    s3_endpoint: str = ""
+    s3_bucket: str = "localcvm"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    # Object store for ExportImages buckets: "local" (<data-dir>/cos/<bucket>) or "s3" (same S3 settings)
+    cos_backend: str = "local"
+    # Hosts ImportImage may download from ("*" = any); comma-separated
+    import_allowed_hosts: str = "*"
+    # Largest image file ImportImage downloads, and largest virtual disk it accepts
+    max_import_bytes: int = 64 * 1024**3
+    max_image_virtual_gib: int = 2048
+    # Worker threads for background jobs in `serve` (0 = run no workers in this process)
+    workers: int = 4
 
     @classmethod
     def load(cls, **overrides) -> "Settings":

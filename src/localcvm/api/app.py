@@ -11,6 +11,7 @@ real service does; errors carry the real codes and never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -258,7 +259,16 @@ def create_app(services: Services, specs: SpecRegistry | None = None) -> Starlet
     async def health(_request: Request) -> Response:
         return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        services.start_workers()
+        try:
+            yield
+        finally:
+            services.close()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             HttpRoute("/_localcvm/health", health, methods=["GET"]),
             HttpRoute("/{path:path}", api.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),

@@ -1,11 +1,14 @@
-"""The service container: everything a request handler or CLI command needs."""
+"""The service container: everything a request handler, worker or CLI command needs."""
 
 from __future__ import annotations
 
 from ..config import Settings
+from ..jobs.worker import JobKind, WorkerPool
 from ..store.db import Database
 from .iam import AccountService
+from .images import ImageService, run_export
 from .regions import RegionCatalogue
+from .storage import BlobRegistry
 
 
 class Services:
@@ -17,6 +20,30 @@ class Services:
             self.db.migrate()
         self.regions = RegionCatalogue.load(settings.regions_file or None)
         self.accounts = AccountService(self.db)
+        self.blobs = BlobRegistry(settings)
+        self.workers: WorkerPool | None = None
+        self.images = ImageService(settings, self.db, self.regions, self.blobs, notify=self._notify)
+
+    def _notify(self) -> None:
+        if self.workers is not None:
+            self.workers.notify()
+
+    def job_kinds(self) -> dict[str, JobKind]:
+        images = self.images
+        return {
+            "import_image": JobKind(run=images.run_import, on_error=images.fail_job),
+            "export_image": JobKind(run=lambda h: run_export(images, h), on_error=lambda h, e: h.finish(False, str(e))),
+        }
+
+    def start_workers(self, threads: int | None = None) -> WorkerPool | None:
+        threads = self.settings.workers if threads is None else threads
+        if threads <= 0:
+            return None
+        self.workers = WorkerPool(self.db, self.job_kinds(), threads=threads).start()
+        return self.workers
 
     def close(self) -> None:
+        if self.workers is not None:
+            self.workers.stop()
+        self.blobs.close()
         self.db.dispose()

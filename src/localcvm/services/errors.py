@@ -80,3 +80,45 @@ InvalidParameterValueInvalidRegion = _error(
     "InvalidParameterValue.InvalidRegion", "The region ID is not available."
 )
 InvalidZoneMismatchRegion = _error("InvalidZone.MismatchRegion", "The zone does not belong to the region.")
+
+# --- images ---------------------------------------------------------------------------
+InvalidImageIdMalformed = _error("InvalidImageId.Malformed", "The image ID is malformed.")
+InvalidImageIdNotFound = _error("InvalidImageId.NotFound", "The image does not exist.")
+InvalidImageIdIncorrectState = _error("InvalidImageId.IncorrectState", "The image is not in a state that allows this.")
+InvalidImageIdInShared = _error("InvalidImageId.InShared", "The image is shared with other accounts.")
+InvalidImageNameDuplicate = _error("InvalidImageName.Duplicate", "An image with this name already exists.")
+InvalidImageOsTypeUnsupported = _error("InvalidImageOsType.Unsupported", "The OS type is not supported.")
+InvalidImageOsVersionUnsupported = _error("InvalidImageOsVersion.Unsupported", "The OS version is not supported.")
+ImageQuotaLimitExceeded = _error("ImageQuotaLimitExceeded", "The custom image quota of this region is used up.")
+InvalidParameterCoexistImageIdsFilters = _error(
+    "InvalidParameter.InvalidParameterCoexistImageIdsFilters", "ImageIds and Filters cannot be given together."
+)
+InvalidParameterImageIdsSnapshotIdsMustOne = _error(
+    "InvalidParameter.ImageIdsSnapshotIdsMustOne", "Give exactly one of ImageIds and SnapshotIds."
+)
+InvalidFilterValueLimitExceeded = _error("InvalidFilterValue.LimitExceeded", "Too many filters or filter values.")
+InvalidParameterValueLimitExceeded = _error("InvalidParameterValue.LimitExceeded", "Too many values.")
+InvalidParameterValueInvalidImageFamily = _error(
+    "InvalidParameterValue.InvalidImageFamily", "The image family name is malformed."
+)
+InvalidParameterValueInvalidBucketPermissionForExport = _error(
+    "InvalidParameterValue.InvalidBucketPermissionForExport", "The bucket does not exist or cannot be written."
+)
+UnauthorizedOperationImageNotBelongToAccount = _error(
+    "UnauthorizedOperation.ImageNotBelongToAccount", "The image does not belong to this account."
+)
+UnsupportedOperationPublicImageExportUnsupported = _error(
+    "UnsupportedOperation.PublicImageExportUnsupported", "Public and marketplace images cannot be exported."
+)
+UnsupportedOperationSharedImageExportUnsupported = _error(
+    "UnsupportedOperation.SharedImageExportUnsupported", "Shared images cannot be exported."
+)
+UnsupportedOperationWindowsImageExportUnsupported = _error(
+    "UnsupportedOperation.WindowsImageExportUnsupported", "Windows images cannot be exported."
+)
+UnsupportedOperationMarketImageExportUnsupported = _error(
+    "UnsupportedOperation.MarketImageExportUnsupported", "Images made from marketplace images cannot be exported."
+)
+UnsupportedOperationSharedImageModifyUnsupported = _error(
+    "UnsupportedOperation.SharedImageModifyUnsupported", "Images shared by another account cannot be modified."
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -34,3 +34,86 @@ class ApiKey(Base):
     uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+
+class Image(Base):
+    """An image in one region: public, marketplace, or a custom image of an account."""
+
+    __tablename__ = "images"
+
+    image_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), index=True)
+    # None for public and marketplace images
+    owner_uin: Mapped[str | None] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # PUBLIC | MARKET | PRIVATE
+    source: Mapped[str] = mapped_column(String(32))  # OFFICIAL | CREATE_IMAGE | EXTERNAL_IMPORT | MARKET
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(String(512), default="")
+    os_name: Mapped[str] = mapped_column(String(128), default="")
+    platform: Mapped[str] = mapped_column(String(64), default="")
+    os_type: Mapped[str] = mapped_column(String(16), default="Linux")  # Linux | Windows
+    architecture: Mapped[str] = mapped_column(String(16), default="x86_64")
+    size_gib: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))
+    sync_percent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cloudinit: Mapped[bool] = mapped_column(Boolean, default=True)
+    license_type: Mapped[str] = mapped_column(String(16), default="TencentCloud")
+    boot_mode: Mapped[str] = mapped_column(String(16), default="Legacy BIOS")
+    family: Mapped[str] = mapped_column(String(64), default="")
+    deprecated: Mapped[bool] = mapped_column(Boolean, default=False)
+    creator: Mapped[str] = mapped_column(String(32), default="")
+    price_hourly: Mapped[float] = mapped_column(Float, default=0.0)  # marketplace price, per hour
+    provider: Mapped[str] = mapped_column(String(64), default="")
+    error: Mapped[str] = mapped_column(String(1024), default="")  # why IMPORTFAILED/CREATEFAILED
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImageDisk(Base):
+    """A disk of an image (index 0 = system disk) and its chunk manifest."""
+
+    __tablename__ = "image_disks"
+
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.image_id", ondelete="CASCADE"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[str] = mapped_column(String(16))
+    virtual_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    manifest: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON; None until the disk is stored
+
+
+class Tag(Base):
+    """A tag on any resource (image, instance, ...)."""
+
+    __tablename__ = "tags"
+
+    resource_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256), default="")
+
+
+class Job(Base):
+    """Durable background work, leased by workers (import, create image, sync, export)."""
+
+    __tablename__ = "jobs"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    resource_id: Mapped[str] = mapped_column(String(32), index=True)
+    owner_uin: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(16), index=True)  # PENDING | RUNNING | SUCCEEDED | FAILED
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    checkpoint: Mapped[str] = mapped_column(Text, default="{}")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str] = mapped_column(String(1024), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Lock(Base):
+    """A row to lock (SELECT ... FOR UPDATE) around limits that must hold under concurrency."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)

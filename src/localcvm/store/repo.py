@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import Account, ApiKey
+from .models import Account, ApiKey, Image, ImageDisk, Job, Lock, Tag
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .db import Database
@@ -52,3 +59,127 @@ class Repo:
 
     def keys_of(self, uin: str) -> list[ApiKey]:
         return list(self.session.scalars(select(ApiKey).where(ApiKey.uin == uin).order_by(ApiKey.created_at)))
+
+    # --- locks ----------------------------------------------------------------------------
+    def lock(self, name: str) -> None:
+        """Serialize this transaction with every other one that locks ``name``.
+
+        SQLite write transactions already hold the database's write lock
+        (BEGIN IMMEDIATE); PostgreSQL locks the named row FOR UPDATE.
+        """
+        if self.db.is_sqlite:
+            return
+        from sqlalchemy.dialects.postgresql import insert
+
+        self.session.execute(insert(Lock).values(name=name).on_conflict_do_nothing())
+        self.session.execute(select(Lock).where(Lock.name == name).with_for_update())
+
+    # --- images -----------------------------------------------------------------------------
+    def add(self, obj):
+        self.session.add(obj)
+        self.session.flush()
+        return obj
+
+    def get_image(self, image_id: str) -> Image | None:
+        return self.session.get(Image, image_id)
+
+    def images_in_region(self, region: str, *, uin: str, kinds: tuple[str, ...] = ("PUBLIC", "MARKET", "PRIVATE"),
+                         owner: str | None = None) -> list[Image]:
+        """Images of ``region`` that ``uin`` may see: public/marketplace and its own custom ones."""
+        visible = []
+        if "PUBLIC" in kinds or "MARKET" in kinds:
+            visible.append(and_(Image.owner_uin.is_(None), Image.kind.in_([k for k in kinds if k != "PRIVATE"])))
+        if "PRIVATE" in kinds:
+            visible.append(and_(Image.owner_uin == uin, Image.kind == "PRIVATE"))
+        if not visible:
+            return []
+        q = select(Image).where(Image.region == region, or_(*visible))
+        if owner is not None:
+            q = q.where(Image.owner_uin == owner)
+        return list(self.session.scalars(q.order_by(Image.created_at.desc(), Image.image_id)))
+
+    def count_custom_images(self, uin: str, region: str) -> int:
+        return self.session.scalar(
+            select(func.count()).select_from(Image).where(
+                Image.owner_uin == uin, Image.region == region, Image.kind == "PRIVATE"
+            )
+        ) or 0
+
+    def image_name_taken(self, uin: str, region: str, name: str, exclude: str | None = None) -> bool:
+        q = select(Image.image_id).where(Image.owner_uin == uin, Image.region == region, Image.name == name)
+        if exclude:
+            q = q.where(Image.image_id != exclude)
+        return self.session.scalar(q.limit(1)) is not None
+
+    def delete_image(self, image_id: str) -> None:
+        self.session.execute(delete(ImageDisk).where(ImageDisk.image_id == image_id))
+        self.session.execute(delete(Tag).where(Tag.resource_id == image_id))
+        self.session.execute(delete(Image).where(Image.image_id == image_id))
+
+    def image_disks(self, image_id: str) -> list[ImageDisk]:
+        return list(self.session.scalars(select(ImageDisk).where(ImageDisk.image_id == image_id).order_by(ImageDisk.index)))
+
+    def manifests_in_region(self, region: str) -> list[str]:
+        """Every stored manifest (JSON) of the region's images (for chunk GC)."""
+        q = select(ImageDisk.manifest).join(Image, Image.image_id == ImageDisk.image_id).where(
+            Image.region == region, ImageDisk.manifest.is_not(None)
+        )
+        return list(self.session.scalars(q))
+
+    # --- tags -----------------------------------------------------------------------------
+    def set_tags(self, resource_id: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            tag = self.session.get(Tag, (resource_id, key))
+            if tag is None:
+                self.session.add(Tag(resource_id=resource_id, key=key, value=value))
+            else:
+                tag.value = value
+        self.session.flush()
+
+    def tags_of(self, resource_ids: list[str]) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {rid: {} for rid in resource_ids}
+        if resource_ids:
+            for tag in self.session.scalars(select(Tag).where(Tag.resource_id.in_(resource_ids)).order_by(Tag.key)):
+                out[tag.resource_id][tag.key] = tag.value
+        return out
+
+    # --- jobs -----------------------------------------------------------------------------
+    def get_job(self, job_id: str) -> Job | None:
+        return self.session.get(Job, job_id)
+
+    def jobs_for(self, resource_id: str) -> list[Job]:
+        return list(self.session.scalars(select(Job).where(Job.resource_id == resource_id).order_by(Job.created_at)))
+
+    def lease_job(self, kinds: list[str], owner: str, seconds: float) -> Job | None:
+        """Take the oldest pending job, or a running one whose lease expired (its worker died)."""
+        now = time.time()
+        q = (
+            select(Job)
+            .where(Job.kind.in_(kinds))
+            .where(or_(Job.state == "PENDING", and_(Job.state == "RUNNING", Job.lease_expires < now)))
+            .order_by(Job.created_at, Job.job_id)
+            .limit(1)
+        )
+        if not self.db.is_sqlite:
+            q = q.with_for_update(skip_locked=True)
+        job = self.session.scalar(q)
+        if job is None:
+            return None
+        job.state = "RUNNING"
+        job.lease_owner = owner
+        job.lease_expires = now + seconds
+        job.attempts += 1
+        job.updated_at = utcnow()
+        self.session.flush()
+        return job
+
+    def renew_lease(self, job_id: str, owner: str, seconds: float, **changes) -> bool:
+        """Extend a lease (and record progress); False when the lease was lost."""
+        values = dict(lease_expires=time.time() + seconds, updated_at=utcnow(), **changes)
+        result = self.session.execute(
+            update(Job).where(Job.job_id == job_id, Job.lease_owner == owner, Job.state == "RUNNING").values(**values)
+        )
+        return result.rowcount == 1
+
+    def unfinished_jobs(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(Job).where(Job.state.in_(["PENDING", "RUNNING"]))) or 0

@@ -1,0 +1,48 @@
+"""Disk image handling: a resource-limited qemu-img wrapper and the safe
+inspection of untrusted uploads.
+
+Public API::
+
+    qemu_img.info(path, fmt) -> ImageInfo
+    qemu_img.convert(src, src_fmt, dst, dst_fmt, progress=None)
+    qemu_img.compare(a, fmt_a, b, fmt_b) -> bool
+    qemu_img.create(path, fmt, size, backing=None, backing_fmt=None)
+    inspect_image(path, max_virtual_size=...) -> InspectResult   (or UnsafeImage)
+
+This package is low level: it must not import ``localcvm.store``,
+``localcvm.api`` or ``localcvm.services``.
+"""
+
+from __future__ import annotations
+
+from . import qemu_img
+from .inspect import (
+    DEFAULT_MAX_VIRTUAL_SIZE,
+    InspectResult,
+    UnsafeImage,
+    UnsupportedImage,
+    detect_format,
+    inspect_image,
+    verify_with_qemu,
+)
+from .qemu_img import ImageInfo, Limits, QemuImgError, QemuImgTimeout, compare, convert, create, info, qemu_format
+
+__all__ = [
+    "DEFAULT_MAX_VIRTUAL_SIZE",
+    "ImageInfo",
+    "InspectResult",
+    "Limits",
+    "QemuImgError",
+    "QemuImgTimeout",
+    "UnsafeImage",
+    "UnsupportedImage",
+    "compare",
+    "convert",
+    "create",
+    "detect_format",
+    "info",
+    "inspect_image",
+    "qemu_format",
+    "qemu_img",
+    "verify_with_qemu",
+]

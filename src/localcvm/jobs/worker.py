@@ -1,0 +1,89 @@
+"""Worker threads that lease and run jobs.
+
+``localcvm serve`` runs a ``WorkerPool`` in-process; ``localcvm worker`` runs
+one on its own. Handlers are registered by kind; a handler gets a
+:class:`~localcvm.jobs.queue.JobHandle` and must finish it (``handle.finish``).
+A handler that raises fails the job through its ``on_error`` callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from ..store.db import Database
+from .queue import JobHandle, LeaseLost, lease
+
+log = logging.getLogger("localcvm.jobs")
+
+
+@dataclass
+class JobKind:
+    run: Callable[[JobHandle], None]
+    # Called (with the handle and the exception) when ``run`` raises; must fail the job.
+    on_error: Callable[[JobHandle, BaseException], None]
+    max_attempts: int = 5
+
+
+class WorkerPool:
+    def __init__(self, db: Database, kinds: dict[str, JobKind], threads: int = 4, poll_seconds: float = 0.5):
+        self.db = db
+        self.kinds = kinds
+        self.threads = threads
+        self.poll_seconds = poll_seconds
+        self.owner_prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> "WorkerPool":
+        for i in range(self.threads):
+            t = threading.Thread(target=self._loop, args=(f"{self.owner_prefix}:{i}",), name=f"localcvm-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def notify(self) -> None:
+        """Wake idle workers (called after enqueueing in this process)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    def _loop(self, owner: str) -> None:
+        while not self._stop.is_set():
+            try:
+                handle = lease(self.db, list(self.kinds), owner)
+            except Exception:  # database busy or gone: back off, try again
+                log.exception("leasing a job failed")
+                handle = None
+            if handle is None:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
+            self.run_one(handle)
+
+    def run_one(self, handle: JobHandle) -> None:
+        kind = self.kinds[handle.view.kind]
+        try:
+            if handle.view.attempts > kind.max_attempts:
+                raise RuntimeError(f"gave up after {kind.max_attempts} attempts")
+            kind.run(handle)
+        except LeaseLost:
+            log.warning("job %s: lease lost, another worker has it", handle.view.job_id)
+        except Exception as exc:
+            log.exception("job %s (%s) failed", handle.view.job_id, handle.view.kind)
+            try:
+                kind.on_error(handle, exc)
+            except LeaseLost:
+                pass
+            except Exception:
+                log.exception("job %s: recording the failure failed; it will be retried", handle.view.job_id)

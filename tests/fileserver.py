@@ -1,0 +1,102 @@
+"""A small HTTP file server on 127.0.0.1 for ImportImage tests.
+
+Paths:
+  /files/NAME              the file, with Content-Length
+  /same-redirect/NAME      302 to /files/NAME (same origin)
+  /other-redirect/NAME     302 to the same file on another loopback host (must be refused)
+  /truncated/NAME          declares the full length, sends half, closes
+  anything else            404
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def _handler(root: Path):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # quiet
+            pass
+
+        def _file(self, name: str) -> Path | None:
+            path = (root / name).resolve()
+            if root.resolve() not in path.parents or not path.is_file():
+                return None
+            return path
+
+        def do_GET(self):
+            parts = self.path.lstrip("/").split("/", 1)
+            kind, name = (parts + [""])[:2]
+            path = self._file(name)
+            if path is None:
+                self.send_error(404)
+                return
+            if kind == "same-redirect":
+                self.send_response(302)
+                self.send_header("Location", f"/files/{name}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if kind == "other-redirect":
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.2:{self.server.server_address[1]}/files/{name}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if kind not in ("files", "truncated"):
+                self.send_error(404)
+                return
+            size = path.stat().st_size
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            send = size if kind == "files" else size // 2
+            with open(path, "rb") as fh:
+                while send > 0:
+                    block = fh.read(min(send, 1 << 20))
+                    if not block:
+                        break
+                    self.wfile.write(block)
+                    send -= len(block)
+            if kind == "truncated":
+                self.close_connection = True
+
+    return Handler
+
+
+class FileServer:
+    def __init__(self, root: Path):
+        self.root = root
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root))
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, name: str, kind: str = "files") -> str:
+        return f"http://127.0.0.1:{self.port}/{kind}/{name}"
+
+    def add(self, name: str, data: bytes | Path) -> str:
+        target = self.root / name
+        if isinstance(data, Path):
+            target.write_bytes(data.read_bytes())
+        else:
+            target.write_bytes(data)
+        return self.url(name)
+
+
+@contextmanager
+def file_server(root: Path):
+    root.mkdir(parents=True, exist_ok=True)
+    srv = FileServer(root)
+    srv.thread.start()
+    try:
+        yield srv
+    finally:
+        srv.httpd.shutdown()
+        srv.httpd.server_close()

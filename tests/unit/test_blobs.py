@@ -1,0 +1,403 @@
+"""Content-addressed chunk stores: real files, real stores (local and S3)."""
+
+from __future__ import annotations
+
+import filecmp
+import hashlib
+import os
+import random
+import time
+
+import pytest
+
+from localcvm.blobs import (
+    CHUNK_SIZE,
+    ChunkCorrupt,
+    ChunkMissing,
+    LocalChunkStore,
+    Manifest,
+    ManifestMissing,
+    copy_chunks,
+    gc,
+    read_image,
+    referenced_digests,
+    sha256_hex,
+    write_image,
+)
+from localcvm.blobs.chunks import ChunkStoreError
+
+MiB = 1 << 20
+SMALL = 64 * 1024  # a small chunk size for tests that need many chunks
+
+
+def block(seed: int, size: int) -> bytes:
+    """Deterministic incompressible bytes."""
+    return random.Random(seed).randbytes(size)
+
+
+def make_file(path, parts) -> str:
+    """Write ``parts`` (bytes, or an int = that many zero bytes) to ``path``."""
+    with open(path, "wb") as f:
+        for p in parts:
+            if isinstance(p, int):
+                f.seek(p, os.SEEK_CUR)
+            else:
+                f.write(p)
+        f.truncate(f.tell())
+    return str(path)
+
+
+def disk_usage(path) -> int:
+    """Allocated bytes of a file or a directory tree (like du)."""
+    if os.path.isfile(path):
+        return os.stat(path).st_blocks * 512
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
+def corrupt(store, digest: str) -> None:
+    """Replace a stored chunk's content behind the store's back."""
+    if isinstance(store, LocalChunkStore):
+        path = os.path.join(store.root, "chunks", digest[:2], digest[2:4], digest)
+        with open(path, "r+b") as f:
+            f.seek(100)
+            b = f.read(1)
+            f.seek(100)
+            f.write(bytes([b[0] ^ 0xFF]))
+    else:
+        data = bytearray(store.get(digest))
+        data[100] ^= 0xFF
+        store._s3.put_object(Bucket=store.bucket, Key=store._chunk_key(digest), Body=bytes(data))
+
+
+# --------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------
+
+
+def test_manifest_json_is_compact_stable_and_round_trips():
+    m = Manifest(virtual_size=CHUNK_SIZE + 10, chunks=["a" * 64, None], facts={"source_format": "qcow2"})
+    text = m.to_json()
+    assert " " not in text and "\n" not in text
+    assert text == Manifest.from_json(text).to_json()
+    assert Manifest.from_json(text) == m
+    assert m.chunk_length(0) == CHUNK_SIZE and m.chunk_length(1) == 10
+    assert m.digests() == {"a" * 64} and m.hole_count == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"virtual_size": 10, "chunk_size": 4, "chunks": ["' + "a" * 64 + '"], "facts": {}}',  # wrong count
+        '{"virtual_size": 4, "chunk_size": 4, "chunks": ["../../etc/passwd"], "facts": {}}',  # bad digest
+        '{"virtual_size": -1, "chunk_size": 4, "chunks": [], "facts": {}}',
+        '{"version": 99, "virtual_size": 0, "chunk_size": 4, "chunks": [], "facts": {}}',
+        "not json",
+    ],
+)
+def test_manifest_rejects_inconsistent_json(bad):
+    with pytest.raises(ValueError):
+        Manifest.from_json(bad)
+
+
+# --------------------------------------------------------------------------
+# The store interface, on every backend
+# --------------------------------------------------------------------------
+
+
+def test_store_interface(blob_store):
+    data = block(1, 1000)
+    digest = sha256_hex(data)
+    assert not blob_store.has(digest)
+    assert not blob_store.touch(digest)
+    with pytest.raises(ChunkMissing):
+        blob_store.get(digest)
+
+    blob_store.put(digest, data)
+    blob_store.put(digest, data)  # idempotent
+    assert blob_store.has(digest) and blob_store.touch(digest)
+    assert blob_store.get(digest) == data
+    assert list(blob_store.iter_digests()) == [digest]
+    assert blob_store.bytes_stored() == 1000
+
+    with pytest.raises(ChunkCorrupt):  # content must hash to its name
+        blob_store.put(sha256_hex(b"other"), data)
+    with pytest.raises(ValueError):
+        blob_store.put("../../etc/passwd", data)
+    with pytest.raises(ValueError):
+        blob_store.has("ABC")
+
+    assert blob_store.delete(digest) == 1000
+    assert blob_store.delete(digest) == 0
+    assert not blob_store.has(digest)
+    assert blob_store.bytes_stored() == 0
+
+
+def test_manifest_storage(blob_store):
+    m = Manifest(virtual_size=5, chunk_size=4, chunks=["b" * 64, None], facts={"x": 1})
+    assert blob_store.list_manifests() == []
+    with pytest.raises(ManifestMissing):
+        blob_store.get_manifest("img-1")
+    blob_store.put_manifest("img-1", m)
+    blob_store.put_manifest("img-0", m)
+    assert blob_store.get_manifest("img-1") == m
+    assert blob_store.list_manifests() == ["img-0", "img-1"]
+    assert blob_store.delete_manifest("img-1") is True
+    assert blob_store.delete_manifest("img-1") is False
+    assert blob_store.list_manifests() == ["img-0"]
+    for bad in ("../x", ".hidden", "a/b", "", "x" * 200):
+        with pytest.raises(ValueError):
+            blob_store.put_manifest(bad, m)
+
+
+def test_round_trip_is_byte_identical(blob_store, tmp_path):
+    # Two data chunks, an all-zero chunk (a hole), then a short last chunk.
+    src = make_file(tmp_path / "a.raw", [block(1, CHUNK_SIZE), block(2, CHUNK_SIZE), CHUNK_SIZE, block(3, 12345)])
+    progress = []
+    m = write_image(blob_store, src, facts={"source_format": "raw"}, progress=lambda d, t: progress.append((d, t)))
+    size = os.path.getsize(src)
+    assert m.virtual_size == size and m.chunk_size == CHUNK_SIZE
+    assert [d is None for d in m.chunks] == [False, False, True, False]
+    assert m.facts == {"source_format": "raw"}
+    assert progress[-1] == (size, size)
+    assert blob_store.bytes_stored() == 2 * CHUNK_SIZE + 12345
+
+    out = tmp_path / "b.raw"
+    read_image(blob_store, Manifest.from_json(m.to_json()), out)
+    assert filecmp.cmp(src, out, shallow=False)
+
+
+def test_dedup_same_image_twice_stores_chunks_once(blob_store, tmp_path):
+    data = [block(1, CHUNK_SIZE), block(2, CHUNK_SIZE), block(1, CHUNK_SIZE)]  # chunk 0 == chunk 2
+    a = make_file(tmp_path / "a.raw", data)
+    b = make_file(tmp_path / "b.raw", data)
+    m1 = write_image(blob_store, a)
+    stored = blob_store.bytes_stored()
+    assert stored == 2 * CHUNK_SIZE  # the repeated chunk is stored once
+    disk = disk_usage(blob_store.root) if isinstance(blob_store, LocalChunkStore) else None
+
+    m2 = write_image(blob_store, b)
+    assert m2.chunks == m1.chunks
+    assert blob_store.bytes_stored() == stored
+    if disk is not None:  # measured on disk, not just as the store reports it
+        assert disk_usage(blob_store.root) == disk
+        assert disk < 2 * CHUNK_SIZE + 64 * 1024
+
+
+def test_holes_take_no_space(tmp_path):
+    store = LocalChunkStore(tmp_path / "store")
+    # 64 MiB image with a single non-zero 4 MiB chunk in the middle.
+    src = make_file(tmp_path / "a.raw", [28 * MiB, block(7, CHUNK_SIZE), 32 * MiB])
+    m = write_image(store, src)
+    assert m.hole_count == 15 and len(m.digests()) == 1
+    assert disk_usage(store.root) < CHUNK_SIZE + 256 * 1024
+
+    out = tmp_path / "b.raw"
+    read_image(store, m, out)
+    assert os.path.getsize(out) == 64 * MiB
+    assert disk_usage(out) <= CHUNK_SIZE + 64 * 1024  # written sparse
+    assert filecmp.cmp(src, out, shallow=False)
+
+
+def test_one_percent_change_adds_one_percent_of_chunks(blob_store, tmp_path):
+    n = 100
+    base = bytearray(block(11, n * SMALL))
+    a = make_file(tmp_path / "a.raw", [bytes(base)])
+    base[37 * SMALL + 5] ^= 0x55  # one byte in one chunk: 1% of the chunks
+    b = make_file(tmp_path / "b.raw", [bytes(base)])
+    m1 = write_image(blob_store, a, chunk_size=SMALL)
+    before = blob_store.bytes_stored()
+    m2 = write_image(blob_store, b, chunk_size=SMALL)
+    assert blob_store.bytes_stored() - before == SMALL
+    assert sum(x != y for x, y in zip(m1.chunks, m2.chunks)) == 1
+
+
+def test_corrupted_chunk_is_detected_on_read(blob_store, tmp_path):
+    src = make_file(tmp_path / "a.raw", [block(1, 3 * SMALL)])
+    m = write_image(blob_store, src, chunk_size=SMALL)
+    victim = m.chunks[1]
+    corrupt(blob_store, victim)
+    with pytest.raises(ChunkCorrupt) as info:
+        blob_store.get(victim)
+    assert victim in str(info.value)
+    with pytest.raises(ChunkCorrupt):
+        read_image(blob_store, m, tmp_path / "out.raw")
+
+
+def test_missing_chunk_is_reported_on_read(blob_store, tmp_path):
+    m = write_image(blob_store, make_file(tmp_path / "a.raw", [block(1, 2 * SMALL)]), chunk_size=SMALL)
+    blob_store.delete(m.chunks[0])
+    with pytest.raises(ChunkMissing):
+        read_image(blob_store, m, tmp_path / "out.raw")
+
+
+def test_gc_frees_unreferenced_chunks_and_keeps_referenced(blob_store, tmp_path):
+    shared = block(1, SMALL)
+    a = write_image(blob_store, make_file(tmp_path / "a.raw", [shared, block(2, SMALL)]), chunk_size=SMALL)
+    b = write_image(blob_store, make_file(tmp_path / "b.raw", [shared, block(3, SMALL), block(4, SMALL)]), chunk_size=SMALL)
+    assert blob_store.bytes_stored() == 4 * SMALL
+
+    # Within the grace period nothing is removed (a writer may be mid-image).
+    assert gc(blob_store, referenced_digests([a]), grace_seconds=3600) == (0, 0)
+    # A manifest kept in the store itself protects its chunks.
+    blob_store.put_manifest("b", b)
+    assert gc(blob_store, referenced_digests([a])) == (0, 0)
+    blob_store.delete_manifest("b")
+
+    removed, freed = gc(blob_store, referenced_digests([a]))
+    assert (removed, freed) == (2, 2 * SMALL)
+    assert set(blob_store.iter_digests()) == a.digests()
+    read_image(blob_store, a, tmp_path / "a.out")
+    assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "a.out", shallow=False)
+    assert gc(blob_store, set()) == (2, 2 * SMALL)
+    assert blob_store.bytes_stored() == 0
+
+
+def test_dedup_refreshes_age_so_gc_spares_reused_chunks(tmp_path):
+    store = LocalChunkStore(tmp_path / "store")
+    src = make_file(tmp_path / "a.raw", [block(1, SMALL)])
+    m = write_image(store, src, chunk_size=SMALL)
+    (digest,) = m.digests()
+    path = os.path.join(store.root, "chunks", digest[:2], digest[2:4], digest)
+    old = time.time() - 7200
+    os.utime(path, (old, old))
+    # An unreferenced two-hour-old chunk is collectable with a 1 h grace ...
+    assert [c.digest for c in store.iter_chunks() if c.mtime < time.time() - 3600] == [digest]
+    # ... but a new image that reuses it (dedup: no put) refreshes its age.
+    write_image(store, src, chunk_size=SMALL)
+    assert gc(store, set(), grace_seconds=3600) == (0, 0)
+
+
+def test_copy_chunks_copies_only_missing_chunks(blob_store, blob_kind, blob_store_factory, tmp_path):
+    dst = blob_store_factory(blob_kind)
+    parts = [block(i, SMALL) for i in range(6)]
+    m = write_image(blob_store, make_file(tmp_path / "a.raw", parts + [SMALL, parts[0]]), chunk_size=SMALL)
+    # The destination already has two of the six distinct chunks.
+    for p in parts[:2]:
+        dst.put(sha256_hex(p), p)
+    progress = []
+    copied = copy_chunks(blob_store, dst, m, progress=lambda d, t: progress.append((d, t)))
+    assert copied == 4 * SMALL
+    assert progress[-1] == (6 * SMALL, 6 * SMALL)
+    assert set(dst.iter_digests()) == m.digests()
+    assert copy_chunks(blob_store, dst, m) == 0  # nothing left to do
+    read_image(dst, m, tmp_path / "out.raw")
+    assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "out.raw", shallow=False)
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_copy_chunks_resumes_after_interruption(blob_store, blob_kind, blob_store_factory, tmp_path, workers):
+    dst = blob_store_factory(blob_kind)
+    n = 12
+    m = write_image(blob_store, make_file(tmp_path / "a.raw", [block(100 + i, SMALL) for i in range(n)]), chunk_size=SMALL)
+
+    def stop_after_three(done, total):
+        if done >= 3 * SMALL:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        copy_chunks(blob_store, dst, m, progress=stop_after_three, workers=workers)
+    landed = len(list(dst.iter_digests()))
+    assert 3 <= landed <= 3 + workers  # at most the chunks in flight went on
+    # Re-running copies only what is missing: nothing is copied twice.
+    assert copy_chunks(blob_store, dst, m, workers=workers) == (n - landed) * SMALL
+    assert set(dst.iter_digests()) == m.digests()
+
+
+def test_copy_chunks_skip_and_cross_backend(blob_s3_server, blob_store_factory, tmp_path):
+    src, dst = blob_store_factory("local"), blob_store_factory("s3")
+    m = write_image(src, make_file(tmp_path / "a.raw", [block(i, SMALL) for i in range(3)]), chunk_size=SMALL)
+    first = m.chunks[0]
+    assert copy_chunks(src, dst, m, skip={first}) == 2 * SMALL
+    assert not dst.has(first)
+    assert copy_chunks(src, dst, m) == SMALL
+    back = blob_store_factory("local")
+    assert copy_chunks(dst, back, m) == 3 * SMALL
+    read_image(back, m, tmp_path / "out.raw")
+    assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "out.raw", shallow=False)
+
+
+def test_copy_chunks_refuses_to_spread_corruption(blob_store, blob_kind, blob_store_factory, tmp_path):
+    dst = blob_store_factory(blob_kind)
+    m = write_image(blob_store, make_file(tmp_path / "a.raw", [block(1, SMALL)]), chunk_size=SMALL)
+    corrupt(blob_store, m.chunks[0])
+    with pytest.raises(ChunkCorrupt):
+        copy_chunks(blob_store, dst, m)
+    assert not dst.has(m.chunks[0])
+
+
+# --------------------------------------------------------------------------
+# Local store specifics: atomic writes, confinement
+# --------------------------------------------------------------------------
+
+
+def test_local_layout_and_leftover_temporaries(tmp_path):
+    store = LocalChunkStore(tmp_path / "store")
+    data = block(1, 1000)
+    digest = sha256_hex(data)
+    store.put(digest, data)
+    leaf = tmp_path / "store" / "chunks" / digest[:2] / digest[2:4]
+    assert (leaf / digest).read_bytes() == data
+    # A crash mid-write leaves only a temporary, never a partial chunk under
+    # its name; temporaries are invisible and purged by gc.
+    other = sha256_hex(b"half")
+    tmp = leaf / f".{other}.123.abc.tmp"
+    tmp.write_bytes(b"ha")
+    old = time.time() - 7200
+    os.utime(tmp, (old, old))
+    assert list(store.iter_digests()) == [digest]
+    assert not store.has(other)
+    gc(store, {digest})
+    assert not tmp.exists() and (leaf / digest).exists()
+
+
+def test_local_store_never_follows_symlinks(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret"
+    secret.write_bytes(b"top secret")
+    store = LocalChunkStore(tmp_path / "store")
+
+    # A symlinked chunk directory is refused, not followed.
+    digest = sha256_hex(b"top secret")
+    (tmp_path / "store" / "chunks" / digest[:2]).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ChunkStoreError):
+        store.get(digest)
+    with pytest.raises(ChunkStoreError):
+        store.put(digest, b"top secret")
+    assert list(store.iter_digests()) == []
+
+    # A symlink in place of a chunk file is not read through either, and a
+    # put replaces it with a real file.
+    data = block(2, 100)
+    d2 = sha256_hex(data)
+    store.put(d2, data)
+    leaf = tmp_path / "store" / "chunks" / d2[:2] / d2[2:4]
+    (leaf / d2).unlink()
+    (leaf / d2).symlink_to(secret)
+    assert not store.has(d2) and not store.touch(d2)
+    with pytest.raises(ChunkCorrupt):
+        store.get(d2)
+    store.put(d2, data)
+    assert store.get(d2) == data and secret.read_bytes() == b"top secret"
+
+    # Manifests likewise.
+    (tmp_path / "store" / "manifests" / "evil.json").symlink_to(secret)
+    with pytest.raises(ChunkStoreError):
+        store.get_manifest("evil")
+    assert store.list_manifests() == []
+
+
+def test_write_image_reads_into_buffers_and_hashes_correctly(tmp_path):
+    """The pipelined writer must name every chunk by its true hash."""
+    store = LocalChunkStore(tmp_path / "store", fsync=False)
+    parts = [block(i, SMALL) for i in range(40)]
+    m = write_image(store, make_file(tmp_path / "a.raw", parts), chunk_size=SMALL, workers=3)
+    assert m.chunks == [hashlib.sha256(p).hexdigest() for p in parts]
