@@ -27,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["find_weed", "s3_server", "S3ServerError"]
 
@@ -184,9 +184,7 @@ def s3_server(
                 f"-s3.config={config}", f"-s3.localSocket={sockdir}/s3.sock",
             ]  # fmt: skip
             with open(log, "ab") as logf:
-                proc = subprocess.Popen(
-                    cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, cwd=base
-                )
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, cwd=base)
             endpoint = f"http://127.0.0.1:{s3}"
             try:
                 _wait_ready(proc, endpoint, access_key, secret_key, log, time.monotonic() + startup_timeout)

@@ -83,4 +83,3 @@ def img_qemu_img():
     if path is None:
         pytest.skip("qemu-img not installed (apt-get install qemu-utils)")
     return path
-

@@ -22,6 +22,7 @@ It imports nothing from the rest of localcvm: it is a low-level layer.
 from __future__ import annotations
 
 import abc
+import errno
 import functools
 import hashlib
 import json
@@ -30,9 +31,10 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any
 
 __all__ = [
     "CHUNK_SIZE",
@@ -66,7 +68,6 @@ Progress = Callable[[int, int], None]
 _DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 # Manifest names become file names / object keys: keep them boring.
 _MANIFEST_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-
 
 
 # --------------------------------------------------------------------------
@@ -181,7 +182,7 @@ class Manifest:
 
     virtual_size: int
     chunk_size: int = CHUNK_SIZE
-    chunks: list[Optional[str]] = field(default_factory=list)
+    chunks: list[str | None] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -198,8 +199,7 @@ class Manifest:
         expected = -(-self.virtual_size // self.chunk_size)
         if len(self.chunks) != expected:
             raise ValueError(
-                f"manifest has {len(self.chunks)} chunks, "
-                f"{expected} expected for {self.virtual_size} bytes"
+                f"manifest has {len(self.chunks)} chunks, {expected} expected for {self.virtual_size} bytes"
             )
         for d in self.chunks:
             if d is not None and not is_digest(d):
@@ -248,7 +248,7 @@ class Manifest:
         )
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "Manifest":
+    def from_json(cls, text: str | bytes) -> Manifest:
         """Parse and validate what ``to_json`` produced."""
         try:
             obj = json.loads(text)
@@ -387,10 +387,10 @@ class ChunkStore(abc.ABC):
 
     # -- lifecycle ---------------------------------------------------------
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release OS resources (file descriptors, connections)."""
 
-    def __enter__(self) -> "ChunkStore":
+    def __enter__(self) -> ChunkStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -402,7 +402,7 @@ class ChunkStore(abc.ABC):
 # --------------------------------------------------------------------------
 
 
-def _store_chunk(store: ChunkStore, data: bytes | bytearray) -> Optional[str]:
+def _store_chunk(store: ChunkStore, data: bytes | bytearray) -> str | None:
     """Hash one chunk and put it unless the store has it; None for zeros."""
     if _is_zero(data):
         return None
@@ -428,11 +428,12 @@ def write_image(
     write it only after this returns, so a manifest never names a chunk that
     is not there yet.
 
-    The file is read sequentially in ``chunk_size`` pieces into a small pool
-    of reusable buffers (bounded memory: ``workers + 2`` chunks), while up to
-    ``workers`` threads detect zeros, hash (hashlib releases the GIL) and
-    write chunks the store does not already have. ``progress(done, total)``
-    is called with bytes processed so far.
+    Holes of a sparse source (found with SEEK_DATA) become holes of the
+    manifest without being read. The rest is read in ``chunk_size`` pieces
+    into a small pool of reusable buffers (bounded memory: ``workers + 2``
+    chunks), while up to ``workers`` threads detect zeros, hash (hashlib
+    releases the GIL) and write chunks the store does not already have.
+    ``progress(done, total)`` is called with bytes processed so far.
     """
     workers = max(1, workers or store.parallelism)
     fd = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -444,7 +445,7 @@ def write_image(
         except (AttributeError, OSError):
             pass
 
-        chunks: list[Optional[str]] = [None] * n_chunks
+        chunks: list[str | None] = [None] * n_chunks
         free_buffers: deque[bytearray] = deque(bytearray(chunk_size) for _ in range(workers + 2))
         buffers_lock = threading.Lock()
         buffer_ready = threading.Semaphore(len(free_buffers))
@@ -460,14 +461,26 @@ def write_image(
                 buffer_ready.release()
 
         done = 0
+        data_at = -1  # next offset holding data at or after some earlier chunk start
         pending: set[Future[int]] = set()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chunk-put") as pool:
             try:
                 for index in range(n_chunks):
+                    start = index * chunk_size
+                    length = min(chunk_size, total - start)
+                    # Holes of a sparse source file are never read: ask the
+                    # file system where the next data is (SEEK_DATA).
+                    if data_at < start:
+                        data_at = _next_data(fd, start, total)
+                    if data_at >= start + length:
+                        done += length  # chunks[index] stays None
+                        if progress and index % 256 == 0:
+                            progress(done, total)
+                        continue
                     buffer_ready.acquire()
                     with buffers_lock:
                         buf = free_buffers.popleft()
-                    length = _read_exact_into(fd, buf, min(chunk_size, total - index * chunk_size))
+                    _read_exact_into(fd, buf, start, length)
                     pending.add(pool.submit(job, index, buf, length))
                     # Reap finished work; surface the first failure early.
                     finished = {f for f in pending if f.done()}
@@ -489,14 +502,27 @@ def write_image(
     return Manifest(virtual_size=total, chunk_size=chunk_size, chunks=chunks, facts=dict(facts or {}))
 
 
-def _read_exact_into(fd: int, buf: bytearray, length: int) -> int:
-    """Fill ``buf[:length]`` from ``fd``; raise if the file shrank."""
+def _next_data(fd: int, offset: int, total: int) -> int:
+    """Offset of the first data byte at or after ``offset`` (``total`` if
+    only a hole follows); ``offset`` itself where SEEK_DATA is unsupported."""
+    try:
+        return os.lseek(fd, offset, os.SEEK_DATA)
+    except AttributeError:  # pragma: no cover - platform without SEEK_DATA
+        return offset
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            return total
+        return offset  # e.g. EINVAL: the file system cannot tell
+
+
+def _read_exact_into(fd: int, buf: bytearray, offset: int, length: int) -> int:
+    """Fill ``buf[:length]`` from ``fd`` at ``offset``; raise if the file shrank."""
     view = memoryview(buf)
     got = 0
     while got < length:
-        n = os.readv(fd, [view[got:length]])
+        n = os.preadv(fd, [view[got:length]], offset + got)
         if n == 0:
-            raise IOError(f"unexpected end of file after {got} of {length} bytes of a chunk")
+            raise OSError(f"unexpected end of file after {got} of {length} bytes of a chunk")
         got += n
     return got
 
@@ -506,9 +532,7 @@ def _read_exact_into(fd: int, buf: bytearray, length: int) -> int:
 # --------------------------------------------------------------------------
 
 
-def _ordered_fetch(
-    fetch: Callable[[int], Any], indexes: list[int], workers: int
-) -> Iterator[tuple[int, Any]]:
+def _ordered_fetch(fetch: Callable[[int], Any], indexes: list[int], workers: int) -> Iterator[tuple[int, Any]]:
     """Yield ``(i, fetch(i))`` in order, fetching up to ``workers`` ahead."""
     if workers <= 1:
         for i in indexes:
@@ -561,7 +585,7 @@ def read_image(
             raise ChunkCorrupt(digest, f"length {len(data)}, manifest expects {expected}")
         return data
 
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(os.fspath(dest_path), flags, 0o600)
     try:
         done = 0

@@ -27,7 +27,7 @@ import secrets
 import stat
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from .chunks import (
     ChunkCorrupt,
@@ -132,7 +132,7 @@ class LocalChunkStore(ChunkStore):
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 self._sync(fd)
             finally:
                 os.close(fd)
@@ -290,7 +290,7 @@ class LocalChunkStore(ChunkStore):
     def bytes_on_disk(self) -> int:
         """Disk space the chunk files occupy (allocated blocks)."""
         total = 0
-        for prefix, leaf_fd in self._iter_leaf_dirs():
+        for _prefix, leaf_fd in self._iter_leaf_dirs():
             with os.scandir(leaf_fd) as entries:
                 for e in entries:
                     try:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .chunks import (
     ChunkInfo,
@@ -219,7 +220,7 @@ class S3ChunkStore(ChunkStore):
     def iter_chunks(self) -> Iterator[ChunkInfo]:
         prefix = self._key("chunks") + "/"
         for obj in self._list(prefix):
-            name = obj["Key"][len(prefix):]
+            name = obj["Key"][len(prefix) :]
             if is_digest(name):
                 yield ChunkInfo(name, int(obj["Size"]), obj["LastModified"].timestamp())
 
@@ -249,7 +250,7 @@ class S3ChunkStore(ChunkStore):
         prefix = self._key("manifests") + "/"
         names = []
         for obj in self._list(prefix):
-            rest = obj["Key"][len(prefix):]
+            rest = obj["Key"][len(prefix) :]
             if rest.endswith(".json") and "/" not in rest:
                 names.append(rest[: -len(".json")])
         return sorted(names)

@@ -132,8 +132,7 @@ def _human(n: int) -> str:
 def _check_size(fmt: str, size: int, limit: int) -> None:
     if size > limit:
         raise UnsafeImage(
-            f"{fmt} image declares a virtual size of {_human(size)} ({size} bytes), "
-            f"more than the {_human(limit)} limit"
+            f"{fmt} image declares a virtual size of {_human(size)} ({size} bytes), more than the {_human(limit)} limit"
         )
     if size <= 0:
         raise UnsafeImage(f"{fmt} image has no content (virtual size {size})")
@@ -251,8 +250,7 @@ def _inspect_qcow2(img: _Image, head: bytes, limit: int) -> InspectResult:
         data = first_cluster[offset : offset + ext_len]
         if ext_type == _EXT_DATA_FILE:
             raise UnsafeImage(
-                f"qcow2 image names an external data file ({_text(data)!r}); "
-                "only self-contained images are accepted"
+                f"qcow2 image names an external data file ({_text(data)!r}); only self-contained images are accepted"
             )
         if ext_type == _EXT_BACKING_FORMAT:
             raise UnsafeImage("qcow2 image carries a backing-format extension (it was made as an overlay)")
@@ -325,9 +323,9 @@ def _reject_descriptor_file(head: bytes) -> None:
 def _inspect_vmdk(img: _Image, head: bytes, limit: int) -> InspectResult:
     if len(head) < _VMDK4_HEADER.size:
         raise UnsafeImage("malformed VMDK image: header is truncated")
-    (_m, version, flags, capacity, grain, desc_offset, desc_size, _gtes, _rgd, gd_offset, _oh, _unclean, _eol, compress) = (
-        _VMDK4_HEADER.unpack_from(head)
-    )
+    fields = _VMDK4_HEADER.unpack_from(head)
+    version, capacity, grain, desc_offset, desc_size = fields[1], fields[3], fields[4], fields[5], fields[6]
+    gd_offset, compress = fields[9], fields[13]
     if version not in (1, 2, 3):
         raise UnsupportedImage(f"VMDK sparse version {version} is not supported")
     reasons = ["VMDK sparse magic 'KDMV' at offset 0", f"VMDK version {version}"]
@@ -356,7 +354,8 @@ def _inspect_vmdk(img: _Image, head: bytes, limit: int) -> InspectResult:
             or (eos_val, eos_size, eos_type) != (0, 0, _VMDK_MARKER_EOS)
         ):
             raise UnsafeImage("malformed streamOptimized VMDK image: invalid footer")
-        (_m, version, flags, capacity, grain, desc_offset, desc_size, *_rest) = _VMDK4_HEADER.unpack_from(footer)
+        fields = _VMDK4_HEADER.unpack_from(footer)
+        version, capacity, grain, desc_offset, desc_size = fields[1], fields[3], fields[4], fields[5], fields[6]
         reasons.append("streamOptimized footer read (it overrides the header)")
         if capacity == 0:
             raise UnsafeImage("VMDK footer declares zero capacity")
@@ -532,9 +531,7 @@ def detect_format(path: str | os.PathLike[str], *, max_virtual_size: int = DEFAU
             return _inspect_vhd(img, head[:512], True, max_virtual_size)
         name = _unsupported_format(head)
         if name:
-            raise UnsupportedImage(
-                f"{name} images are not supported; convert it to qcow2, vmdk, vhd or raw first"
-            )
+            raise UnsupportedImage(f"{name} images are not supported; convert it to qcow2, vmdk, vhd or raw first")
         if _looks_like_descriptor(head):
             _reject_descriptor_file(head)
         if size >= 512:
@@ -542,9 +539,7 @@ def detect_format(path: str | os.PathLike[str], *, max_virtual_size: int = DEFAU
             if tail.startswith(_VHD_COOKIE):
                 return _inspect_vhd(img, tail, False, max_virtual_size)
         _check_size("raw", size, max_virtual_size)
-        return InspectResult(
-            "raw", size, ("no known image header: treated as a raw disk",), {}, size
-        )
+        return InspectResult("raw", size, ("no known image header: treated as a raw disk",), {}, size)
     finally:
         os.close(fd)
 

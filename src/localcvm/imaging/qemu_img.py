@@ -24,8 +24,9 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 __all__ = [
     "CONVERT_LIMITS",
@@ -105,7 +106,7 @@ class ImageInfo:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> "ImageInfo":
+    def from_json(cls, obj: Mapping[str, Any]) -> ImageInfo:
         specific = obj.get("format-specific") or {}
         data = specific.get("data") or {}
         return cls(
@@ -341,6 +342,7 @@ def convert(
     *,
     options: Mapping[str, Any] | None = None,
     compress: bool = False,
+    fsync: bool = True,
     limits: Limits = CONVERT_LIMITS,
 ) -> None:
     """Convert ``src`` (``src_fmt``) into a new ``dst`` (``dst_fmt``).
@@ -349,7 +351,9 @@ def convert(
     ``options`` become ``-o`` creation options of the target (e.g.
     ``{"subformat": "streamOptimized"}`` for vmdk). For vhd/vpc targets
     ``force_size=on`` is the default, so the VHD keeps the exact virtual
-    size instead of one rounded up to a CHS geometry.
+    size instead of one rounded up to a CHS geometry. With ``fsync`` (the
+    default) the output is flushed to disk before this returns, so a job
+    that records "converted" can trust the file after a crash.
     """
     out_fmt = qemu_format(dst_fmt)
     opts = dict(options or {})
@@ -361,6 +365,12 @@ def convert(
     if progress is not None:
         args.append("-p")
     _run([*args, _path(src), _path(dst)], limits, progress=progress)
+    if fsync:
+        fd = os.open(_path(dst), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     if progress is not None:
         progress(100.0)
 

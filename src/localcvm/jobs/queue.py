@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
+import time
 from dataclasses import dataclass
 
 from ..store.db import Database
@@ -56,6 +57,8 @@ class JobHandle:
         self.db = db
         self.view = view
         self.owner = owner
+        self._last_at = 0.0
+        self._last_percent = -1
 
     @property
     def payload(self) -> dict:
@@ -66,8 +69,21 @@ class JobHandle:
         return self.view.checkpoint
 
     def progress(self, percent: int, checkpoint: dict | None = None, apply=None) -> None:
-        """Renew the lease, record progress (and a checkpoint); ``apply(repo)`` runs in the same transaction."""
-        changes: dict = {"progress": max(0, min(100, int(percent)))}
+        """Renew the lease, record progress (and a checkpoint); ``apply(repo)`` runs in the same transaction.
+
+        Each call is a small write transaction, so plain progress reports are
+        throttled: written when the percentage changed and half a second has
+        passed, or every 10 s regardless (to renew the lease). Checkpoints are
+        always written.
+        """
+        percent = max(0, min(100, int(percent)))
+        now = time.monotonic()
+        if checkpoint is None:
+            elapsed = now - self._last_at
+            if elapsed < 0.5 or (percent == self._last_percent and elapsed < 10):
+                return
+        self._last_at, self._last_percent = now, percent
+        changes: dict = {"progress": percent}
         if checkpoint is not None:
             self.view.checkpoint = checkpoint
             changes["checkpoint"] = json.dumps(checkpoint)

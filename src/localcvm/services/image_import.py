@@ -82,8 +82,8 @@ def run_import(svc, handle: JobHandle) -> None:
     state = dict(handle.checkpoint)
 
     def report(percent: float, **checkpoint) -> None:
-        state.update(checkpoint)
         pct = int(max(0, min(99, percent)))
+        state.update(checkpoint)
 
         def apply(repo: Repo):
             row = repo.get_image(image_id)
