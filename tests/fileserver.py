@@ -5,12 +5,14 @@ Paths:
   /same-redirect/NAME      302 to /files/NAME (same origin)
   /other-redirect/NAME     302 to the same file on another loopback host (must be refused)
   /truncated/NAME          declares the full length, sends half, closes
+  /slow/NAME               the file at about 16 MiB/s (for tests that interrupt a download)
   anything else            404
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,7 +50,7 @@ def _handler(root: Path):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            if kind not in ("files", "truncated"):
+            if kind not in ("files", "truncated", "slow"):
                 self.send_error(404)
                 return
             size = path.stat().st_size
@@ -56,7 +58,7 @@ def _handler(root: Path):
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(size))
             self.end_headers()
-            send = size if kind == "files" else size // 2
+            send = size // 2 if kind == "truncated" else size
             with open(path, "rb") as fh:
                 while send > 0:
                     block = fh.read(min(send, 1 << 20))
@@ -64,6 +66,8 @@ def _handler(root: Path):
                         break
                     self.wfile.write(block)
                     send -= len(block)
+                    if kind == "slow":
+                        time.sleep(1 / 16)
             if kind == "truncated":
                 self.close_connection = True
 

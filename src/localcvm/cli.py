@@ -143,6 +143,7 @@ def images_show(
 @images_app.command("gc")
 def images_gc(
     region: Optional[list[str]] = typer.Option(None, "--region", help="Region(s) to collect (default: all)."),
+    grace: float = typer.Option(3600.0, "--grace", help="Spare chunks written or reused in the last SECONDS (they may belong to an image still being written); 0 only when no import or copy is running."),
     data_dir: Optional[Path] = DataDirOpt,
     database_url: Optional[str] = DbOpt,
 ):
@@ -150,7 +151,7 @@ def images_gc(
     services = _services(data_dir, database_url)
     total_chunks = total_bytes = 0
     for r in region or [x.region for x in services.regions.all()]:
-        chunks, freed = services.images.gc(r)
+        chunks, freed = services.images.gc(r, grace_seconds=grace)
         total_chunks += chunks
         total_bytes += freed
         if chunks:

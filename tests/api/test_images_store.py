@@ -36,7 +36,7 @@ def test_dedup_and_gc(make_server, files, tmp_path):
     req = models.DeleteImagesRequest()
     req.from_json_string(json.dumps({"ImageIds": [one]}))
     c.DeleteImages(req)
-    out = srv.cli("images", "gc", "--region", "ap-guangzhou").stdout
+    out = srv.cli("images", "gc", "--region", "ap-guangzhou", "--grace", "0").stdout
     assert "removed 0 chunks" in out
     bucket_file = srv.data_dir / "cos" / "check"
     exp = models.ExportImagesRequest()
@@ -48,6 +48,6 @@ def test_dedup_and_gc(make_server, files, tmp_path):
     # deleting both and collecting frees the space
     req.from_json_string(json.dumps({"ImageIds": [two]}))
     c.DeleteImages(req)
-    out = srv.cli("images", "gc", "--region", "ap-guangzhou").stdout
+    out = srv.cli("images", "gc", "--region", "ap-guangzhou", "--grace", "0").stdout
     assert "removed 4 chunks" in out, out
     assert dir_bytes(blobs) - base <= 64 * 1024

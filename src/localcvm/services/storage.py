@@ -30,10 +30,12 @@ class BlobRegistry:
         if s.blob_backend == "s3":
             from ..blobs.s3 import S3ChunkStore
 
-            return S3ChunkStore(
-                endpoint_url=s.s3_endpoint, bucket=s.s3_bucket, prefix=f"blobs/{region}",
-                access_key=s.s3_access_key, secret_key=s.s3_secret_key, region=s.s3_region,
+            store = S3ChunkStore(
+                endpoint_url=s.s3_endpoint or None, bucket=s.s3_bucket, prefix=f"blobs/{region}",
+                access_key=s.s3_access_key or None, secret_key=s.s3_secret_key or None, region=s.s3_region,
             )
+            store.ensure_bucket()
+            return store
         from ..blobs.local import LocalChunkStore
 
         return LocalChunkStore(Path(s.data_dir) / "blobs" / region)

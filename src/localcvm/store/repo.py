@@ -183,3 +183,6 @@ class Repo:
 
     def unfinished_jobs(self) -> int:
         return self.session.scalar(select(func.count()).select_from(Job).where(Job.state.in_(["PENDING", "RUNNING"]))) or 0
+
+    def running_jobs(self) -> list[Job]:
+        return list(self.session.scalars(select(Job).where(Job.state == "RUNNING")))
