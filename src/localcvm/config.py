@@ -51,6 +51,8 @@ class Settings:
     # Largest image file ImportImage downloads, and largest virtual disk it accepts
     max_import_bytes: int = 64 * 1024**3
     max_image_virtual_gib: int = 2048
+    # Compute driver: "fake" (fast simulated instances)
+    driver: str = "fake"
     # Worker threads for background jobs in `serve` (0 = run no workers in this process)
     workers: int = 4
 

@@ -13,7 +13,7 @@ from tencentcloud.cvm.v20170312 import models
 from tests.helpers import wait_until
 
 from . import sdk
-from .images_util import (convert, describe, dir_bytes, image_of, import_image, import_params, make_raw,
+from .images_util import (convert, describe, image_of, import_image, import_params, make_raw,
                           new_account, same_disk, wait_image)
 
 FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vhd": "vpc"}

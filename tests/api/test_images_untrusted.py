@@ -9,9 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from .images_util import describe, image_of, import_image, make_raw, new_account, wait_image
+from .images_util import describe, import_image, make_raw, new_account, wait_image
 
 PASSWD = Path("/etc/passwd").read_bytes()
 

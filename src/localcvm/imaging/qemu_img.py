@@ -424,3 +424,16 @@ def create(
             raise ValueError(f"negative image size {size}")
         args.append(str(int(size)))
     _run(args, limits)
+
+
+def resize(
+    path: str | os.PathLike[str],
+    fmt: str,
+    size: int,
+    *,
+    limits: Limits = INFO_LIMITS,
+) -> None:
+    """Grow the image to ``size`` bytes (``qemu-img resize -f FMT``); shrinking is refused here."""
+    if size < 0:
+        raise ValueError(f"negative image size {size}")
+    _run(["resize", "-q", "-f", qemu_format(fmt), _path(path), str(int(size))], limits)

@@ -23,6 +23,15 @@ class Services:
         self.blobs = BlobRegistry(settings)
         self.workers: WorkerPool | None = None
         self.images = ImageService(settings, self.db, self.regions, self.blobs, notify=self._notify)
+        self.volumes = self.images.volumes
+        self.driver = _make_driver(settings)
+        from .disks import DiskService
+        from .instances import InstanceService
+        from .keypairs import KeyPairService
+
+        self.instances = InstanceService(self.db, self.regions, self.images, self.volumes, self.driver, notify=self._notify)
+        self.keypairs = KeyPairService(self.db)
+        self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
 
     def _notify(self) -> None:
         if self.workers is not None:
@@ -33,6 +42,12 @@ class Services:
         return {
             "import_image": JobKind(run=images.run_import, on_error=images.fail_job),
             "export_image": JobKind(run=lambda h: run_export(images, h), on_error=lambda h, e: h.finish(False, str(e))),
+            "instance_launch": JobKind(run=self.instances.run_launch, on_error=self.instances.fail_job),
+            "instance_power": JobKind(run=self.instances.run_power, on_error=self.instances.fail_job),
+            "instance_terminate": JobKind(run=self.instances.run_terminate, on_error=self.instances.fail_job),
+            "instance_reset": JobKind(run=self.instances.run_reset, on_error=self.instances.fail_job),
+            "instance_resize": JobKind(run=self.instances.run_resize, on_error=self.instances.fail_job),
+            "snapshot_create": JobKind(run=self.disks.run_snapshot, on_error=self.disks.fail_snapshot),
         }
 
     def start_workers(self, threads: int | None = None) -> WorkerPool | None:
@@ -47,3 +62,11 @@ class Services:
             self.workers.stop()
         self.blobs.close()
         self.db.dispose()
+
+
+def _make_driver(settings: Settings):
+    if settings.driver == "fake":
+        from ..hypervisor.fake import FakeDriver
+
+        return FakeDriver(settings.data_dir / "vms")
+    raise ValueError(f"unknown compute driver `{settings.driver}` (LOCALCVM_DRIVER: fake)")

@@ -122,3 +122,66 @@ UnsupportedOperationMarketImageExportUnsupported = _error(
 UnsupportedOperationSharedImageModifyUnsupported = _error(
     "UnsupportedOperation.SharedImageModifyUnsupported", "Images shared by another account cannot be modified."
 )
+
+# --- instances ----------------------------------------------------------------------------
+InvalidInstanceIdMalformed = _error("InvalidInstanceId.Malformed", "The instance ID is malformed.")
+InvalidInstanceIdNotFound = _error("InvalidInstanceId.NotFound", "The instance does not exist.")
+InvalidZoneMismatchRegion = _error("InvalidZone.MismatchRegion", "The zone does not belong to the region.")
+InvalidInstanceTypeMalformed = _error("InvalidInstanceType.Malformed", "The instance type is malformed.")
+InvalidParameterValueInstanceTypeNotFound = _error(
+    "InvalidParameterValue.InstanceTypeNotFound", "The instance type does not exist."
+)
+ResourceInsufficientZoneSoldOutForSpecifiedInstance = _error(
+    "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "The instance type is not sold in this zone."
+)
+InvalidParameterValueInvalidImageForGivenInstanceType = _error(
+    "InvalidParameterValue.InvalidImageForGivenInstanceType", "The image does not fit the instance type."
+)
+InvalidParameterValueRange = _error("InvalidParameterValue.Range", "The value is out of range.")
+InvalidParameterValueTooLong = _error("InvalidParameterValue.TooLong", "The value is too long.")
+InvalidParameterValueKeyPairNotSupported = _error(
+    "InvalidParameterValue.KeyPairNotSupported", "Key pairs are not supported for this image."
+)
+InvalidKeyPairIdMalformed = _error("InvalidKeyPairId.Malformed", "The key pair ID is malformed.")
+InvalidKeyPairIdNotFound = _error("InvalidKeyPairId.NotFound", "The key pair does not exist.")
+InvalidKeyPairNameDuplicate = _error("InvalidKeyPairName.Duplicate", "A key pair with this name already exists.")
+InvalidKeyPairLimitExceeded = _error("InvalidKeyPair.LimitExceeded", "Too many key pairs.")
+UnsupportedOperationKeyPairUnsupportedWindows = _error(
+    "UnsupportedOperation.KeyPairUnsupportedWindows", "Windows instances do not support key pairs."
+)
+InvalidClientTokenTooLong = _error("InvalidClientToken.TooLong", "The ClientToken is longer than 64 characters.")
+InvalidInstanceState = _error("InvalidInstanceState", "The instance is not in a state that allows this.")
+OperationDeniedInstanceOperationInProgress = _error(
+    "OperationDenied.InstanceOperationInProgress", "Another operation on the instance is in progress."
+)
+UnsupportedOperationInstancesProtected = _error(
+    "UnsupportedOperation.InstancesProtected", "The instance is protected from termination (DisableApiTermination)."
+)
+InvalidParameterDataDiskNotBelongSpecifiedInstance = _error(
+    "InvalidParameter.DataDiskNotBelongSpecifiedInstance", "The data disk does not belong to the instance."
+)
+InvalidSnapshotIdNotFound = _error("InvalidSnapshotId.NotFound", "The snapshot does not exist.")
+InvalidPeriod = _error("InvalidPeriod", "The prepaid period is not valid.")
+
+
+def instance_state_error(state: str, instance_id: str, action: str) -> ApiError:
+    """The real code for an operation refused in ``state``: UnsupportedOperation.InstanceState<State>."""
+    pascal = "".join(part.capitalize() for part in state.split("_"))
+    code = f"UnsupportedOperation.InstanceState{pascal}"
+    return ApiError(f"The instance `{instance_id}` is {state}; {action} is not allowed in that state.", code=code)
+InvalidPublicKeyDuplicate = _error("InvalidPublicKey.Duplicate", "The public key already exists.")
+InvalidPublicKeyMalformed = _error("InvalidPublicKey.Malformed", "The public key is malformed.")
+
+# --- CBS ---------------------------------------------------------------------------------------
+InvalidDiskIdNotFound = _error("InvalidDiskId.NotFound", "The disk does not exist.")
+InvalidDiskAlreadyBound = _error("InvalidDisk.AlreadyBound", "The disk is already attached.")
+InvalidDiskBusy = _error("InvalidDisk.Busy", "The disk is busy.")
+InvalidDiskNotPortable = _error("InvalidDisk.NotPortable", "The disk cannot be attached or detached on its own.")
+ResourceUnavailableZoneNotMatch = _error("ResourceUnavailable.ZoneNotMatch", "The disk and the instance are in different zones.")
+ResourceUnavailableAttached = _error("ResourceUnavailable.Attached", "The disk is attached.")
+LimitExceededInstanceAttachedDisk = _error("LimitExceeded.InstanceAttachedDisk", "The instance has too many data disks.")
+InvalidParameterDiskSizeNotMatch = _error("InvalidParameter.DiskSizeNotMatch", "The disk size is not valid.")
+UnsupportedOperationSnapshotHasBindedImage = _error(
+    "UnsupportedOperation.SnapshotHasBindedImage", "The snapshot belongs to an image; delete the image first."
+)
+UnsupportedOperationStateError = _error("UnsupportedOperation.StateError", "The resource's state does not allow this.")

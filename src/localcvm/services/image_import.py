@@ -112,6 +112,9 @@ def run_import(svc, handle: JobHandle) -> None:
             report(70, converted=True, pct=70, format=found.format)
         manifest = write_image(svc.blobs.store(region), raw, facts={"source_format": state.get("format", "raw")},
                                progress=lambda done, total: report(70 + 29 * done / max(total, 1)))
+        # Materialise the read-only base that instance disks are overlays of, so that
+        # launching from the image never depends on its size.
+        svc.volumes.ensure_base(region, f"{image_id}-0", manifest)
     except qemu_img.QemuImgError as exc:
         raise ImportFailed(f"The image could not be converted: {exc}") from None
     except httpx.HTTPError as exc:

@@ -14,9 +14,8 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
-from pathlib import Path
 
-from ..blobs.chunks import CHUNK_SIZE, Manifest, read_image, write_image
+from ..blobs.chunks import CHUNK_SIZE, Manifest, read_image
 from ..config import Settings
 from ..jobs.queue import JobHandle, enqueue
 from ..store.db import Database
@@ -102,8 +101,10 @@ class ImageService:
         self.blobs = blobs
         self.notify = notify or (lambda: None)
         from .cos import ObjectStore
+        from .volumes import Volumes
 
         self.cos = ObjectStore(settings)
+        self.volumes = Volumes(settings.data_dir, blobs)
         self.public = [self._catalogue_view(e, "PUBLIC_IMAGE", "OFFICIAL") for e in _load_catalogue("public_images.json")]
         self.market = [self._catalogue_view(e, "MARKET_IMAGE", "MARKET") for e in _load_catalogue("marketplace_images.json")]
         self._catalogue = {v.image_id: v for v in self.public + self.market}
@@ -304,6 +305,9 @@ class ImageService:
                 raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so nothing was deleted.")
             for row in rows:
                 repo.delete_image(row.image_id)
+                if not repo.disks_using_base("image", row.image_id):
+                    for disk in range(8):
+                        self.volumes.drop_base(region, f"{row.image_id}-{disk}")
                 for job in repo.jobs_for(row.image_id):
                     if job.state in ("PENDING", "RUNNING"):
                         job.state, job.error = "FAILED", "image deleted"
@@ -337,6 +341,7 @@ class ImageService:
 
         with self.db.read() as repo:
             manifests = [Manifest.from_json(m) for m in repo.manifests_in_region(region)]
+            manifests += [Manifest.from_json(m) for m in repo.snapshot_manifests_in_region(region)]
         referenced = set()
         for m in manifests:
             referenced |= m.digests()
@@ -347,18 +352,24 @@ class ImageService:
     # --- disks of images ----------------------------------------------------------------------
     def system_manifest(self, region: str, image_id: str) -> Manifest:
         """The chunk manifest of an image's system disk (public ones are built on first use)."""
+        return self.disk_manifest(region, image_id, 0)
+
+    def disk_manifest(self, region: str, image_id: str, index: int) -> Manifest:
+        """The chunk manifest of disk ``index`` of an image (0 = system disk)."""
         view = self._catalogue.get(image_id)
-        store = self.blobs.store(region)
         if view is not None:
+            if index != 0:
+                raise errors.InvalidImageIdIncorrectState(f"The image `{image_id}` has no data disk {index}.")
+            store = self.blobs.store(region)
             manifest = _public_manifest(view)
-            for i, digest in enumerate(manifest.chunks):
-                if digest is not None and not store.has(digest):
-                    store.put(digest, _public_chunk(view), trusted=False)
+            for digest in manifest.digests():
+                if not store.touch(digest):
+                    store.put(digest, _public_chunk(view))
             return manifest
         with self.db.read() as repo:
-            disks = repo.image_disks(image_id)
+            disks = [d for d in repo.image_disks(image_id) if d.index == index]
         if not disks or disks[0].manifest is None:
-            raise errors.InvalidImageIdIncorrectState(f"The image `{image_id}` has no stored disk yet.")
+            raise errors.InvalidImageIdIncorrectState(f"The image `{image_id}` has no stored disk {index} yet.")
         return Manifest.from_json(disks[0].manifest)
 
     # --- jobs ---------------------------------------------------------------------------------

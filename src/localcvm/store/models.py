@@ -117,3 +117,120 @@ class Lock(Base):
     __tablename__ = "locks"
 
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class Instance(Base):
+    """A CVM instance of an account in one zone."""
+
+    __tablename__ = "instances"
+
+    instance_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
+    region: Mapped[str] = mapped_column(String(32), index=True)
+    zone: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int] = mapped_column(Integer, default=0)
+    instance_type: Mapped[str] = mapped_column(String(32))
+    cpu: Mapped[int] = mapped_column(Integer)
+    memory_gib: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    hostname: Mapped[str] = mapped_column(String(64), default="")
+    image_id: Mapped[str] = mapped_column(String(16))
+    os_name: Mapped[str] = mapped_column(String(128), default="")
+    os_type: Mapped[str] = mapped_column(String(16), default="Linux")
+    license_type: Mapped[str] = mapped_column(String(16), default="TencentCloud")
+    charge_type: Mapped[str] = mapped_column(String(32), default="POSTPAID_BY_HOUR")
+    renew_flag: Mapped[str] = mapped_column(String(32), default="")
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    latest_operation: Mapped[str] = mapped_column(String(64), default="")
+    latest_operation_state: Mapped[str] = mapped_column(String(16), default="")
+    latest_operation_request_id: Mapped[str] = mapped_column(String(64), default="")
+    latest_operation_error: Mapped[str] = mapped_column(String(512), default="")
+    private_ip: Mapped[str] = mapped_column(String(45), default="")
+    public_ip: Mapped[str] = mapped_column(String(45), default="")
+    internet: Mapped[str] = mapped_column(Text, default="{}")  # InternetAccessible as JSON
+    security_group_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    keep_image_login: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_set: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_data: Mapped[str] = mapped_column(Text, default="")
+    uuid: Mapped[str] = mapped_column(String(36))
+    disable_api_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    stopped_mode: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Disk(Base):
+    """A CBS cloud disk: the system disk of an instance, or a data disk."""
+
+    __tablename__ = "disks"
+
+    disk_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
+    region: Mapped[str] = mapped_column(String(32), index=True)
+    zone: Mapped[str] = mapped_column(String(32))
+    usage: Mapped[str] = mapped_column(String(16))  # SYSTEM_DISK | DATA_DISK
+    disk_type: Mapped[str] = mapped_column(String(32))
+    size_gib: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    instance_id: Mapped[str | None] = mapped_column(String(16), index=True, nullable=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # 0 = system disk; data disks 1..
+    delete_with_instance: Mapped[bool] = mapped_column(Boolean, default=True)
+    charge_type: Mapped[str] = mapped_column(String(32), default="POSTPAID_BY_HOUR")
+    # where the bytes come from until the disk is written: an image disk or a snapshot
+    base_kind: Mapped[str] = mapped_column(String(16), default="")  # image | snapshot | ""
+    base_id: Mapped[str] = mapped_column(String(32), default="")
+    base_index: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Snapshot(Base):
+    """A CBS snapshot: a chunk manifest of a disk at a point in time."""
+
+    __tablename__ = "snapshots"
+
+    snapshot_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
+    region: Mapped[str] = mapped_column(String(32), index=True)
+    zone: Mapped[str] = mapped_column(String(32), default="")
+    disk_id: Mapped[str] = mapped_column(String(16), default="")
+    usage: Mapped[str] = mapped_column(String(16), default="DATA_DISK")
+    size_gib: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    state: Mapped[str] = mapped_column(String(16))  # CREATING | NORMAL | ...
+    percent: Mapped[int] = mapped_column(Integer, default=0)
+    manifest: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class KeyPair(Base):
+    __tablename__ = "key_pairs"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(String(256), default="")
+    public_key: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class InstanceKeyPair(Base):
+    __tablename__ = "instance_key_pairs"
+
+    instance_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+
+
+class ClientToken(Base):
+    """Idempotency: the result of a call made with a ClientToken."""
+
+    __tablename__ = "client_tokens"
+
+    owner_uin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    action: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    result: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import Account, ApiKey, Image, ImageDisk, Job, Lock, Tag
+from .models import (Account, ApiKey, ClientToken, Disk, Image, ImageDisk, Instance, InstanceKeyPair, Job, KeyPair,
+                     Lock, Snapshot, Tag)
 
 
 def utcnow() -> datetime:
@@ -186,3 +187,93 @@ class Repo:
 
     def running_jobs(self) -> list[Job]:
         return list(self.session.scalars(select(Job).where(Job.state == "RUNNING")))
+
+    # --- instances ------------------------------------------------------------------------
+    def get_instance(self, instance_id: str, *, for_update: bool = False) -> Instance | None:
+        if for_update and not self.db.is_sqlite:
+            return self.session.scalar(select(Instance).where(Instance.instance_id == instance_id).with_for_update())
+        return self.session.get(Instance, instance_id)
+
+    def instances_of(self, uin: str, region: str, ids: list[str] | None = None) -> list[Instance]:
+        q = select(Instance).where(Instance.owner_uin == uin, Instance.region == region)
+        if ids:
+            q = q.where(Instance.instance_id.in_(ids))
+        return list(self.session.scalars(q.order_by(Instance.created_at.desc(), Instance.instance_id)))
+
+    def instances_using_image(self, image_id: str) -> list[Instance]:
+        return list(self.session.scalars(select(Instance).where(Instance.image_id == image_id)))
+
+    def delete_instance(self, instance_id: str) -> None:
+        self.session.execute(delete(InstanceKeyPair).where(InstanceKeyPair.instance_id == instance_id))
+        self.session.execute(delete(Tag).where(Tag.resource_id == instance_id))
+        self.session.execute(delete(Instance).where(Instance.instance_id == instance_id))
+
+    # --- disks ------------------------------------------------------------------------------
+    def get_disk(self, disk_id: str) -> Disk | None:
+        return self.session.get(Disk, disk_id)
+
+    def disks_of_instance(self, instance_id: str) -> list[Disk]:
+        return list(self.session.scalars(select(Disk).where(Disk.instance_id == instance_id).order_by(Disk.position)))
+
+    def disks_of(self, uin: str, region: str, ids: list[str] | None = None) -> list[Disk]:
+        q = select(Disk).where(Disk.owner_uin == uin, Disk.region == region)
+        if ids:
+            q = q.where(Disk.disk_id.in_(ids))
+        return list(self.session.scalars(q.order_by(Disk.created_at.desc(), Disk.disk_id)))
+
+    def delete_disk(self, disk_id: str) -> None:
+        self.session.execute(delete(Tag).where(Tag.resource_id == disk_id))
+        self.session.execute(delete(Disk).where(Disk.disk_id == disk_id))
+
+    # --- snapshots ------------------------------------------------------------------------
+    def get_snapshot(self, snapshot_id: str) -> Snapshot | None:
+        return self.session.get(Snapshot, snapshot_id)
+
+    def snapshots_of(self, uin: str, region: str, ids: list[str] | None = None) -> list[Snapshot]:
+        q = select(Snapshot).where(Snapshot.owner_uin == uin, Snapshot.region == region)
+        if ids:
+            q = q.where(Snapshot.snapshot_id.in_(ids))
+        return list(self.session.scalars(q.order_by(Snapshot.created_at.desc(), Snapshot.snapshot_id)))
+
+    def snapshot_manifests_in_region(self, region: str) -> list[str]:
+        return list(self.session.scalars(select(Snapshot.manifest).where(
+            Snapshot.region == region, Snapshot.manifest.is_not(None))))
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self.session.execute(delete(Tag).where(Tag.resource_id == snapshot_id))
+        self.session.execute(delete(Snapshot).where(Snapshot.snapshot_id == snapshot_id))
+
+    # --- key pairs --------------------------------------------------------------------------
+    def get_key_pair(self, key_id: str) -> KeyPair | None:
+        return self.session.get(KeyPair, key_id)
+
+    def key_pairs_of(self, uin: str, ids: list[str] | None = None) -> list[KeyPair]:
+        q = select(KeyPair).where(KeyPair.owner_uin == uin)
+        if ids:
+            q = q.where(KeyPair.key_id.in_(ids))
+        return list(self.session.scalars(q.order_by(KeyPair.created_at.desc(), KeyPair.key_id)))
+
+    def key_ids_of(self, instance_id: str) -> list[str]:
+        return list(self.session.scalars(select(InstanceKeyPair.key_id).where(
+            InstanceKeyPair.instance_id == instance_id).order_by(InstanceKeyPair.key_id)))
+
+    def instances_with_key(self, key_id: str) -> list[str]:
+        return list(self.session.scalars(select(InstanceKeyPair.instance_id).where(
+            InstanceKeyPair.key_id == key_id).order_by(InstanceKeyPair.instance_id)))
+
+    def set_instance_keys(self, instance_id: str, key_ids: list[str]) -> None:
+        self.session.execute(delete(InstanceKeyPair).where(InstanceKeyPair.instance_id == instance_id))
+        for key_id in dict.fromkeys(key_ids):
+            self.session.add(InstanceKeyPair(instance_id=instance_id, key_id=key_id))
+        self.session.flush()
+
+    def delete_key_pair(self, key_id: str) -> None:
+        self.session.execute(delete(Tag).where(Tag.resource_id == key_id))
+        self.session.execute(delete(KeyPair).where(KeyPair.key_id == key_id))
+
+    # --- client tokens ----------------------------------------------------------------------
+    def get_client_token(self, uin: str, region: str, action: str, token: str) -> ClientToken | None:
+        return self.session.get(ClientToken, (uin, region, action, token))
+
+    def disks_using_base(self, kind: str, base_id: str) -> list[str]:
+        return list(self.session.scalars(select(Disk.disk_id).where(Disk.base_kind == kind, Disk.base_id == base_id)))

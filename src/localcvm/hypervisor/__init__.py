@@ -1,0 +1,1 @@
+"""Compute drivers: the hypervisor behind instances (fake by default; QEMU later)."""
