@@ -115,6 +115,9 @@ def run_import(svc, handle: JobHandle) -> None:
         # Materialise the read-only base that instance disks are overlays of, so that
         # launching from the image never depends on its size.
         svc.volumes.ensure_base(region, f"{image_id}-0", manifest)
+        # Drop the scratch copy before the image turns NORMAL, so a launch right after never
+        # competes with deleting it (a crash from here on just redoes the import).
+        shutil.rmtree(work, ignore_errors=True)
     except qemu_img.QemuImgError as exc:
         raise ImportFailed(f"The image could not be converted: {exc}") from None
     except httpx.HTTPError as exc:

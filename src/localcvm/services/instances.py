@@ -16,7 +16,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..hypervisor.driver import ComputeDriver, DiskSpec, VmNotFound, VmSpec
+from ..hypervisor.driver import ComputeDriver, DiskSpec, VmAlreadyExists, VmNotFound, VmSpec
 from ..jobs.queue import JobHandle, enqueue
 from ..store.db import Database
 from ..store.models import ClientToken, Disk, Instance, InstanceKeyPair
@@ -73,9 +73,6 @@ class InstanceService:
         if len(ids) > 100:
             raise errors.InvalidParameterValueLimitExceeded("At most 100 InstanceIds per call.")
         return [self._own(repo, identity, region, i, lock=True) for i in dict.fromkeys(ids)]
-
-    def _view(self, repo: Repo, row: Instance, tags: dict[str, str]) -> InstanceView:
-        return InstanceView(row, repo.disks_of_instance(row.instance_id), repo.key_ids_of(row.instance_id), tags)
 
     # --- RunInstances ----------------------------------------------------------------------
     def run(self, identity: Identity, region: str, request_id: str, p: dict) -> list[str]:
@@ -162,7 +159,7 @@ class InstanceService:
         names = instance_rules.instance_names(p.get("InstanceName"), count)
         hostname = p.get("HostName") or ""
         if hostname:
-            instance_rules.check_hostname(hostname, image.os_type)
+            instance_rules.check_hostname(hostname, image.os_type, action="RunInstances", count=count)
         if p.get("UserData"):
             instance_rules.check_user_data(p["UserData"])
         sg_ids = p.get("SecurityGroupIds") or []
@@ -187,13 +184,17 @@ class InstanceService:
             if p.get("DryRun"):
                 raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so nothing was launched.")
             now = utcnow()
-            for name in names:
-                instance_id = new_id("ins")
+            new_ids = [new_id("ins") for _ in names]
+            hostnames = (
+                instance_rules.instance_hostnames(hostname, count, image.os_type, [_private_ip(i) for i in new_ids])
+                if hostname else [_default_hostname(i) for i in new_ids]
+            )
+            for name, instance_id, host in zip(names, new_ids, hostnames):
                 ids.append(instance_id)
                 repo.add(Instance(
                     instance_id=instance_id, owner_uin=identity.uin, region=region, zone=zone,
                     project_id=int(placement.get("ProjectId") or 0), instance_type=type_name, cpu=itype.cpu,
-                    memory_gib=itype.memory_gib, name=name, hostname=hostname or _default_hostname(instance_id),
+                    memory_gib=itype.memory_gib, name=name, hostname=host,
                     image_id=image.image_id, os_name=image.os_name, os_type=image.os_type,
                     license_type=image.license_type, charge_type=charge, renew_flag="NOTIFY_AND_MANUAL_RENEW" if expires else "",
                     expired_at=expires, state="PENDING", latest_operation="RunInstances",
@@ -246,10 +247,17 @@ class InstanceService:
         with self.db.read() as repo:
             rows = repo.instances_of(identity.uin, region, ids)
             tags = repo.tags_of([r.instance_id for r in rows])
-            views = [self._view(repo, r, tags[r.instance_id]) for r in rows]
-        for name, values in checked:
-            views = [v for v in views if _instance_matches(v, name, values)]
-        return len(views), views[offset: offset + limit]
+            # filters need only the row and its tags; disks and keys are loaded for the page alone
+            views = [InstanceView(r, [], [], tags[r.instance_id]) for r in rows]
+            for name, values in checked:
+                views = [v for v in views if _instance_matches(v, name, values)]
+            page = views[offset: offset + limit]
+            page_ids = [v.row.instance_id for v in page]
+            disks = repo.disks_of_instances(page_ids)
+            keys = repo.key_ids_of_instances(page_ids)
+            for v in page:
+                v.disks, v.key_ids = disks.get(v.row.instance_id, []), keys.get(v.row.instance_id, [])
+        return len(views), page
 
     # --- power operations ----------------------------------------------------------------------------
     def _transition(self, identity, region, request_id, ids, *, action, allowed, interim, job, payload=None,
@@ -332,9 +340,9 @@ class InstanceService:
         if login.get("KeyIds") and image.os_type == "Windows":
             raise errors.InvalidParameterValueKeyPairNotSupported("Windows images do not support key pairs.")
         if login.get("Password"):
-            instance_rules.check_password(login["Password"], image.os_type)
+            instance_rules.check_password(login["Password"], image.os_type, action="ResetInstance")
         if p.get("HostName"):
-            instance_rules.check_hostname(p["HostName"], image.os_type)
+            instance_rules.check_hostname(p["HostName"], image.os_type, action="ResetInstance")
         if p.get("UserData"):
             instance_rules.check_user_data(p["UserData"])
 
@@ -397,14 +405,14 @@ class InstanceService:
     def modify_attribute(self, identity, region, p: dict):
         ids = p["InstanceIds"]
         if "InstanceName" in p:
-            instance_rules.check_instance_name(p["InstanceName"])
+            instance_rules.check_instance_name(p["InstanceName"], action="ModifyInstancesAttribute")
         if p.get("UserData"):
             instance_rules.check_user_data(p["UserData"])
         with self.db.write() as repo:
             rows = self._own_many(repo, identity, region, ids)
             for row in rows:
                 if "HostName" in p:
-                    instance_rules.check_hostname(p["HostName"], row.os_type)
+                    instance_rules.check_hostname(p["HostName"], row.os_type, action="ModifyInstancesAttribute")
             for row in rows:
                 if "InstanceName" in p:
                     row.name = p["InstanceName"]
@@ -424,7 +432,9 @@ class InstanceService:
         with self.db.write() as repo:
             rows = self._own_many(repo, identity, region, p["InstanceIds"])
             for row in rows:
-                instance_rules.check_password(p["Password"], row.os_type)
+                instance_rules.check_password(
+                    p["Password"], row.os_type, action="ResetInstancesPassword", username=p.get("UserName") or None
+                )
                 if row.state not in ("RUNNING", "STOPPED"):
                     raise errors.instance_state_error(row.state, row.instance_id, "ResetInstancesPassword")
                 if row.state == "RUNNING" and not p.get("ForceStop"):
@@ -460,11 +470,14 @@ class InstanceService:
     # --- jobs ----------------------------------------------------------------------------------------
     def _vm_spec(self, repo: Repo, row: Instance) -> VmSpec:
         disks = repo.disks_of_instance(row.instance_id)
+        key_ids = repo.key_ids_of(row.instance_id)
         return VmSpec(
             instance_id=row.instance_id, cpu=row.cpu, memory_mib=row.memory_gib * 1024,
             disks=[DiskSpec(path=self.volumes.disk_path(row.region, d.disk_id), fmt="qcow2", size_bytes=d.size_gib * GIB,
                             role="system" if d.position == 0 else "data", device=_device(d.position)) for d in disks],
             user_data=base64.b64decode(row.user_data) if row.user_data else None, ssh_port=None,
+            hostname=row.hostname or None,
+            ssh_keys=[k.public_key for k in repo.key_pairs_of(row.owner_uin, key_ids)] if key_ids else [],
         )
 
     def _base_for(self, repo: Repo, disk: Disk):
@@ -494,9 +507,8 @@ class InstanceService:
         handle.progress(60, {"disks": True})
         try:
             self.driver.spawn(spec)
-        except Exception as exc:
-            if "exists" not in str(exc).lower():
-                raise
+        except VmAlreadyExists:
+            pass  # a resumed launch: the VM was defined before the crash
         self._finish_op(handle, "RUNNING")
 
     def _finish_op(self, handle: JobHandle, state: str, extra=None) -> None:

@@ -277,3 +277,19 @@ class Repo:
 
     def disks_using_base(self, kind: str, base_id: str) -> list[str]:
         return list(self.session.scalars(select(Disk.disk_id).where(Disk.base_kind == kind, Disk.base_id == base_id)))
+
+    def disks_of_instances(self, instance_ids: list[str]) -> dict[str, list[Disk]]:
+        out: dict[str, list[Disk]] = {}
+        if instance_ids:
+            q = select(Disk).where(Disk.instance_id.in_(instance_ids)).order_by(Disk.instance_id, Disk.position)
+            for disk in self.session.scalars(q):
+                out.setdefault(disk.instance_id, []).append(disk)
+        return out
+
+    def key_ids_of_instances(self, instance_ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        if instance_ids:
+            q = select(InstanceKeyPair).where(InstanceKeyPair.instance_id.in_(instance_ids)).order_by(InstanceKeyPair.key_id)
+            for link in self.session.scalars(q):
+                out.setdefault(link.instance_id, []).append(link.key_id)
+        return out
