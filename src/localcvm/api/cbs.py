@@ -73,10 +73,10 @@ def describe_snapshots(ctx: CallContext, p: dict) -> dict:
         {"SnapshotId": s.snapshot_id, "Placement": {"Zone": s.zone, "ProjectId": 0}, "DiskUsage": s.usage,
          "DiskId": s.disk_id, "DiskSize": s.size_gib, "SnapshotState": s.state, "SnapshotName": s.name,
          "Percent": s.percent, "CreateTime": _time(s.created_at), "DeadlineTime": "", "Encrypt": False,
-         "IsPermanent": True, "CopyingToRegions": [], "CopyFromRemote": False, "Images": [], "ImageCount": 0,
+         "IsPermanent": True, "CopyingToRegions": [], "CopyFromRemote": False, "Images": images, "ImageCount": len(images),
          "SnapshotType": "PRIVATE_SNAPSHOT", "ShareReference": 0, "TimeStartShare": "", "IsLocked": False,
          "Tags": [{"Key": k, "Value": v} for k, v in tags.items()], "SnapshotMode": "Standard"}
-        for s, tags in snaps]}
+        for s, tags, images in snaps]}
 
 
 @action("cbs", "DeleteSnapshots")

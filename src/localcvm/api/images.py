@@ -49,6 +49,11 @@ def import_image(ctx: CallContext, p: dict) -> dict:
     return {"ImageId": ctx.services.images.import_image(ctx.identity, ctx.region, p)}
 
 
+@action("cvm", "CreateImage")
+def create_image(ctx: CallContext, p: dict) -> dict:
+    return {"ImageId": ctx.services.image_creator.create(ctx.identity, ctx.region, ctx.request_id, p)}
+
+
 @action("cvm", "ModifyImageAttribute")
 def modify_image_attribute(ctx: CallContext, p: dict) -> dict:
     ctx.services.images.modify(ctx.identity, ctx.region, p)

@@ -421,6 +421,9 @@ def _store_chunk(store: ChunkStore, data: bytes | bytearray) -> str | None:
     return digest
 
 
+store_chunk = _store_chunk  # public name, for writers that chunk data themselves
+
+
 def write_image(
     store: ChunkStore,
     path: str | os.PathLike[str],

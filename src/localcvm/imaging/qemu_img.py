@@ -333,6 +333,48 @@ def info(
         raise QemuImgError(proc.args, 0, proc.stderr, f"unparseable qemu-img info output: {exc}") from None
 
 
+@dataclass(frozen=True)
+class Extent:
+    """One run of ``qemu-img map --output=json``: guest bytes ``[start, start+length)``.
+
+    ``depth`` is the layer that holds them (0 = the image itself, 1 = its
+    backing file, ...); ``present`` is False where no layer allocates them
+    (they read as zeros); ``offset`` is where the data sits inside that
+    layer's file (None for zeros, compressed or encrypted data).
+    """
+
+    start: int
+    length: int
+    depth: int
+    present: bool
+    zero: bool
+    data: bool
+    offset: int | None
+
+
+def map_extents(
+    path: str | os.PathLike[str],
+    fmt: str,
+    *,
+    force_share: bool = False,
+    limits: Limits = INFO_LIMITS,
+) -> list[Extent]:
+    """``qemu-img map --output=json``: where every guest byte of the image lives, layer by layer."""
+    args = ["map", "-f", qemu_format(fmt), "--output=json"]
+    if force_share:
+        args.append("-U")
+    proc = _run([*args, _path(path)], limits)
+    try:
+        return [
+            Extent(int(e["start"]), int(e["length"]), int(e.get("depth", 0)), bool(e.get("present", True)),
+                   bool(e.get("zero", False)), bool(e.get("data", False)),
+                   int(e["offset"]) if e.get("offset") is not None else None)
+            for e in json.loads(proc.stdout)
+        ]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise QemuImgError(proc.args, 0, proc.stderr, f"unparseable qemu-img map output: {exc}") from None
+
+
 def convert(
     src: str | os.PathLike[str],
     src_fmt: str,

@@ -32,6 +32,10 @@ class Services:
         self.instances = InstanceService(self.db, self.regions, self.images, self.volumes, self.driver, notify=self._notify)
         self.keypairs = KeyPairService(self.db)
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
+        from .image_create import ImageCreator
+
+        self.image_creator = ImageCreator(self.db, self.images, self.instances, self.blobs, self.driver,
+                                          notify=self._notify)
 
     def _notify(self) -> None:
         if self.workers is not None:
@@ -48,6 +52,7 @@ class Services:
             "instance_reset": JobKind(run=self.instances.run_reset, on_error=self.instances.fail_job),
             "instance_resize": JobKind(run=self.instances.run_resize, on_error=self.instances.fail_job),
             "snapshot_create": JobKind(run=self.disks.run_snapshot, on_error=self.disks.fail_snapshot),
+            "image_create": JobKind(run=self.image_creator.run, on_error=self.image_creator.fail),
         }
 
     def start_workers(self, threads: int | None = None) -> WorkerPool | None:

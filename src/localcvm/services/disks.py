@@ -18,6 +18,9 @@ from .regions import RegionCatalogue
 from .storage import BlobRegistry
 from .volumes import GIB, Volumes
 
+UnsupportedOperationSnapshotHasBindedImage = errors._error(
+    "UnsupportedOperation.SnapshotHasBindedImage", "The snapshot backs a custom image; delete the image first."
+)
 DISK_FILTERS = {"disk-usage", "disk-charge-type", "portable", "project-id", "disk-id", "disk-name", "disk-type",
                 "disk-state", "instance-id", "zone", "instance-ip-address", "instance-name", "tag-key", "tag-value",
                 "return-flag", "creation-start-time"}
@@ -226,11 +229,20 @@ class DiskService:
     def run_snapshot(self, handle: JobHandle) -> None:
         p = handle.payload
         work = self.blobs.work_dir(handle.view.job_id)
+        with self.db.read() as repo:
+            disk = repo.get_disk(p["disk_id"])
+            if disk is None:
+                raise errors.InvalidDiskIdNotFound(f"The disk `{p['disk_id']}` is gone.")
+            base = self.instances.base_manifest(repo, disk)
+            inst = repo.get_instance(disk.instance_id) if disk.instance_id and disk.position == 0 else None
+            os_facts = self.instances.os_facts(repo, inst) if inst is not None else None
         try:
-            manifest = self.volumes.capture(p["region"], p["disk_id"], work,
+            manifest = self.volumes.capture(p["region"], p["disk_id"], work, base=base,
                                             progress=lambda done, total: handle.progress(int(95 * done / max(total, 1))))
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        if os_facts:  # CreateImage from this snapshot describes the OS with these
+            manifest.facts["os"] = os_facts
 
         def apply(repo: Repo):
             snap = repo.get_snapshot(handle.view.resource_id)
@@ -249,7 +261,7 @@ class DiskService:
 
         handle.finish(False, message, apply)
 
-    def describe_snapshots(self, identity: Identity, region: str, p: dict) -> tuple[int, list[tuple[Snapshot, dict]]]:
+    def describe_snapshots(self, identity: Identity, region: str, p: dict) -> tuple[int, list[tuple[Snapshot, dict, list]]]:
         self.regions.get(region, product="cbs")
         ids, limit, offset = p.get("SnapshotIds"), p.get("Limit", 20), p.get("Offset", 0)
         if ids and p.get("Filters"):
@@ -260,17 +272,29 @@ class DiskService:
         with self.db.read() as repo:
             rows = repo.snapshots_of(identity.uin, region, ids)
             tags = repo.tags_of([s.snapshot_id for s in rows])
+            bound = repo.images_of_snapshots([s.snapshot_id for s in rows])
+            names = {i.image_id: i.name for i in repo.images_by_ids(sorted({x for v in bound.values() for x in v}))}
         out = [(s, tags[s.snapshot_id]) for s in rows]
         for name, values in checked:
             out = [(s, t) for s, t in out if _snapshot_matches(s, t, name, values)]
-        return len(out), out[offset: offset + limit]
+        return len(out), [(s, t, [{"ImageId": i, "ImageName": names.get(i, "")} for i in bound.get(s.snapshot_id, [])])
+                          for s, t in out[offset: offset + limit]]
 
     def delete_snapshots(self, identity: Identity, region: str, p: dict) -> None:
         with self.db.write() as repo:
             snaps = [self._own_snapshot(repo, identity, region, s) for s in dict.fromkeys(p["SnapshotIds"])]
+            bound = repo.images_of_snapshots([s.snapshot_id for s in snaps])
             for s in snaps:
                 if s.state == "CREATING":
                     raise errors.UnsupportedOperationStateError(f"The snapshot `{s.snapshot_id}` is still being created.")
+                if bound.get(s.snapshot_id) and not p.get("DeleteBindImages"):
+                    raise UnsupportedOperationSnapshotHasBindedImage(
+                        f"The snapshot `{s.snapshot_id}` backs the image(s) {', '.join(bound[s.snapshot_id])}; "
+                        "delete those images first or set DeleteBindImages."
+                    )
+            images = {i for s in snaps for i in bound.get(s.snapshot_id, [])}
+            if images:  # DeleteBindImages: the images go too (their other snapshots stay)
+                self.instances.images.delete(identity, region, sorted(images), repo=repo)
             for s in snaps:
                 repo.delete_snapshot(s.snapshot_id)
 

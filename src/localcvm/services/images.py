@@ -28,6 +28,7 @@ from .regions import RegionCatalogue, is_english
 from .storage import BlobRegistry
 
 GIB = 1024**3
+MAX_IMAGE_DISKS = 21  # a system disk and up to 20 data disks
 CATALOGUE_TIME = datetime(2024, 1, 1)
 IMPORT_OS = {
     # OsType -> (versions, architectures), as DescribeImportImageOs lists them
@@ -289,28 +290,40 @@ class ImageService:
                 row.deprecated = bool(p["ImageDeprecated"])
 
     def delete(self, identity: Identity, region: str, image_ids: list[str], *, dry_run: bool = False,
-               delete_snapshots: bool = False) -> None:
+               delete_snapshots: bool = False, repo: Repo | None = None) -> None:
+        """DeleteImages: every ID is checked before anything is deleted. ``delete_snapshots``
+        (DeleteBindedSnap) removes the CBS snapshots the images were made of as well;
+        without it they stay (and keep their chunks). ``repo``: run inside that transaction."""
         if not image_ids:
             raise errors.MissingParameter("The request is missing the required parameter `ImageIds`.")
-        with self.db.write() as repo:
-            rows = []
-            for image_id in dict.fromkeys(image_ids):  # every ID is checked before anything is deleted
-                row = self._own_image(repo, identity, region, image_id)
-                if row.state in ("IMPORTING", "CREATING", "SYNCING"):
-                    raise errors.InvalidImageIdIncorrectState(
-                        f"The image `{image_id}` is {row.state}; delete it once the operation has finished."
-                    )
-                rows.append(row)
-            if dry_run:
-                raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so nothing was deleted.")
-            for row in rows:
-                repo.delete_image(row.image_id)
-                if not repo.disks_using_base("image", row.image_id):
-                    for disk in range(8):
-                        self.volumes.drop_base(region, f"{row.image_id}-{disk}")
-                for job in repo.jobs_for(row.image_id):
-                    if job.state in ("PENDING", "RUNNING"):
-                        job.state, job.error = "FAILED", "image deleted"
+        if repo is None:
+            with self.db.write() as repo:
+                return self.delete(identity, region, image_ids, dry_run=dry_run,
+                                   delete_snapshots=delete_snapshots, repo=repo)
+        rows = []
+        for image_id in dict.fromkeys(image_ids):
+            row = self._own_image(repo, identity, region, image_id)
+            if row.state in ("IMPORTING", "CREATING", "SYNCING"):
+                raise errors.InvalidImageIdIncorrectState(
+                    f"The image `{image_id}` is {row.state}; delete it once the operation has finished."
+                )
+            rows.append(row)
+        if dry_run:
+            raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so nothing was deleted.")
+        for row in rows:
+            snapshot_ids = [d.snapshot_id for d in repo.image_disks(row.image_id)]
+            repo.delete_image(row.image_id)
+            if delete_snapshots:
+                for sid in snapshot_ids:
+                    snap = repo.get_snapshot(sid)
+                    if snap is not None and snap.owner_uin == identity.uin and not repo.images_of_snapshots([sid]):
+                        repo.delete_snapshot(sid)
+            if not repo.disks_using_base("image", row.image_id):
+                for disk in range(MAX_IMAGE_DISKS):
+                    self.volumes.drop_base(region, f"{row.image_id}-{disk}")
+            for job in repo.jobs_for(row.image_id):
+                if job.state in ("PENDING", "RUNNING"):
+                    job.state, job.error = "FAILED", "image deleted"
 
     def operator_view(self, image_id: str) -> dict | None:
         """Everything about a custom image, for operators (incl. the failure reason)."""

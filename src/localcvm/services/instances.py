@@ -134,8 +134,13 @@ class InstanceService:
         if not 20 <= sys_size <= SYSTEM_DISK_MAX:
             raise errors.InvalidParameterValueRange(f"SystemDisk.DiskSize must be 20 to {SYSTEM_DISK_MAX} GB, got {sys_size}.")
         data_disks = p.get("DataDisks") or []
-        if len(data_disks) > MAX_DATA_DISKS:
-            raise errors.InvalidParameterValueLimitExceeded(f"At most {MAX_DATA_DISKS} DataDisks, got {len(data_disks)}.")
+        # A whole-machine custom image brings its data disks: each becomes a new data disk, before DataDisks.
+        image_data = [(i, s) for i, s in enumerate(image.snapshots) if s.get("DiskUsage") == "DATA_DISK"]
+        if len(data_disks) + len(image_data) > MAX_DATA_DISKS:
+            raise errors.InvalidParameterValueLimitExceeded(
+                f"At most {MAX_DATA_DISKS} data disks, got {len(data_disks)} DataDisks"
+                + (f" and {len(image_data)} from the image." if image_data else ".")
+            )
         with self.db.read() as repo:
             for i, d in enumerate(data_disks):
                 _check_data_disk(d, f"DataDisks.{i}")
@@ -212,7 +217,14 @@ class InstanceService:
                     instance_id=instance_id, position=0, delete_with_instance=True, charge_type=charge,
                     base_kind="image", base_id=image.image_id, base_index=0, created_at=now,
                 ))
-                for i, d in enumerate(data_disks, start=1):
+                for pos, (index, snap) in enumerate(image_data, start=1):
+                    repo.add(Disk(
+                        disk_id=new_id("disk"), owner_uin=identity.uin, region=region, zone=zone, usage="DATA_DISK",
+                        disk_type="CLOUD_PREMIUM", size_gib=snap["DiskSize"], name=f"{name}_data{pos}", state="ATTACHED",
+                        instance_id=instance_id, position=pos, delete_with_instance=True, charge_type=charge,
+                        base_kind="image", base_id=image.image_id, base_index=index, created_at=now,
+                    ))
+                for i, d in enumerate(data_disks, start=len(image_data) + 1):
                     repo.add(Disk(
                         disk_id=new_id("disk"), owner_uin=identity.uin, region=region, zone=zone, usage="DATA_DISK",
                         disk_type=d.get("DiskType") or "CLOUD_PREMIUM", size_gib=d["DiskSize"],
@@ -480,18 +492,44 @@ class InstanceService:
             ssh_keys=[k.public_key for k in repo.key_pairs_of(row.owner_uin, key_ids)] if key_ids else [],
         )
 
-    def _base_for(self, repo: Repo, disk: Disk):
+    def os_facts(self, repo: Repo, row: Instance) -> dict:
+        """What the new image says about its OS: from the image the instance runs, else from the instance."""
+        facts = {"os_name": row.os_name, "os_type": row.os_type, "license_type": row.license_type,
+                 "platform": "Windows" if row.os_type == "Windows" else "Other", "architecture": "x86_64",
+                 "cloudinit": row.os_type != "Windows", "boot_mode": "Legacy BIOS", "image_id": row.image_id}
+        view = self.images._catalogue.get(row.image_id)
+        src = repo.get_image(row.image_id) if view is None else None
+        for obj in (view, src):
+            if obj is not None:
+                facts.update(platform=obj.platform, architecture=obj.architecture, cloudinit=bool(obj.cloudinit),
+                             boot_mode=obj.boot_mode)
+        return facts
+
+    def base_manifest(self, repo: Repo, disk: Disk):
+        """The chunk manifest of the disk's backing file, or None (blank disk, or its source is gone)."""
+        from ..blobs.chunks import Manifest
+
         if disk.base_kind == "image":
-            manifest = self.images.disk_manifest(disk.region, disk.base_id, disk.base_index)
-            return self.volumes.ensure_base(disk.region, f"{disk.base_id}-{disk.base_index}", manifest)
+            try:
+                return self.images.disk_manifest(disk.region, disk.base_id, disk.base_index)
+            except errors.ApiError:
+                return None
         if disk.base_kind == "snapshot":
             snap = repo.get_snapshot(disk.base_id)
-            if snap is None or snap.manifest is None:
-                raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{disk.base_id}` is gone.")
-            from ..blobs.chunks import Manifest
-
-            return self.volumes.ensure_base(disk.region, disk.base_id, Manifest.from_json(snap.manifest))
+            if snap is not None and snap.manifest is not None:
+                return Manifest.from_json(snap.manifest)
         return None
+
+    def _base_for(self, repo: Repo, disk: Disk):
+        if not disk.base_kind:
+            return None
+        manifest = self.base_manifest(repo, disk)
+        if manifest is None:
+            if disk.base_kind == "snapshot":
+                raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{disk.base_id}` is gone.")
+            raise errors.InvalidImageIdIncorrectState(f"The image `{disk.base_id}` has no stored disk {disk.base_index}.")
+        name = f"{disk.base_id}-{disk.base_index}" if disk.base_kind == "image" else disk.base_id
+        return self.volumes.ensure_base(disk.region, name, manifest)
 
     def run_launch(self, handle: JobHandle) -> None:
         instance_id = handle.view.resource_id

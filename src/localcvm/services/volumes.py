@@ -8,11 +8,13 @@ region from its chunk manifest (``<data-dir>/bases/<region>/<name>.raw``).
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..blobs.chunks import Manifest, read_image, write_image
+from ..blobs.chunks import CHUNK_SIZE, ChunkStore, Manifest, read_image, store_chunk, write_image
 from ..imaging import qemu_img
 from .storage import BlobRegistry
 
@@ -73,10 +75,34 @@ class Volumes:
     def delete_disk(self, region: str, disk_id: str) -> None:
         self.disk_path(region, disk_id).unlink(missing_ok=True)
 
-    def capture(self, region: str, disk_id: str, work: Path, progress=None) -> Manifest:
-        """Chunk the disk's current contents into the region's store (only chunks the store lacks are written)."""
-        raw = work / f"{disk_id}.raw"
-        qemu_img.convert(self.disk_path(region, disk_id), "qcow2", raw, "raw")
+    def capture(self, region: str, disk_id: str, work: Path, progress=None, base: Manifest | None = None) -> Manifest:
+        """Chunk the disk's current guest-visible contents into the region's store.
+
+        Incremental when ``base`` is the manifest of the disk's backing file:
+        ``qemu-img map`` tells which guest ranges the overlay itself holds;
+        only the chunks touching those ranges are read, hashed and (when the
+        store lacks them) written, and every other chunk is the base's. So the
+        work grows with the data written since launch, not with the disk size.
+        Without a usable base every chunk that holds data is read. Layouts
+        this reader cannot follow (compressed or encrypted clusters) fall back
+        to a full ``qemu-img convert``.
+        """
+        path = self.disk_path(region, disk_id)
+        info = qemu_img.info(path, "qcow2", force_share=True)
+        extents = qemu_img.map_extents(path, "qcow2", force_share=True)
+        if any(e.data and e.offset is None for e in extents) or any(e.depth > 1 for e in extents):
+            return self._capture_full(region, path, work, progress)
+        backing = None
+        if info.backing_file:
+            backing = Path(info.backing_file)
+            if not backing.is_absolute():
+                backing = path.parent / backing
+        return capture_chunks(self.blobs.store(region), path, backing, info.virtual_size, extents, base, progress)
+
+    def _capture_full(self, region: str, path: Path, work: Path, progress=None) -> Manifest:
+        work.mkdir(parents=True, exist_ok=True)
+        raw = work / f"{path.stem}.raw"
+        qemu_img.convert(path, "qcow2", raw, "raw")
         try:
             return write_image(self.blobs.store(region), raw, progress=progress)
         finally:
@@ -92,3 +118,78 @@ class Volumes:
                 except FileNotFoundError:
                     pass
         return total
+
+
+def capture_chunks(store: ChunkStore, overlay: Path, backing: Path | None, virtual_size: int,
+                   extents: list[qemu_img.Extent], base: Manifest | None, progress=None, workers: int = 4) -> Manifest:
+    """The manifest of a qcow2 overlay's guest view, storing only the chunks that differ from ``base``.
+
+    ``extents`` is the overlay's ``qemu-img map`` (depth 0 = the overlay,
+    depth 1 = ``backing``, a raw file whose manifest is ``base``). A chunk is
+    re-read when the overlay holds any of its bytes, when it straddles the end
+    of the base, or (without a base) when it holds any data at all.
+    """
+    size = CHUNK_SIZE
+    count = -(-virtual_size // size)
+    if base is not None and base.chunk_size != size:
+        base = None
+    base_whole = base.virtual_size // size if base is not None else 0  # base chunks of full length
+
+    dirty: set[int] = set()
+    for e in extents:
+        if e.length <= 0:
+            continue
+        if (e.depth == 0 and e.present) or (base is None and e.data):
+            dirty.update(range(e.start // size, (e.start + e.length - 1) // size + 1))
+    if base is not None and base.virtual_size % size:
+        i = base_whole  # the base's short last chunk: its bytes continue with zeros here
+        if i < count and base.chunks[i] is not None:
+            dirty.add(i)
+    todo = sorted(i for i in dirty if i < count)
+
+    starts = [e.start for e in extents]
+    fds = {0: os.open(overlay, os.O_RDONLY)}
+    if backing is not None:
+        fds[1] = os.open(backing, os.O_RDONLY)
+
+    def read_chunk(i: int) -> bytearray:
+        lo, hi = i * size, min((i + 1) * size, virtual_size)
+        buf = bytearray(hi - lo)
+        k = max(0, bisect.bisect_right(starts, lo) - 1)
+        while k < len(extents) and extents[k].start < hi:
+            e = extents[k]
+            k += 1
+            a, b = max(lo, e.start), min(hi, e.start + e.length)
+            if a >= b or not e.data or e.zero or e.offset is None:
+                continue  # zeros: the buffer already holds them
+            fd = fds.get(e.depth)
+            if fd is None:
+                raise RuntimeError(f"{overlay}: data at depth {e.depth} but no such layer")
+            # A short read (a raw base shorter than its extent) leaves zeros, as the guest sees.
+            os.preadv(fd, [memoryview(buf)[a - lo: b - lo]], e.offset + (a - e.start))
+        return buf
+
+    chunks: list[str | None] = [None] * count
+    if base is not None:
+        for i in range(min(base_whole, count)):
+            chunks[i] = base.chunks[i]
+    try:
+        done = 0
+        if progress:
+            progress(0, len(todo))
+
+        def one(i: int) -> tuple[int, str | None]:
+            return i, store_chunk(store, read_chunk(i))
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
+            for i, digest in pool.map(one, todo):
+                chunks[i] = digest
+                done += 1
+                if progress:
+                    progress(done, len(todo))
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+    store.sync()
+    facts = {"captured_chunks": len(todo)}
+    return Manifest(virtual_size=virtual_size, chunk_size=size, chunks=chunks, facts=facts)

@@ -239,6 +239,18 @@ class Repo:
         return list(self.session.scalars(select(Snapshot.manifest).where(
             Snapshot.region == region, Snapshot.manifest.is_not(None))))
 
+    def images_by_ids(self, image_ids: list[str]) -> list[Image]:
+        return list(self.session.scalars(select(Image).where(Image.image_id.in_(image_ids)))) if image_ids else []
+
+    def images_of_snapshots(self, snapshot_ids: list[str]) -> dict[str, list[str]]:
+        """``{snapshot_id: [image_id, ...]}`` for the images made of these snapshots."""
+        out: dict[str, list[str]] = {}
+        if snapshot_ids:
+            q = select(ImageDisk.snapshot_id, ImageDisk.image_id).where(ImageDisk.snapshot_id.in_(snapshot_ids))
+            for sid, image_id in self.session.execute(q.order_by(ImageDisk.image_id)):
+                out.setdefault(sid, []).append(image_id)
+        return out
+
     def delete_snapshot(self, snapshot_id: str) -> None:
         self.session.execute(delete(Tag).where(Tag.resource_id == snapshot_id))
         self.session.execute(delete(Snapshot).where(Snapshot.snapshot_id == snapshot_id))

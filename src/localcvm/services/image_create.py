@@ -1,0 +1,300 @@
+"""CreateImage (R9, R12): custom images captured from an instance's disks or built from snapshots.
+
+An image from an instance appears at once as ``CREATING`` with one CBS
+snapshot per captured disk (system disk first, then the ``DataDiskIds``), and
+a durable ``image_create`` job captures the disks incrementally (only the
+chunks the instance changed since launch are read and stored, see
+``volumes.capture_chunks``). The job is idempotent: after a crash it runs
+again from the start, and every chunk it already stored is found and skipped.
+On success the image and its snapshots become ``NORMAL`` in one transaction
+(the manifests are written last); on failure the image becomes
+``CREATEFAILED``, its snapshots are removed and the chunks written so far are
+left for GC.
+
+With ``ForcePoweroff=true`` a running instance is shut down for the capture
+(``STOPPING`` -> ``STOPPED``) and started again afterwards; without it the
+disk is captured while the instance runs (as the API documents: "false: make
+the image with the instance running"). Windows ``Sysprep`` on a running
+instance needs ``ForcePoweroff``.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from ..blobs.chunks import Manifest
+from ..hypervisor.driver import ComputeDriver, InvalidVmState, VmNotFound
+from ..jobs.queue import JobHandle, enqueue
+from ..store.db import Database
+from ..store.models import Disk, Image, ImageDisk, Snapshot
+from ..store.repo import Repo, utcnow
+from . import errors
+from .iam import Identity
+from .ids import is_id, new_id
+from .images import ImageService, _check_description, _check_family, _check_name, _tags_for
+from .instances import InstanceService
+from .storage import BlobRegistry
+
+CAPTURABLE_STATES = ("RUNNING", "STOPPED")
+InvalidParameterSnapshotNotFound = errors._error("InvalidParameter.SnapshotNotFound", "The snapshot does not exist.")
+InvalidParameterSystemSnapshotNotFound = errors._error(
+    "InvalidParameter.SystemSnapshotNotFound", "SnapshotIds must include a system disk snapshot."
+)
+InvalidParameterDuplicateSystemSnapshots = errors._error(
+    "InvalidParameter.DuplicateSystemSnapshots", "SnapshotIds may include only one system disk snapshot."
+)
+InvalidParameterValueSnapshotIdMalformed = errors._error(
+    "InvalidParameterValue.SnapshotIdMalformed", "The snapshot ID is malformed."
+)
+ResourceUnavailableSnapshotCreating = errors._error("ResourceUnavailable.SnapshotCreating", "The snapshot is being created.")
+
+
+def _bool_text(p: dict, name: str) -> bool:
+    """ForcePoweroff / Sysprep are documented as the strings "true" / "false"."""
+    value = p.get(name)
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise errors.InvalidParameterValue(f"{name} must be `true` or `false`, got `{value}`.")
+    return text == "true"
+
+
+class ImageCreator:
+    def __init__(self, db: Database, images: ImageService, instances: InstanceService, blobs: BlobRegistry,
+                 driver: ComputeDriver, notify=None):
+        self.db = db
+        self.images = images
+        self.instances = instances
+        self.volumes = images.volumes
+        self.blobs = blobs
+        self.driver = driver
+        self.notify = notify or (lambda: None)
+
+    # --- the request ------------------------------------------------------------------------------
+    def create(self, identity: Identity, region: str, request_id: str, p: dict) -> str:
+        self.images.regions.get(region)
+        name = _check_name(p["ImageName"])
+        description = _check_description(p.get("ImageDescription", ""))
+        family = _check_family(p.get("ImageFamily", ""))
+        tags = _tags_for(p.get("TagSpecification"), "image")
+        force = _bool_text(p, "ForcePoweroff")
+        sysprep = _bool_text(p, "Sysprep")
+        instance_id, snapshot_ids = p.get("InstanceId"), p.get("SnapshotIds")
+        if instance_id and snapshot_ids:
+            raise errors.InvalidParameter("InstanceId and SnapshotIds cannot be given together; give one of them.")
+        if not instance_id and not snapshot_ids:
+            raise errors.MissingParameter("CreateImage needs `InstanceId` or `SnapshotIds`.")
+        if snapshot_ids and p.get("DataDiskIds"):
+            raise errors.InvalidParameter("DataDiskIds can only be given with InstanceId.")
+        image_id = new_id("img")
+        with self.db.write() as repo:
+            if instance_id:
+                plan = self._plan_from_instance(repo, identity, region, instance_id, p.get("DataDiskIds") or [],
+                                                force, sysprep)
+            else:
+                plan = self._plan_from_snapshots(repo, identity, region, snapshot_ids)
+            self.images._reserve_custom_image(repo, identity, region, name)
+            if p.get("DryRun"):
+                raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so no image was made.")
+            facts = plan["facts"]
+            repo.add(Image(
+                image_id=image_id, region=region, owner_uin=identity.uin, kind="PRIVATE", source="CREATE_IMAGE",
+                name=name, description=description, os_name=facts.get("os_name", "Other Linux"),
+                platform=facts.get("platform", "Other"), os_type=facts.get("os_type", "Linux"),
+                architecture=facts.get("architecture", "x86_64"), size_gib=plan["size_gib"], state="CREATING",
+                sync_percent=0, cloudinit=bool(facts.get("cloudinit", True)),
+                license_type=facts.get("license_type", "TencentCloud"),
+                boot_mode=facts.get("boot_mode", "Legacy BIOS"), family=family, deprecated=False,
+                creator=identity.uin, price_hourly=0.0, provider="", error="", created_at=utcnow(),
+            ))
+            now = utcnow()
+            for index, d in enumerate(plan["disks"]):
+                repo.add(ImageDisk(image_id=image_id, index=index, snapshot_id=d["snapshot_id"],
+                                   virtual_size=d["size_gib"] * 1024**3, manifest=None))
+                if d.get("new_snapshot"):
+                    repo.add(Snapshot(
+                        snapshot_id=d["snapshot_id"], owner_uin=identity.uin, region=region, zone=d["zone"],
+                        disk_id=d["disk_id"], usage="SYSTEM_DISK" if index == 0 else "DATA_DISK",
+                        size_gib=d["size_gib"], name=f"Created by CreateImage for {image_id}", state="CREATING",
+                        percent=0, manifest=None, created_at=now,
+                    ))
+            if tags:
+                repo.set_tags(image_id, tags)
+            payload = {"region": region, "instance_id": instance_id or None, "disks": plan["disks"],
+                       "force_poweroff": bool(plan.get("stop")), "request_id": request_id}
+            if instance_id:
+                row = repo.get_instance(instance_id)
+                row.latest_operation, row.latest_operation_state = "CreateImage", "OPERATING"
+                row.latest_operation_request_id, row.latest_operation_error = request_id, ""
+                if plan.get("stop"):
+                    row.state = "STOPPING"
+            enqueue(repo, "image_create", image_id, payload, owner_uin=identity.uin)
+        self.notify()
+        return image_id
+
+    def _plan_from_instance(self, repo: Repo, identity: Identity, region: str, instance_id: str,
+                            data_disk_ids: list[str], force: bool, sysprep: bool) -> dict:
+        row = self.instances._own(repo, identity, region, instance_id, lock=True)
+        if row.state not in CAPTURABLE_STATES:
+            raise errors.instance_state_error(row.state, row.instance_id, "CreateImage")
+        if row.latest_operation_state == "OPERATING":
+            raise errors.InvalidInstanceState(
+                f"The instance `{instance_id}` is busy with {row.latest_operation}; try again when it has finished."
+            )
+        if sysprep and row.os_type != "Windows":
+            raise errors.InvalidParameterValue("Sysprep applies to Windows instances only.")
+        if sysprep and row.state == "RUNNING" and not force:
+            raise errors.instance_state_error(row.state, row.instance_id, "CreateImage with Sysprep without ForcePoweroff")
+        disks = repo.disks_of_instance(instance_id)
+        system, data = disks[0], {d.disk_id: d for d in disks[1:]}
+        chosen: list[Disk] = [system]
+        for disk_id in dict.fromkeys(data_disk_ids):
+            if disk_id == system.disk_id:
+                raise errors.InvalidParameterValue(f"`{disk_id}` is the system disk; DataDiskIds lists data disks only.")
+            if disk_id not in data:
+                raise errors.InvalidParameterValue(
+                    f"The disk `{disk_id}` is not a data disk of the instance `{instance_id}`."
+                )
+            chosen.append(data[disk_id])
+        for d in chosen:
+            if d.state not in ("ATTACHED",):
+                raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+        return {
+            "facts": self.instances.os_facts(repo, row),
+            "size_gib": system.size_gib,
+            "stop": force and row.state == "RUNNING",
+            "disks": [{"disk_id": d.disk_id, "snapshot_id": new_id("snap"), "size_gib": d.size_gib, "zone": d.zone,
+                       "new_snapshot": True} for d in chosen],
+        }
+
+    def _plan_from_snapshots(self, repo: Repo, identity: Identity, region: str, snapshot_ids: list[str]) -> dict:
+        snaps: list[Snapshot] = []
+        for sid in dict.fromkeys(snapshot_ids):
+            if not is_id("snap", sid):
+                raise InvalidParameterValueSnapshotIdMalformed(f"The snapshot ID `{sid}` is malformed (expected snap-xxxxxxxx).")
+            s = repo.get_snapshot(sid)
+            if s is None or s.owner_uin != identity.uin or s.region != region:
+                raise InvalidParameterSnapshotNotFound(f"The snapshot `{sid}` does not exist in {region}.")
+            if s.state != "NORMAL" or s.manifest is None:
+                raise ResourceUnavailableSnapshotCreating(f"The snapshot `{sid}` is {s.state}, not NORMAL.")
+            snaps.append(s)
+        systems = [s for s in snaps if s.usage == "SYSTEM_DISK"]
+        if not systems:
+            raise InvalidParameterSystemSnapshotNotFound("SnapshotIds must include one system disk snapshot.")
+        if len(systems) > 1:
+            raise InvalidParameterDuplicateSystemSnapshots(
+                f"SnapshotIds include {len(systems)} system disk snapshots; give exactly one."
+            )
+        ordered = systems + [s for s in snaps if s.usage != "SYSTEM_DISK"]
+        facts = dict(Manifest.from_json(systems[0].manifest).facts.get("os") or {})
+        return {
+            "facts": facts, "size_gib": systems[0].size_gib, "stop": False,
+            "disks": [{"disk_id": s.disk_id, "snapshot_id": s.snapshot_id, "size_gib": s.size_gib, "zone": s.zone,
+                       "new_snapshot": False} for s in ordered],
+        }
+
+    # --- the job ------------------------------------------------------------------------------------
+    def run(self, handle: JobHandle) -> None:
+        p = handle.payload
+        image_id, region, instance_id = handle.view.resource_id, p["region"], p.get("instance_id")
+        with self.db.read() as repo:
+            image = repo.get_image(image_id)
+            if image is None or image.state != "CREATING":
+                handle.finish(False, "image gone")
+                return
+        if not instance_id:  # from snapshots: the manifests exist already
+            self._finish(handle, {d["snapshot_id"]: None for d in p["disks"]})
+            return
+        if p.get("force_poweroff"):
+            try:
+                self.driver.power_off(instance_id, hard=False)
+            except (VmNotFound, InvalidVmState):
+                pass  # already off (a resumed job)
+            self._set_instance_state(instance_id, "STOPPED")
+        manifests: dict[str, Manifest] = {}
+        work = self.blobs.work_dir(handle.view.job_id)
+        try:
+            total = len(p["disks"])
+            for n, d in enumerate(p["disks"]):
+                with self.db.read() as repo:
+                    disk = repo.get_disk(d["disk_id"])
+                    if disk is None or disk.instance_id != instance_id:
+                        raise errors.InvalidDiskIdNotFound(f"The disk `{d['disk_id']}` left the instance during capture.")
+                    base = self.instances.base_manifest(repo, disk)
+                    os_facts = self.instances.os_facts(repo, repo.get_instance(instance_id)) if n == 0 else None
+
+                def progress(done: int, todo: int, n=n) -> None:
+                    handle.progress(int(95 * (n + done / max(todo, 1)) / total))
+
+                manifest = self.volumes.capture(region, d["disk_id"], work, progress=progress, base=base)
+                if os_facts:
+                    manifest.facts["os"] = os_facts
+                manifests[d["snapshot_id"]] = manifest
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if p.get("force_poweroff"):
+            self.driver.power_on(instance_id)
+        self._finish(handle, manifests, restarted=bool(p.get("force_poweroff")))
+
+    def _set_instance_state(self, instance_id: str, state: str) -> None:
+        with self.db.write() as repo:
+            row = repo.get_instance(instance_id)
+            if row is not None:
+                row.state = state
+
+    def _finish(self, handle: JobHandle, manifests: dict[str, Manifest | None], restarted: bool = False) -> None:
+        image_id, instance_id = handle.view.resource_id, handle.payload.get("instance_id")
+
+        def apply(repo: Repo):
+            image = repo.get_image(image_id)
+            if image is None or image.state != "CREATING":
+                return
+            for disk in repo.image_disks(image_id):
+                manifest = manifests.get(disk.snapshot_id)
+                snap = repo.get_snapshot(disk.snapshot_id)
+                if manifest is None:  # built from an existing snapshot
+                    if snap is None or snap.manifest is None:
+                        raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{disk.snapshot_id}` is gone.")
+                    manifest = Manifest.from_json(snap.manifest)
+                elif snap is not None:
+                    snap.manifest, snap.state, snap.percent = manifest.to_json(), "NORMAL", 100
+                disk.manifest, disk.virtual_size = manifest.to_json(), manifest.virtual_size
+            image.state, image.sync_percent = "NORMAL", None
+            if instance_id:
+                row = repo.get_instance(instance_id)
+                if row is not None:
+                    row.latest_operation_state = "SUCCESS"
+                    if restarted:
+                        row.state = "RUNNING"
+
+        handle.finish(True, "", apply)
+
+    def fail(self, handle: JobHandle, exc: BaseException) -> None:
+        message = exc.message if isinstance(exc, errors.ApiError) else f"{type(exc).__name__}: {exc}"
+        image_id, p = handle.view.resource_id, handle.payload
+        instance_id = p.get("instance_id")
+        if instance_id and p.get("force_poweroff"):
+            try:
+                self.driver.power_on(instance_id)
+            except Exception:  # noqa: BLE001 - the instance keeps whatever state the driver reports
+                pass
+
+        def apply(repo: Repo):
+            image = repo.get_image(image_id)
+            if image is not None and image.state == "CREATING":
+                image.state, image.error, image.sync_percent = "CREATEFAILED", message[:1024], None
+                for d in p["disks"]:
+                    if d.get("new_snapshot"):
+                        repo.delete_snapshot(d["snapshot_id"])
+            if instance_id:
+                row = repo.get_instance(instance_id)
+                if row is not None:
+                    row.latest_operation_state, row.latest_operation_error = "FAILED", message[:255]
+                    if p.get("force_poweroff") and row.state in ("STOPPING", "STOPPED"):
+                        row.state = "RUNNING" if self.driver.info(instance_id).power_state == "running" else "STOPPED"
+
+        handle.finish(False, message, apply)
+        shutil.rmtree(self.blobs.work_dir(handle.view.job_id), ignore_errors=True)
