@@ -148,7 +148,7 @@ def main() -> int:
         r = store_level(tmp, args.size_mib)
         mib = r["size"] / MiB
         rate = lambda t: mib / t  # noqa: E731
-        print(f"image: {mib:.0f} MiB of random data ({r['chunks']} chunks of 4 MiB)")
+        print(f"image: {mib:.0f} MiB of random data ({r['chunks']} chunks of {CHUNK_SIZE // MiB} MiB)")
         print(f"cp + sync (reference)      {rate(r['cp']):8.1f} MiB/s  ({r['cp']:.2f} s)")
         print(f"store import (write_image) {rate(r['import']):8.1f} MiB/s  ({r['import']:.2f} s)  = {r['cp'] / r['import'] * 100:5.1f} % of cp")
         print(f"store export (read_image)  {rate(r['export']):8.1f} MiB/s  ({r['export']:.2f} s)  = {r['cp'] / r['export'] * 100:5.1f} % of cp")

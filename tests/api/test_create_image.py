@@ -101,11 +101,13 @@ def test_capture_stores_only_the_changed_chunks(server, tmp_path):
     (src,) = launch(c)
     (system,) = disk_ids(c, src)
     store = server.data_dir / "blobs" / "ap-guangzhou"
-    changed = 24 * MiB
-    # 6 chunk-aligned 4 MiB runs spread over the disk, inside and beyond the image's own size
-    for k, at in enumerate((0, 1, 7, 900, 5000, 12000)):
-        write_bytes(server, system, at * 4 * MiB, os.urandom(4 * MiB), tmp_path)
-        assert k < 6
+    # runs of whole MiB spread over the disk, inside and beyond the image's own size, and one
+    # unaligned MiB (it touches two chunks: one extra MiB stored)
+    runs = [(0, 10), (123, 7), (5000, 5), (12000, 2)]
+    for at, mib in runs:
+        write_bytes(server, system, at * MiB, os.urandom(mib * MiB), tmp_path)
+    write_bytes(server, system, 700 * MiB + 12345, os.urandom(MiB), tmp_path)
+    changed = (sum(m for _, m in runs) + 1) * MiB
     before = dir_bytes(store)
     img = create_and_wait(c, InstanceId=src, ImageName="incremental")
     assert img.ImageState == "NORMAL"

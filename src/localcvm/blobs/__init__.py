@@ -2,7 +2,7 @@
 
 Public API (see ``chunks.py`` for the details)::
 
-    CHUNK_SIZE                                   4 MiB
+    CHUNK_SIZE                                   1 MiB
     Manifest(virtual_size, chunk_size, chunks, facts)   .to_json() / .from_json()
     ChunkStore                                   abstract backend interface
     LocalChunkStore(root)                        directory backend

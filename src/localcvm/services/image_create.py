@@ -141,7 +141,7 @@ class ImageCreator:
         if row.state not in CAPTURABLE_STATES:
             raise errors.instance_state_error(row.state, row.instance_id, "CreateImage")
         if row.latest_operation_state == "OPERATING":
-            raise errors.InvalidInstanceState(
+            raise errors.OperationDeniedInstanceOperationInProgress(
                 f"The instance `{instance_id}` is busy with {row.latest_operation}; try again when it has finished."
             )
         if sysprep and row.os_type != "Windows":

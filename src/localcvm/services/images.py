@@ -375,9 +375,10 @@ class ImageService:
                 raise errors.InvalidImageIdIncorrectState(f"The image `{image_id}` has no data disk {index}.")
             store = self.blobs.store(region)
             manifest = _public_manifest(view)
-            for digest in manifest.digests():
+            data = {d: chunk for d, chunk in zip(manifest.chunks, _public_chunks(view)) if d is not None}
+            for digest, chunk in data.items():
                 if not store.touch(digest):
-                    store.put(digest, _public_chunk(view))
+                    store.put(digest, chunk)
             return manifest
         with self.db.read() as repo:
             disks = [d for d in repo.image_disks(image_id) if d.index == index]
@@ -521,9 +522,10 @@ def localized(view: ImageView, language: str | None) -> ImageView:
 
 
 # --- the small disks behind public images -----------------------------------------------------
-def _public_chunk(view: ImageView) -> bytes:
-    """The first 4 MiB of a public image's disk: an MBR with one Linux partition and an OS label."""
-    data = bytearray(CHUNK_SIZE)
+def _public_chunks(view: ImageView) -> list[bytes]:
+    """The data at the start of a public image's disk, chunk by chunk: an MBR with one Linux
+    (or NTFS) partition and an OS label at offset 0, the label again at 1 MiB; the rest are holes."""
+    data = bytearray(max(CHUNK_SIZE, 2 * 1024 * 1024))
     label = f"localcvm public image {view.image_id}: {view.os_name} ({view.architecture})\n".encode()
     data[0:len(label)] = label[:440]
     # one primary partition (type 0x83 Linux, or 0x07 NTFS for Windows) from sector 2048 to the end
@@ -535,7 +537,7 @@ def _public_chunk(view: ImageView) -> bytes:
     data[446:462] = entry
     data[510:512] = b"\x55\xaa"
     data[1024 * 1024: 1024 * 1024 + len(label)] = label
-    return bytes(data)
+    return [bytes(data[i: i + CHUNK_SIZE]) for i in range(0, len(data), CHUNK_SIZE)]
 
 
 _PUBLIC_MANIFESTS: dict[str, Manifest] = {}
@@ -549,7 +551,9 @@ def _public_manifest(view: ImageView) -> Manifest:
         size = view.size_gib * GIB
         count = -(-size // CHUNK_SIZE)
         chunks: list[str | None] = [None] * count
-        chunks[0] = sha256_hex(_public_chunk(view))
+        for i, data in enumerate(_public_chunks(view)):
+            if any(data):
+                chunks[i] = sha256_hex(data)
         manifest = Manifest(virtual_size=size, chunk_size=CHUNK_SIZE, chunks=chunks, facts={"public": view.image_id})
         _PUBLIC_MANIFESTS[view.image_id] = manifest
     return manifest
