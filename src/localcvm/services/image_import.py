@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -112,9 +113,9 @@ def run_import(svc, handle: JobHandle) -> None:
             report(70, converted=True, pct=70, format=found.format)
         manifest = write_image(svc.blobs.store(region), raw, facts={"source_format": state.get("format", "raw")},
                                progress=lambda done, total: report(70 + 29 * done / max(total, 1)))
-        # Materialise the read-only base that instance disks are overlays of, so that
-        # launching from the image never depends on its size.
-        svc.volumes.ensure_base(region, f"{image_id}-0", manifest)
+        # The converted file becomes the read-only base that instance disks are overlays of
+        # (a rename), so launching from the image never depends on its size.
+        svc.volumes.adopt_base(region, f"{image_id}-0", Path(raw))
         # Drop the scratch copy before the image turns NORMAL, so a launch right after never
         # competes with deleting it (a crash from here on just redoes the import).
         shutil.rmtree(work, ignore_errors=True)

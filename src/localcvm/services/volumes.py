@@ -56,6 +56,26 @@ class Volumes:
                 tmp.unlink(missing_ok=True)
         return path
 
+    def adopt_base(self, region: str, name: str, raw: Path) -> Path:
+        """Make ``raw`` (a finished raw copy of the manifest's contents, e.g. an import's
+        converted file) the base ``name``: a rename, not a second copy."""
+        path = self.base_path(region, name)
+        with self._lock(str(path)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(raw, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.chmod(raw, 0o444)
+            os.replace(raw, path)
+            dfd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        return path
+
     def drop_base(self, region: str, name: str) -> None:
         self.base_path(region, name).unlink(missing_ok=True)
 
