@@ -49,6 +49,11 @@ def serve(
     database_url: Optional[str] = DbOpt,
     tls: Optional[bool] = typer.Option(None, "--tls/--no-tls", help="Serve HTTPS with a certificate from a local CA kept in <data-dir>/tls (clients trust tls/ca.pem)."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    time_scale: Optional[float] = typer.Option(
+        None, "--time-scale",
+        help="Add the real service's durations, compressed: a SyncImages copy takes at least TIME_SCALE x "
+             "(10..30 minutes), e.g. 0.001 gives 0.6-1.8 s [env LOCALCVM_TIME_SCALE; default 0 = no added delay].",
+    ),
 ):
     """Run the API server (all products on one port)."""
     import uvicorn
@@ -60,7 +65,10 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(message)s", stream=sys.stderr)
     for noisy in ("alembic", "httpx", "httpcore", "botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = Settings.load(host=host, port=port, data_dir=data_dir, database_url=database_url, tls=tls)
+    settings = Settings.load(host=host, port=port, data_dir=data_dir, database_url=database_url, tls=tls,
+                             time_scale=time_scale)
+    if settings.time_scale < 0:
+        _fail("--time-scale must be 0 or more")
     try:
         services = Services(settings)
         generated = services.accounts.ensure_root(settings.secret_id, settings.secret_key)
@@ -123,6 +131,22 @@ def accounts_list(
     typer.echo(f"{'UIN':<14}{'APPID':<12}{'NAME':<20}SECRET IDS")
     for a in accounts:
         typer.echo(f"{a['Uin']:<14}{a['AppId']:<12}{a['Name']:<20}{', '.join(a['SecretIds'])}")
+
+
+@accounts_app.command("allow-cross-border")
+def accounts_allow_cross_border(
+    uin: str = typer.Argument(..., help="The account's Uin."),
+    revoke: bool = typer.Option(False, "--revoke", help="Withdraw the permission instead."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """Allow an account to copy images (SyncImages) between mainland China and other regions (R15)."""
+    services = _services(data_dir, database_url)
+    found = services.accounts.set_cross_border(uin, not revoke)
+    services.close()
+    if not found:
+        _fail(f"no account with Uin {uin}")
+    typer.echo(f"{uin}: cross-border image copies {'revoked' if revoke else 'allowed'}")
 
 
 @images_app.command("show")

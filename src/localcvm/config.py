@@ -37,6 +37,13 @@ class Settings:
     strict_responses: bool = False
     # Custom images per account and region (PRODUCT.md R7)
     image_quota: int = 10
+    # Accounts a custom image can be shared with (PRODUCT.md R10)
+    share_limit: int = 50
+    # SyncImages: stretch each copy to at least time_scale x (10..30 minutes), the real
+    # service's duration, compressed (0 = as fast as the machine allows)
+    time_scale: float = 0.0
+    # Append one line per chunk a copy writes ("job attempt digest") to this file (tests, diagnostics)
+    sync_trace: str = ""
     # Chunk store backend: "local" (<data-dir>/blobs/<region>) or "s3"
     blob_backend: str = "local"
     s3_endpoint: str = ""
@@ -90,6 +97,8 @@ def _coerce(type_name, raw: str):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if t == "int":
         return int(raw)
+    if t == "float":
+        return float(raw)
     if t == "Path":
         return Path(raw)
     return raw

@@ -82,3 +82,26 @@ def describe_import_image_os(ctx: CallContext, p: dict) -> dict:
 def export(ctx: CallContext, p: dict) -> dict:
     task_id, paths = export_images(ctx.services.images, ctx.identity, ctx.region, p)
     return {"TaskId": task_id, "CosPaths": paths}
+
+
+@action("cvm", "ModifyImageSharePermission")
+def modify_image_share_permission(ctx: CallContext, p: dict) -> dict:
+    from ..services.image_share import modify_share_permission
+
+    modify_share_permission(ctx.services.images, ctx.identity, ctx.region, p)
+    return {}
+
+
+@action("cvm", "DescribeImageSharePermission")
+def describe_image_share_permission(ctx: CallContext, p: dict) -> dict:
+    from ..services.image_share import describe_share_permission
+
+    return {"SharePermissionSet": describe_share_permission(ctx.services.images, ctx.identity, ctx.region, p["ImageId"])}
+
+
+@action("cvm", "SyncImages")
+def sync_images(ctx: CallContext, p: dict) -> dict:
+    from ..services.image_sync import sync_images as sync
+
+    created = sync(ctx.services.images, ctx.identity, ctx.region, p)
+    return {"ImageSet": created if p.get("ImageSetRequired") else []}

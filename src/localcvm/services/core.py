@@ -6,6 +6,7 @@ from ..config import Settings
 from ..jobs.worker import JobKind, WorkerPool
 from ..store.db import Database
 from .iam import AccountService
+from .image_sync import run_sync
 from .images import ImageService, run_export
 from .regions import RegionCatalogue
 from .storage import BlobRegistry
@@ -53,6 +54,8 @@ class Services:
             "instance_resize": JobKind(run=self.instances.run_resize, on_error=self.instances.fail_job),
             "snapshot_create": JobKind(run=self.disks.run_snapshot, on_error=self.disks.fail_snapshot),
             "image_create": JobKind(run=self.image_creator.run, on_error=self.image_creator.fail),
+            # a copy resumes where it was: restarts are not failures, so allow many attempts
+            "sync_image": JobKind(run=lambda h: run_sync(images, h), on_error=images.fail_job, max_attempts=100),
         }
 
     def start_workers(self, threads: int | None = None) -> WorkerPool | None:

@@ -185,3 +185,18 @@ UnsupportedOperationSnapshotHasBindedImage = _error(
     "UnsupportedOperation.SnapshotHasBindedImage", "The snapshot belongs to an image; delete the image first."
 )
 UnsupportedOperationStateError = _error("UnsupportedOperation.StateError", "The resource's state does not allow this.")
+
+# --- image sharing and copying (ModifyImageSharePermission, SyncImages) -----------------------------
+InvalidAccountIdNotFound = _error("InvalidAccountId.NotFound", "The account ID does not exist.")
+InvalidAccountIsYourSelf = _error("InvalidAccountIs.YourSelf", "An image cannot be shared with its own account.")
+FailedOperationAccountAlreadyExists = _error(
+    "FailedOperation.AccountAlreadyExists", "The image is already shared with this account."
+)
+FailedOperationBYOLImageShareFailed = _error(
+    "FailedOperation.BYOLImageShareFailed", "Images with a BYOL license cannot be shared."
+)
+OverQuota = _error("OverQuota", "The image is shared with as many accounts as allowed.")
+UnsupportedOperationRegion = _error("UnsupportedOperation.Region", "The operation is not supported for this region.")
+UnsupportedOperationSyncEncryptImageNotSupport = _error(
+    "UnsupportedOperation.SyncEncryptImageNotSupport", "Copying an image as an encrypted image is not supported."
+)

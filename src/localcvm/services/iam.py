@@ -103,9 +103,15 @@ class AccountService:
                     "Name": a.name,
                     "SecretIds": [k.secret_id for k in repo.keys_of(a.uin)],
                     "CreatedTime": a.created_at.strftime("%Y-%m-%dT%H:%M:%SZ") if a.created_at else None,
+                    "CrossBorder": bool(a.cross_border),
                 }
                 for a in repo.list_accounts()
             ]
+
+    def set_cross_border(self, uin: str, allowed: bool) -> bool:
+        """Allow (or revoke) copying images between mainland China and elsewhere (R15); False if no such account."""
+        with self.db.write() as repo:
+            return repo.set_cross_border(uin, allowed)
 
     def peek(self, secret_id: str) -> tuple[str, Identity] | None:
         """The cached (secret_key, identity) for ``secret_id``; never touches the database."""

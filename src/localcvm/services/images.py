@@ -139,10 +139,12 @@ class ImageService:
         )
 
     def visible_images(self, identity: Identity, region: str) -> list[ImageView]:
-        """Every image ``identity`` can see in ``region``: public, marketplace, own custom."""
+        """Every image ``identity`` can see in ``region``: public, marketplace, own custom, and the
+        custom images other accounts shared with it in this region (SHARED_IMAGE, R10)."""
         self.regions.get(region)
         with self.db.read() as repo:
             rows = repo.images_in_region(region, uin=identity.uin, kinds=("PRIVATE",))
+            rows += repo.images_shared_with(identity.uin, region)
             tags = repo.tags_of([r.image_id for r in rows])
             custom = [self._row_view(r, identity.uin, repo, tags[r.image_id]) for r in rows]
         public = [ImageView(**{**v.__dict__, "region": region}) for v in self.public + self.market]
@@ -205,7 +207,9 @@ class ImageService:
                 f"The account already has {used} custom images in {region}; the quota is {self.settings.image_quota}."
             )
 
-    def _own_image(self, repo: Repo, identity: Identity, region: str, image_id: str) -> Image:
+    def _own_image(self, repo: Repo, identity: Identity, region: str, image_id: str,
+                   shared_error: type[errors.ApiError] = errors.UnauthorizedOperationImageNotBelongToAccount) -> Image:
+        """The caller's own custom image; ``shared_error`` when it is an image shared with the caller."""
         if not is_id("img", image_id):
             raise errors.InvalidImageIdMalformed(f"The image ID `{image_id}` is malformed (expected img-xxxxxxxx).")
         row = repo.get_image(image_id)
@@ -216,6 +220,11 @@ class ImageService:
                 )
             raise errors.InvalidImageIdNotFound(f"The image `{image_id}` does not exist in {region}.")
         if row.owner_uin != identity.uin:
+            if repo.is_shared_with(image_id, identity.uin):
+                raise shared_error(
+                    f"The image `{image_id}` is shared with this account by another one; it can only be used to "
+                    "create instances (or be copied in its region with SyncImages)."
+                )
             raise errors.InvalidImageIdNotFound(f"The image `{image_id}` does not exist in {region}.")
         return row
 
@@ -275,7 +284,8 @@ class ImageService:
     # --- ModifyImageAttribute / DeleteImages -------------------------------------------------
     def modify(self, identity: Identity, region: str, p: dict) -> None:
         with self.db.write() as repo:
-            row = self._own_image(repo, identity, region, p["ImageId"])
+            row = self._own_image(repo, identity, region, p["ImageId"],
+                                  shared_error=errors.UnsupportedOperationSharedImageModifyUnsupported)
             if "ImageName" in p:
                 name = _check_name(p["ImageName"])
                 repo.lock(f"images:{identity.uin}:{region}")
@@ -306,6 +316,12 @@ class ImageService:
             if row.state in ("IMPORTING", "CREATING", "SYNCING"):
                 raise errors.InvalidImageIdIncorrectState(
                     f"The image `{image_id}` is {row.state}; delete it once the operation has finished."
+                )
+            shares = repo.count_shares(row.image_id)
+            if shares:
+                raise errors.InvalidImageIdInShared(
+                    f"The image `{image_id}` is shared with {shares} account(s); cancel the sharing "
+                    "(ModifyImageSharePermission CANCEL) before deleting it."
                 )
             rows.append(row)
         if dry_run:
@@ -339,6 +355,13 @@ class ImageService:
                            "Stored": d.manifest is not None} for d in repo.image_disks(image_id)],
                 "Jobs": [{"JobId": j.job_id, "Kind": j.kind, "State": j.state, "Progress": j.progress,
                           "Attempts": j.attempts, "Error": j.error} for j in jobs],
+                "SyncSource": ({"ImageId": row.sync_source, "Region": row.sync_source_region}
+                               if row.sync_source else None),
+                "SharedWith": [{"AccountId": sh.account_uin, "CreatedTime": sh.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+                               for sh in repo.shares_of(image_id)],
+                # R11: the owner pays the image's (snapshot) storage; accounts it is shared with pay nothing for it
+                "Billing": {"StoragePayerUin": row.owner_uin, "StorageGiB": row.size_gib,
+                            "RecipientCharge": 0, "Recipients": len(repo.shares_of(image_id))},
             }
 
     # --- chunk GC ---------------------------------------------------------------------------
@@ -355,6 +378,8 @@ class ImageService:
         with self.db.read() as repo:
             manifests = [Manifest.from_json(m) for m in repo.manifests_in_region(region)]
             manifests += [Manifest.from_json(m) for m in repo.snapshot_manifests_in_region(region)]
+            # copies still SYNCING into this region: keep every chunk they may already have copied
+            manifests += [Manifest.from_json(m) for m in repo.sync_source_manifests_in_region(region)]
         referenced = set()
         for m in manifests:
             referenced |= m.digests()
@@ -399,7 +424,8 @@ class ImageService:
         def apply(repo: Repo):
             row = repo.get_image(image_id)
             if row is not None and row.state in ("IMPORTING", "CREATING", "SYNCING"):
-                row.state = {"IMPORTING": "IMPORTFAILED", "CREATING": "CREATEFAILED", "SYNCING": "IMPORTFAILED"}[row.state]
+                # a failed copy never became an image of its region: CREATEFAILED (ImageState has no SYNC failure)
+                row.state = {"IMPORTING": "IMPORTFAILED", "CREATING": "CREATEFAILED", "SYNCING": "CREATEFAILED"}[row.state]
                 row.error = message[:1024]
                 row.sync_percent = None
 
@@ -610,7 +636,8 @@ def export_images(svc: ImageService, identity: Identity, region: str, p: dict) -
                 raise errors.UnsupportedOperationPublicImageExportUnsupported(
                     f"The image `{image_id}` is a public or marketplace image; only custom images can be exported."
                 )
-            row = svc._own_image(repo, identity, region, image_id)
+            row = svc._own_image(repo, identity, region, image_id,
+                                 shared_error=errors.UnsupportedOperationSharedImageExportUnsupported)
             if row.os_type == "Windows":
                 raise errors.UnsupportedOperationWindowsImageExportUnsupported(
                     f"The image `{image_id}` is a Windows image; Windows images cannot be exported."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -21,6 +21,8 @@ class Account(Base):
     app_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    # An operator allowed this account to copy images between mainland China and elsewhere (R15)
+    cross_border: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiKey(Base):
@@ -66,6 +68,9 @@ class Image(Base):
     provider: Mapped[str] = mapped_column(String(64), default="")
     error: Mapped[str] = mapped_column(String(1024), default="")  # why IMPORTFAILED/CREATEFAILED
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # SyncImages: the image this one is a copy of, and its region (kept after the source is deleted)
+    sync_source: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    sync_source_region: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class ImageDisk(Base):
@@ -78,6 +83,16 @@ class ImageDisk(Base):
     snapshot_id: Mapped[str] = mapped_column(String(16))
     virtual_size: Mapped[int] = mapped_column(BigInteger, default=0)
     manifest: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON; None until the disk is stored
+
+
+class ImageShare(Base):
+    """A custom image shared with another account (R10): visible to it as SHARED_IMAGE, same region only."""
+
+    __tablename__ = "image_shares"
+
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.image_id", ondelete="CASCADE"), primary_key=True)
+    account_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Tag(Base):

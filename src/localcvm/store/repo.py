@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import (Account, ApiKey, ClientToken, Disk, Image, ImageDisk, Instance, InstanceKeyPair, Job, KeyPair,
-                     Lock, Snapshot, Tag)
+from .models import (Account, ApiKey, ClientToken, Disk, Image, ImageDisk, ImageShare, Instance, InstanceKeyPair, Job,
+                     KeyPair, Lock, Snapshot, Tag)
 
 
 def utcnow() -> datetime:
@@ -113,6 +113,7 @@ class Repo:
         return self.session.scalar(q.limit(1)) is not None
 
     def delete_image(self, image_id: str) -> None:
+        self.session.execute(delete(ImageShare).where(ImageShare.image_id == image_id))
         self.session.execute(delete(ImageDisk).where(ImageDisk.image_id == image_id))
         self.session.execute(delete(Tag).where(Tag.resource_id == image_id))
         self.session.execute(delete(Image).where(Image.image_id == image_id))
@@ -126,6 +127,48 @@ class Repo:
             Image.region == region, ImageDisk.manifest.is_not(None)
         )
         return list(self.session.scalars(q))
+
+    # --- image shares (R10) ----------------------------------------------------------------
+    def shares_of(self, image_id: str) -> list[ImageShare]:
+        return list(self.session.scalars(select(ImageShare).where(ImageShare.image_id == image_id)
+                                         .order_by(ImageShare.created_at, ImageShare.account_uin)))
+
+    def count_shares(self, image_id: str) -> int:
+        return self.session.scalar(
+            select(func.count()).select_from(ImageShare).where(ImageShare.image_id == image_id)) or 0
+
+    def is_shared_with(self, image_id: str, uin: str) -> bool:
+        return self.session.get(ImageShare, (image_id, uin)) is not None
+
+    def add_share(self, image_id: str, uin: str, created_at: datetime) -> None:
+        self.session.add(ImageShare(image_id=image_id, account_uin=uin, created_at=created_at))
+        self.session.flush()
+
+    def delete_shares(self, image_id: str, uins: list[str]) -> None:
+        if uins:
+            self.session.execute(delete(ImageShare).where(ImageShare.image_id == image_id,
+                                                          ImageShare.account_uin.in_(uins)))
+
+    def images_shared_with(self, uin: str, region: str) -> list[Image]:
+        """Custom images of other accounts shared with ``uin`` in ``region``."""
+        q = (select(Image).join(ImageShare, ImageShare.image_id == Image.image_id)
+             .where(ImageShare.account_uin == uin, Image.region == region, Image.kind == "PRIVATE"))
+        return list(self.session.scalars(q.order_by(Image.created_at.desc(), Image.image_id)))
+
+    def sync_source_manifests_in_region(self, region: str) -> list[str]:
+        """Manifests of the source images of copies still SYNCING into ``region`` (chunk GC keeps them)."""
+        sources = select(Image.sync_source).where(Image.region == region, Image.state == "SYNCING",
+                                                  Image.sync_source.is_not(None))
+        q = select(ImageDisk.manifest).where(ImageDisk.image_id.in_(sources), ImageDisk.manifest.is_not(None))
+        return list(self.session.scalars(q))
+
+    def set_cross_border(self, uin: str, allowed: bool) -> bool:
+        account = self.session.get(Account, uin)
+        if account is None:
+            return False
+        account.cross_border = allowed
+        self.session.flush()
+        return True
 
     # --- tags -----------------------------------------------------------------------------
     def set_tags(self, resource_id: str, tags: dict[str, str]) -> None:
