@@ -123,7 +123,7 @@ def main() -> int:
         r = store_level(tmp, args.size_mib)
         mib = r["size"] / MiB
         rate = lambda t: mib / t  # noqa: E731
-        print(f"image: {mib:.0f} MiB of random data ({r['chunks']} chunks of 4 MiB)")
+        print(f"image: {mib:.0f} MiB of random data ({r['chunks']} chunks of {CHUNK_SIZE // (1024 * 1024)} MiB)")
         print(f"cp + sync (reference)           {rate(r['cp']):8.1f} MiB/s  ({r['cp']:.2f} s)")
         print(f"region -> region chunk copy     {rate(r['sync']):8.1f} MiB/s  ({r['sync']:.2f} s)  "
               f"= {r['cp'] / r['sync'] * 100:5.1f} % of cp")

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from localcvm.blobs.chunks import CHUNK_SIZE
 from tests.helpers import wait_until
 
 from .images_util import describe, image_of, wait_image
@@ -193,14 +194,14 @@ def test_time_scale_stretches_copies_and_dedup_copies_only_missing_chunks(make_s
     assert elapsed >= 0.004 * 600 * 0.9, elapsed  # at least time_scale x 10 minutes
     assert len(seen) >= 3, seen  # progress advanced smoothly, not 0 -> done
     lines = trace.read_text().split()
-    assert len(lines) // 3 == 10  # ten distinct 4 MiB chunks written once
+    assert len(lines) // 3 == 40 * 1024 * 1024 // CHUNK_SIZE  # every distinct chunk of the 40 MiB image written once
     # a second image differing in one chunk: only that chunk is copied
     raw = tmp_path / "v2.raw"
     import random
 
     rng = random.Random(7)
     data = bytearray(b"".join(rng.randbytes(1024 * 1024) for _ in range(40)))
-    data[5 * 4 * 1024 * 1024 + 10] ^= 0xFF
+    data[5 * CHUNK_SIZE + 10] ^= 0xFF
     raw.write_bytes(bytes(data))
     files.add("scale-v2.raw", raw)
     from .images_util import import_image

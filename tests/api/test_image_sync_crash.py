@@ -7,6 +7,7 @@ import random
 import signal
 from collections import defaultdict
 
+from localcvm.blobs.chunks import CHUNK_SIZE
 from localcvm.blobs.local import LocalChunkStore
 from tests.helpers import wait_until
 
@@ -15,7 +16,8 @@ from .instances_util import call
 from .share_util import accounts, client, custom_image, sync
 
 REGIONS = ["ap-shanghai", "ap-nanjing", "ap-beijing", "ap-chengdu", "ap-chongqing"]
-CHUNK = 4 * 1024 * 1024
+CHUNK = CHUNK_SIZE
+CHUNKS = 40 * 1024 * 1024 // CHUNK_SIZE  # the 40 MiB dense source image
 
 
 def chunk_files(data_dir, region):
@@ -30,7 +32,7 @@ def test_copies_survive_kill_9_at_random_points(make_server, files, tmp_path):
                                  "LOCALCVM_SYNC_TRACE": str(trace)})
     (a,) = accounts(srv, 1, "crashsync")
     ca = client(srv, a)
-    source = custom_image(ca, files, tmp_path, "crash-src", size_mib=40, seed=11, dense=True)  # 10 chunks
+    source = custom_image(ca, files, tmp_path, "crash-src", size_mib=40, seed=11, dense=True)
     copies = sync(ca, source, REGIONS)
     rng = random.Random(20240607)
     for _ in range(10):
@@ -64,12 +66,12 @@ def test_copies_survive_kill_9_at_random_points(make_server, files, tmp_path):
             later = set().union(*(attempts[j] for j in order[i + 1:])) if i + 1 < len(order) else set()
             assert len(attempts[k] & later) <= 1, (job, k, attempts[k] & later)
         total = set().union(*attempts.values())
-        assert len(total) == 10
+        assert len(total) == CHUNKS
     assert resumed >= 2, "the kills should have interrupted copies in flight"
 
     # the right bytes: each region holds exactly the source's chunks, each verified against its hash
     src = chunk_files(srv.data_dir, "ap-guangzhou")
-    assert len(src) == 10
+    assert len(src) == CHUNKS
     srv.cli("images", "gc", "--grace", "0")
     for region in REGIONS:
         assert chunk_files(srv.data_dir, region) == src, region  # no orphan chunks, none missing

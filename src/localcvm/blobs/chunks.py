@@ -333,8 +333,8 @@ class ChunkStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def touch(self, digest: str) -> bool:
-        """Refresh the chunk's modification time if it is stored.
+    def touch(self, digest: str, length: int | None = None) -> bool:
+        """Refresh the chunk's modification time if it is stored (with ``length`` bytes, when given).
 
         Returns whether it is stored. The writers below call this instead of
         ``has`` when they decide to skip a put (dedup), so a chunk about to
@@ -416,7 +416,7 @@ def _store_chunk(store: ChunkStore, data: bytes | bytearray) -> str | None:
     if _is_zero(data):
         return None
     digest = sha256_hex(data)
-    if not store.touch(digest):
+    if not store.touch(digest, len(data)):
         store.put(digest, data, trusted=True)
     return digest
 
@@ -655,7 +655,7 @@ def copy_chunks(
     total = sum(n for _, n in todo)
 
     def copy_one(digest: str, length: int) -> int:
-        if digest in skipped or dst_store.touch(digest):
+        if digest in skipped or dst_store.touch(digest, length):
             return 0
         data = src_store.get(digest)  # verifies the hash
         if len(data) != length:

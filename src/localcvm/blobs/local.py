@@ -7,10 +7,16 @@ Layout under the store's root (one root per region, e.g.
     manifests/<name>.json             one file per manifest
 
 Durability: every file is written to a temporary name in its final
-directory, fsynced, renamed over its final name (``os.replace``, atomic) and
-the directory is fsynced (for chunks: in one batch by ``sync()``, which
-``write_image``/``copy_chunks`` and ``put_manifest`` call), so after a crash
-a name holds either nothing or the complete content. Leftover temporaries
+directory and renamed over its final name (``os.replace``, atomic), so a
+process killed at any point (kill -9) leaves a name holding either nothing or
+the complete content. Chunk data is made durable in one batch: ``sync()``
+(which ``write_image``/``copy_chunks`` and ``put_manifest`` call before any
+manifest may name the chunks) flushes the whole filesystem once (``syncfs``)
+instead of one fsync per chunk, the way ``cp`` + ``sync`` does. A chunk
+written after the last ``sync()`` may come back short after a power loss;
+``touch(digest, length)`` treats a wrong-sized file as absent (so it is
+written again) and every read verifies the hash. Manifests are fsynced one
+by one. Leftover temporaries
 (``.*.tmp``) are invisible to listings and removed by ``purge_temp`` (which
 ``gc`` calls).
 
@@ -86,12 +92,13 @@ class LocalChunkStore(ChunkStore):
 
     # -- directory plumbing -----------------------------------------------
 
-    def _open_dir(self, parent_fd: int, name: str, *, create: bool) -> int:
+    def _open_dir(self, parent_fd: int, name: str, *, create: bool, durable: bool = True) -> int:
         """Open ``name`` under ``parent_fd`` as a directory, refusing symlinks.
 
-        With ``create`` a missing directory is made (and its parent fsynced
-        so the new entry survives a crash). Raises FileNotFoundError when it
-        is missing and ``create`` is false.
+        With ``create`` a missing directory is made (and, if ``durable``, its
+        parent fsynced so the new entry survives a crash; chunk directories
+        leave that to ``sync()``). Raises FileNotFoundError when it is missing
+        and ``create`` is false.
         """
         try:
             return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
@@ -106,7 +113,8 @@ class LocalChunkStore(ChunkStore):
             raise
         try:
             os.mkdir(name, 0o755, dir_fd=parent_fd)
-            self._sync(parent_fd)
+            if durable:
+                self._sync(parent_fd)
         except FileExistsError:  # another thread or process won the race
             pass
         return self._open_dir(parent_fd, name, create=False)
@@ -114,9 +122,9 @@ class LocalChunkStore(ChunkStore):
     def _chunk_dir(self, digest: str, *, create: bool) -> int:
         """fd of ``chunks/ab/cd`` for ``digest`` (caller closes it)."""
         self._check_open()
-        top = self._open_dir(self._chunks_fd, digest[0:2], create=create)
+        top = self._open_dir(self._chunks_fd, digest[0:2], create=create, durable=False)
         try:
-            return self._open_dir(top, digest[2:4], create=create)
+            return self._open_dir(top, digest[2:4], create=create, durable=False)
         finally:
             os.close(top)
 
@@ -129,10 +137,11 @@ class LocalChunkStore(ChunkStore):
             raise ChunkStoreError(f"{self!r} is closed")
 
     def _write_atomic(
-        self, dir_fd: int, name: str, data: bytes | bytearray | memoryview, *, sync_dir: bool = True
+        self, dir_fd: int, name: str, data: bytes | bytearray | memoryview, *, sync_dir: bool = True,
+        sync_file: bool = True,
     ) -> None:
         """Write ``data`` to ``name`` in ``dir_fd``: temp file, fsync, rename,
-        then fsync the directory (unless the caller defers that to ``sync``)."""
+        then fsync the directory (unless the caller defers both to ``sync``)."""
         tmp = f".{name}.{os.getpid()}.{secrets.token_hex(6)}{_TMP_SUFFIX}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC, 0o444, dir_fd=dir_fd)
         try:
@@ -140,7 +149,8 @@ class LocalChunkStore(ChunkStore):
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
-                self._sync(fd)
+                if sync_file:
+                    self._sync(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
@@ -216,45 +226,43 @@ class LocalChunkStore(ChunkStore):
             verify_chunk(digest, data)
         d = self._chunk_dir(digest, create=True)
         try:
-            # The content is fsynced before the rename, so the name never
-            # shows a partial chunk. The directory entry is made durable by
-            # sync(), in one batch (one journal commit instead of one per chunk).
-            self._write_atomic(d, digest, data, sync_dir=False)
+            # Renamed into place complete, so a killed process never leaves a
+            # partial chunk under its name; content and directory entry are made
+            # durable by sync(), in one batch for every chunk since the last one.
+            self._write_atomic(d, digest, data, sync_dir=False, sync_file=False)
         finally:
             os.close(d)
         with self._dirty_lock:
             self._dirty_dirs.add(digest[:4])
 
     def sync(self) -> None:
-        """fsync every chunk directory changed by ``put`` since the last sync.
+        """Make every chunk ``put`` before this call durable (content and name).
 
-        Serialised, so that when it returns every put that finished before
-        the call is durable, even if a concurrent sync took its directory.
+        One ``syncfs`` of the store's filesystem (what ``sync`` does for
+        ``cp``) rather than an fsync per chunk. Serialised, so that when it
+        returns every put that finished before the call is durable, even if a
+        concurrent sync took the dirty flag.
         """
         if not self._fsync:
             return
         with self._sync_lock:
             with self._dirty_lock:
                 dirty, self._dirty_dirs = self._dirty_dirs, set()
-            for prefix in sorted(dirty):
-                try:
-                    d = self._chunk_dir(prefix, create=False)
-                except FileNotFoundError:
-                    continue
-                try:
-                    os.fsync(d)
-                finally:
-                    os.close(d)
+            if dirty:
+                _syncfs(self._chunks_fd)
 
-    def touch(self, digest: str) -> bool:
+    def touch(self, digest: str, length: int | None = None) -> bool:
         check_digest(digest)
         try:
             d = self._chunk_dir(digest, create=False)
         except FileNotFoundError:
             return False
         try:
-            if not stat.S_ISREG(self._lstat(d, digest).st_mode):
+            st = self._lstat(d, digest)
+            if not stat.S_ISREG(st.st_mode):
                 return False  # a planted symlink: let put() replace it
+            if st.st_size == 0 or (length is not None and st.st_size != length):
+                return False  # cut short by a power loss before sync(): let put() write it again
             os.utime(digest, dir_fd=d, follow_symlinks=False)
             return True
         except FileNotFoundError:
@@ -419,3 +427,23 @@ class LocalChunkStore(ChunkStore):
             self.close()
         except Exception:
             pass
+
+
+_LIBC = None
+
+
+def _syncfs(fd: int) -> None:
+    """``syncfs(2)`` on the filesystem holding ``fd`` (falls back to ``sync(2)``)."""
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            _LIBC.syncfs.argtypes = [ctypes.c_int]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC and _LIBC.syncfs(fd) == 0:
+        return
+    os.sync()

@@ -183,7 +183,7 @@ class S3ChunkStore(ChunkStore):
             verify_chunk(digest, data)
         self._put_object(key, data)
 
-    def touch(self, digest: str) -> bool:
+    def touch(self, digest: str, length: int | None = None) -> bool:  # S3 puts are all-or-nothing
         # A server-side copy onto itself with new metadata refreshes
         # LastModified without moving the data through us.
         key = self._chunk_key(digest)

@@ -38,7 +38,7 @@ from .images import ImageService, _check_name
 
 REAL_MIN_SECONDS = 10 * 60
 REAL_MAX_SECONDS = 30 * 60
-READ_AHEAD = 3
+READ_AHEAD = 16
 
 
 class SyncFailed(errors.ApiError):
@@ -175,7 +175,7 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
         progress(0, total)
 
     def fetch(digest: str, length: int) -> bytes | None:
-        if dst.touch(digest):
+        if dst.touch(digest, length):
             return None
         data = src.get(digest)  # verifies the hash
         if len(data) != length:
@@ -184,7 +184,7 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
 
     window: deque[tuple[str, int, Future]] = deque()
     it = iter(todo)
-    with ThreadPoolExecutor(max_workers=max(1, min(READ_AHEAD, src.parallelism)),
+    with ThreadPoolExecutor(max_workers=READ_AHEAD,
                             thread_name_prefix="sync-read") as pool:
         try:
             while True:
@@ -197,7 +197,7 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
                     break
                 digest, length, fut = window.popleft()
                 data = fut.result()
-                if data is not None and not dst.touch(digest):
+                if data is not None and not dst.touch(digest, length):
                     if before_put:
                         before_put(digest)
                     dst.put(digest, data, trusted=True)

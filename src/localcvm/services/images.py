@@ -401,9 +401,13 @@ class ImageService:
             store = self.blobs.store(region)
             manifest = _public_manifest(view)
             data = {d: chunk for d, chunk in zip(manifest.chunks, _public_chunks(view)) if d is not None}
+            written = False
             for digest, chunk in data.items():
-                if not store.touch(digest):
+                if not store.touch(digest, len(chunk)):
                     store.put(digest, chunk)
+                    written = True
+            if written:
+                store.sync()
             return manifest
         with self.db.read() as repo:
             disks = [d for d in repo.image_disks(image_id) if d.index == index]
