@@ -415,3 +415,27 @@ def test_write_image_reads_into_buffers_and_hashes_correctly(tmp_path):
     parts = [block(i, SMALL) for i in range(40)]
     m = write_image(store, make_file(tmp_path / "a.raw", parts), chunk_size=SMALL, workers=3)
     assert m.chunks == [hashlib.sha256(p).hexdigest() for p in parts]
+
+
+def test_a_chunk_cut_short_is_not_trusted_and_is_written_again(tmp_path):
+    """After a power loss a chunk written since the last sync() may be short: touch() with the
+    length says it is absent, so the next writer stores it again, and reads stay verified."""
+    store = LocalChunkStore(tmp_path / "store")
+    data = os.urandom(CHUNK_SIZE)
+    digest = hashlib.sha256(data).hexdigest()
+    store.put(digest, data)
+    store.sync()
+    assert store.touch(digest, CHUNK_SIZE)
+    path = next(p for p in (tmp_path / "store").rglob(digest))
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as fh:
+        fh.truncate(CHUNK_SIZE // 3)
+    assert store.touch(digest) and not store.touch(digest, CHUNK_SIZE)
+    src = tmp_path / "one.raw"
+    src.write_bytes(data)
+    m = write_image(store, src)  # the writer finds it short and stores it again
+    assert m.chunks == [digest]
+    assert store.get(digest) == data
+    os.chmod(path, 0o644)
+    open(path, "wb").close()  # zero length: never a valid chunk
+    assert not store.touch(digest)
