@@ -52,7 +52,8 @@ def serve(
     time_scale: Optional[float] = typer.Option(
         None, "--time-scale",
         help="Add the real service's durations, compressed: a SyncImages copy takes at least TIME_SCALE x "
-             "(10..30 minutes), e.g. 0.001 gives 0.6-1.8 s [env LOCALCVM_TIME_SCALE; default 0 = no added delay].",
+             "(10..30 minutes), e.g. 0.001 gives 0.6-1.8 s, and a CreateImage TIME_SCALE x (3..10 minutes) "
+             "[env LOCALCVM_TIME_SCALE; default 0 = no added delay].",
     ),
 ):
     """Run the API server (all products on one port)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 from tencentcloud.cbs.v20170312 import models as cbs_models
 
@@ -253,3 +254,45 @@ def test_capture_of_a_blank_data_disk_and_a_disk_whose_image_is_gone(server, tmp
     assert read_bytes(server, n_system, 5 * MiB, MiB, tmp_path) == payload
     assert read_bytes(server, n_data, 9 * MiB, MiB, tmp_path) == payload
     assert same_disk_contents(server, system, n_system)
+
+
+def test_time_scale_keeps_the_image_creating_then_a_copy_runs_in_another_region(make_server, tmp_path):
+    """--time-scale stretches CreateImage (CREATING is observable); the captured image, data disk
+    included, copies to another region (SyncImages) and starts there with the same bytes."""
+    srv = make_server(extra_env={"LOCALCVM_TIME_SCALE": "0.002"})  # a capture takes 0.36-1.2 s
+    _acct, client_for = new_account(srv, "ci-scale")
+    c = client_for()
+    (src,) = launch(c, data_disks=[10])
+    system, data = disk_ids(c, src)
+    payload = os.urandom(2 * MiB)
+    write_bytes(srv, system, 40 * MiB, payload, tmp_path)
+    write_bytes(srv, data, MiB, payload, tmp_path)
+    image_id = create_image(c, InstanceId=src, ImageName="scaled", DataDiskIds=[data])
+    seen = set()
+
+    def done():
+        state = image_of(c, image_id).ImageState
+        seen.add(state)
+        return state if state != "CREATING" else None
+
+    assert wait_until(done, timeout=60, interval=0.05, what="the capture") == "NORMAL"
+    assert "CREATING" in seen
+    copy_id = call(c, "SyncImages", {"ImageIds": [image_id], "DestinationRegions": ["ap-shanghai"],
+                                     "ImageSetRequired": True}).ImageSet[0].ImageId
+    sh = client_for("ap-shanghai")
+    copy = wait_image(sh, copy_id, states=("NORMAL", "CREATEFAILED"), timeout=120)
+    assert copy.ImageState == "NORMAL" and copy.ImageName == "scaled"
+    assert [s.DiskUsage for s in copy.SnapshotSet] == ["SYSTEM_DISK", "DATA_DISK"]
+    ids = call(sh, "RunInstances", {"ImageId": copy_id, "InstanceType": "S5.MEDIUM4",
+                                    "Placement": {"Zone": "ap-shanghai-2"}}).InstanceIdSet
+    wait_state(sh, ids, "RUNNING")
+    got = instance(sh, ids[0])
+    disks = [got.SystemDisk.DiskId] + [d.DiskId for d in got.DataDisks]
+    for disk_id, offset in zip(disks, (40 * MiB, MiB)):
+        raw = tmp_path / f"{disk_id}.raw"
+        path = srv.data_dir / "disks" / "ap-shanghai" / f"{disk_id}.qcow2"
+        subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(path), str(raw)], check=True)
+        with open(raw, "rb") as fh:
+            fh.seek(offset)
+            assert fh.read(len(payload)) == payload
+        raw.unlink()

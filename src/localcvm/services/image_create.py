@@ -20,7 +20,9 @@ instance needs ``ForcePoweroff``.
 
 from __future__ import annotations
 
+import random
 import shutil
+import time
 
 from ..blobs.chunks import Manifest
 from ..hypervisor.driver import ComputeDriver, InvalidVmState, VmNotFound
@@ -36,6 +38,7 @@ from .instances import InstanceService
 from .storage import BlobRegistry
 
 CAPTURABLE_STATES = ("RUNNING", "STOPPED")
+REAL_SECONDS = (3 * 60, 10 * 60)  # how long a real CreateImage takes, roughly
 InvalidParameterSnapshotNotFound = errors._error("InvalidParameter.SnapshotNotFound", "The snapshot does not exist.")
 InvalidParameterSystemSnapshotNotFound = errors._error(
     "InvalidParameter.SystemSnapshotNotFound", "SnapshotIds must include a system disk snapshot."
@@ -206,6 +209,7 @@ class ImageCreator:
                 handle.finish(False, "image gone")
                 return
         if not instance_id:  # from snapshots: the manifests exist already
+            self._pace(handle)
             self._finish(handle, {d["snapshot_id"]: None for d in p["disks"]})
             return
         if p.get("force_poweroff"):
@@ -235,9 +239,25 @@ class ImageCreator:
                 manifests[d["snapshot_id"]] = manifest
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        self._pace(handle)
         if p.get("force_poweroff"):
             self.driver.power_on(instance_id)
         self._finish(handle, manifests, restarted=bool(p.get("force_poweroff")))
+
+    def _pace(self, handle: JobHandle) -> None:
+        """With ``--time-scale``, stretch the capture to time_scale x 3-10 minutes (a real
+        CreateImage takes minutes), so that clients can test their polling; 0: no delay."""
+        scale = self.images.settings.time_scale
+        if scale <= 0:
+            return
+        checkpoint = dict(handle.checkpoint)
+        if "started" not in checkpoint:
+            checkpoint = {"started": time.time(), "duration": scale * random.uniform(*REAL_SECONDS)}
+            handle.progress(95, checkpoint)
+        end = checkpoint["started"] + checkpoint["duration"]
+        while (left := end - time.time()) > 0:
+            time.sleep(min(left, 0.5))
+            handle.progress(95)  # keeps the lease
 
     def _set_instance_state(self, instance_id: str, state: str) -> None:
         with self.db.write() as repo:
