@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.* helpers
@@ -99,10 +100,12 @@ def store_level(tmp: Path, size_mib: int) -> dict:
             "stored_first": stored_first, "extra": extra, "changed_chunks": changed, "chunks": chunks, "src": src}
 
 
-def end_to_end(tmp: Path, src: Path) -> dict:
-    from tencentcloud.cvm.v20170312 import models
-
+@contextmanager
+def imported_on_server(tmp: Path, src: Path):
+    """A real ``localcvm serve`` with ``src`` imported (ImportImage over HTTP from a local file
+    server, page cache dropped first); yields (server, client, image_id, seconds to NORMAL)."""
     from tests.api import sdk
+    from tests.api.images_util import image_of, import_image
     from tests.fileserver import file_server
     from tests.helpers import Server, wait_until
 
@@ -111,30 +114,30 @@ def end_to_end(tmp: Path, src: Path) -> dict:
         srv = Server(data_dir=tmp / "srv").start()
         try:
             client = sdk.cvm(srv)
-            req = models.ImportImageRequest()
-            req.from_json_string(json.dumps({"ImageUrl": url, "ImageName": "bench", "OsType": "CentOS",
-                                             "OsVersion": "7", "Architecture": "x86_64"}))
             drop_caches()
             t0 = time.perf_counter()
-            image_id = client.ImportImage(req).ImageId
-
-            def state():
-                d = models.DescribeImagesRequest()
-                d.from_json_string(json.dumps({"ImageIds": [image_id]}))
-                s = client.DescribeImages(d).ImageSet[0].ImageState
-                return s if s != "IMPORTING" else None
-
-            assert wait_until(state, timeout=600, interval=0.1, what="import") == "NORMAL"
-            t_import = time.perf_counter() - t0
-            exp = models.ExportImagesRequest()
-            exp.from_json_string(json.dumps({"BucketName": "bench", "ImageIds": [image_id]}))
-            drop_caches()
-            t0 = time.perf_counter()
-            out = srv.data_dir / "cos" / "bench" / client.ExportImages(exp).CosPaths[0]
-            wait_until(out.exists, timeout=600, interval=0.1, what="export")
-            t_export = time.perf_counter() - t0
+            image_id = import_image(client, url, "bench")
+            state = wait_until(lambda: (lambda s: s if s != "IMPORTING" else None)(image_of(client, image_id).ImageState),
+                               timeout=900, interval=0.1, what="import")
+            assert state == "NORMAL", state
+            yield srv, client, image_id, time.perf_counter() - t0
         finally:
             srv.stop()
+
+
+def end_to_end(tmp: Path, src: Path) -> dict:
+    from tencentcloud.cvm.v20170312 import models
+
+    from tests.helpers import wait_until
+
+    with imported_on_server(tmp, src) as (srv, client, image_id, t_import):
+        exp = models.ExportImagesRequest()
+        exp.from_json_string(json.dumps({"BucketName": "bench", "ImageIds": [image_id]}))
+        drop_caches()
+        t0 = time.perf_counter()
+        out = srv.data_dir / "cos" / "bench" / client.ExportImages(exp).CosPaths[0]
+        wait_until(out.exists, timeout=600, interval=0.1, what="export")
+        t_export = time.perf_counter() - t0
     return {"import": t_import, "export": t_export}
 
 

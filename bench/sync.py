@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -29,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.* helpers
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from image_store import cp, drop_caches, make_file, timed  # noqa: E402
+from image_store import cp, drop_caches, imported_on_server, make_file, timed  # noqa: E402
 
 from localcvm.blobs.chunks import CHUNK_SIZE, copy_chunks, write_image  # noqa: E402
 from localcvm.blobs.local import LocalChunkStore  # noqa: E402
@@ -76,40 +75,21 @@ def store_level(tmp: Path, size_mib: int) -> dict:
 
 
 def end_to_end(tmp: Path, src: Path) -> dict:
-    from tencentcloud.cvm.v20170312 import models
-
     from tests.api import sdk
-    from tests.fileserver import file_server
-    from tests.helpers import Server, wait_until
+    from tests.api.images_util import image_of
+    from tests.api.instances_util import call
+    from tests.helpers import wait_until
 
-    with file_server(tmp / "files") as files:
-        url = files.add("image.raw", src)
-        srv = Server(data_dir=tmp / "srv").start()
-        try:
-            client = sdk.cvm(srv)
-            req = models.ImportImageRequest()
-            req.from_json_string(json.dumps({"ImageUrl": url, "ImageName": "bench", "OsType": "CentOS",
-                                             "OsVersion": "7", "Architecture": "x86_64"}))
-            image_id = client.ImportImage(req).ImageId
-
-            def state(c, iid, busy):
-                d = models.DescribeImagesRequest()
-                d.from_json_string(json.dumps({"ImageIds": [iid]}))
-                got = c.DescribeImages(d).ImageSet
-                return got[0].ImageState if got and got[0].ImageState != busy else None
-
-            assert wait_until(lambda: state(client, image_id, "IMPORTING"), timeout=900, interval=0.2) == "NORMAL"
-            sync = models.SyncImagesRequest()
-            sync.from_json_string(json.dumps({"ImageIds": [image_id], "DestinationRegions": ["ap-shanghai"],
-                                              "ImageSetRequired": True}))
-            drop_caches()
-            t0 = time.perf_counter()
-            copy_id = client.SyncImages(sync).ImageSet[0].ImageId
-            sh = sdk.cvm(srv, "ap-shanghai")
-            assert wait_until(lambda: state(sh, copy_id, "SYNCING"), timeout=900, interval=0.1) == "NORMAL"
-            t_sync = time.perf_counter() - t0
-        finally:
-            srv.stop()
+    with imported_on_server(tmp, src) as (srv, client, image_id, _t_import):
+        drop_caches()
+        t0 = time.perf_counter()
+        copy_id = call(client, "SyncImages", {"ImageIds": [image_id], "DestinationRegions": ["ap-shanghai"],
+                                              "ImageSetRequired": True}).ImageSet[0].ImageId
+        sh = sdk.cvm(srv, "ap-shanghai")
+        state = wait_until(lambda: (lambda s: s if s != "SYNCING" else None)(image_of(sh, copy_id).ImageState),
+                           timeout=900, interval=0.1, what="the copy")
+        assert state == "NORMAL", state
+        t_sync = time.perf_counter() - t0
     return {"sync": t_sync}
 
 

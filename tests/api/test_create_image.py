@@ -191,7 +191,7 @@ def test_refused_create_image_calls_change_nothing(make_server):
     cb = cbs(srv, acct["SecretId"], acct["SecretKey"])
     (src,) = launch(c, data_disks=[10])
     (foreign,) = launch(o, name="foreign")
-    (mine_data,) = disk_ids(c, src)[1:]
+    (foreign_disk,) = disk_ids(o, foreign)  # another account's disk is no data disk of `src`
     create_and_wait(c, InstanceId=src, ImageName="taken")
 
     def state():
@@ -205,14 +205,13 @@ def test_refused_create_image_calls_change_nothing(make_server):
         "InvalidInstanceId.Malformed": dict(InstanceId="i-123", ImageName="bad-id"),
         "InvalidParameter": dict(InstanceId=src, SnapshotIds=["snap-12345678"], ImageName="both"),
         "MissingParameter": dict(ImageName="neither"),
-        "InvalidParameterValue": dict(InstanceId=src, ImageName="not-its-disk", DataDiskIds=["disk-12345678"]),
+        "InvalidParameterValue": dict(InstanceId=src, ImageName="not-its-disk", DataDiskIds=[foreign_disk]),
         "InvalidParameter.SnapshotNotFound": dict(SnapshotIds=["snap-12345678"], ImageName="no-snap"),
         "InvalidParameterValue.SnapshotIdMalformed": dict(SnapshotIds=["snapshot-1"], ImageName="bad-snap"),
         "DryRunOperation": dict(InstanceId=src, ImageName="dry", DryRun=True),
     }
     for code, body in refused.items():
         assert error_code(create_image, c, **body) == code, (code, body)
-    assert mine_data  # the data disk exists and is the instance's; a foreign one is refused above
     assert state() == before
     # quota: 3 images in the region, in every state but deleted
     create_and_wait(c, InstanceId=src, ImageName="second")

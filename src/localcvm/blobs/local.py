@@ -79,7 +79,7 @@ class LocalChunkStore(ChunkStore):
         self._lock = threading.Lock()
         self._dirty_lock = threading.Lock()
         self._sync_lock = threading.Lock()
-        self._dirty_dirs: set[str] = set()
+        self._dirty = False  # chunks put since the last sync()
         try:
             self._chunks_fd = self._open_dir(self._root_fd, "chunks", create=True)
             self._manifests_fd = self._open_dir(self._root_fd, "manifests", create=True)
@@ -233,7 +233,7 @@ class LocalChunkStore(ChunkStore):
         finally:
             os.close(d)
         with self._dirty_lock:
-            self._dirty_dirs.add(digest[:4])
+            self._dirty = True
 
     def sync(self) -> None:
         """Make every chunk ``put`` before this call durable (content and name).
@@ -247,7 +247,7 @@ class LocalChunkStore(ChunkStore):
             return
         with self._sync_lock:
             with self._dirty_lock:
-                dirty, self._dirty_dirs = self._dirty_dirs, set()
+                dirty, self._dirty = self._dirty, False
             if dirty:
                 _syncfs(self._chunks_fd)
 

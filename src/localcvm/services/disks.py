@@ -13,14 +13,12 @@ from ..store.repo import Repo, utcnow
 from . import errors
 from .iam import Identity
 from .ids import is_id, new_id
-from .instances import DISK_TYPES, InstanceService, _check_filters, _device
+from .filters import check_filters
+from .instances import DISK_TYPES, InstanceService, _device
 from .regions import RegionCatalogue
 from .storage import BlobRegistry
 from .volumes import GIB, Volumes
 
-UnsupportedOperationSnapshotHasBindedImage = errors._error(
-    "UnsupportedOperation.SnapshotHasBindedImage", "The snapshot backs a custom image; delete the image first."
-)
 DISK_FILTERS = {"disk-usage", "disk-charge-type", "portable", "project-id", "disk-id", "disk-name", "disk-type",
                 "disk-state", "instance-id", "zone", "instance-ip-address", "instance-name", "tag-key", "tag-value",
                 "return-flag", "creation-start-time"}
@@ -118,7 +116,7 @@ class DiskService:
             raise errors.InvalidParameter("DiskIds and Filters cannot be given together.")
         if limit > 100:
             raise errors.InvalidParameterValue(f"Limit must be between 0 and 100, got {limit}.")
-        checked = _check_filters(p.get("Filters") or [], DISK_FILTERS)
+        checked = check_filters(p.get("Filters") or [], DISK_FILTERS, "DescribeDisks")
         with self.db.read() as repo:
             rows = repo.disks_of(identity.uin, region, ids)
             tags = repo.tags_of([d.disk_id for d in rows])
@@ -268,7 +266,7 @@ class DiskService:
             raise errors.InvalidParameter("SnapshotIds and Filters cannot be given together.")
         if limit > 100:
             raise errors.InvalidParameterValue(f"Limit must be between 0 and 100, got {limit}.")
-        checked = _check_filters(p.get("Filters") or [], SNAPSHOT_FILTERS)
+        checked = check_filters(p.get("Filters") or [], SNAPSHOT_FILTERS, "DescribeSnapshots")
         with self.db.read() as repo:
             rows = repo.snapshots_of(identity.uin, region, ids)
             tags = repo.tags_of([s.snapshot_id for s in rows])
@@ -288,7 +286,7 @@ class DiskService:
                 if s.state == "CREATING":
                     raise errors.UnsupportedOperationStateError(f"The snapshot `{s.snapshot_id}` is still being created.")
                 if bound.get(s.snapshot_id) and not p.get("DeleteBindImages"):
-                    raise UnsupportedOperationSnapshotHasBindedImage(
+                    raise errors.UnsupportedOperationSnapshotHasBindedImage(
                         f"The snapshot `{s.snapshot_id}` backs the image(s) {', '.join(bound[s.snapshot_id])}; "
                         "delete those images first or set DeleteBindImages."
                     )

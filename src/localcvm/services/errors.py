@@ -200,3 +200,19 @@ UnsupportedOperationRegion = _error("UnsupportedOperation.Region", "The operatio
 UnsupportedOperationSyncEncryptImageNotSupport = _error(
     "UnsupportedOperation.SyncEncryptImageNotSupport", "Copying an image as an encrypted image is not supported."
 )
+
+# --- CreateImage / snapshots bound to images ----------------------------------------------------
+InvalidParameterSnapshotNotFound = _error("InvalidParameter.SnapshotNotFound", "The snapshot does not exist.")
+InvalidParameterSystemSnapshotNotFound = _error(
+    "InvalidParameter.SystemSnapshotNotFound", "SnapshotIds must include a system disk snapshot."
+)
+InvalidParameterDuplicateSystemSnapshots = _error(
+    "InvalidParameter.DuplicateSystemSnapshots", "SnapshotIds may include only one system disk snapshot."
+)
+InvalidParameterValueSnapshotIdMalformed = _error(
+    "InvalidParameterValue.SnapshotIdMalformed", "The snapshot ID is malformed."
+)
+ResourceUnavailableSnapshotCreating = _error("ResourceUnavailable.SnapshotCreating", "The snapshot is being created.")
+UnsupportedOperationSnapshotHasBindedImage = _error(
+    "UnsupportedOperation.SnapshotHasBindedImage", "The snapshot backs a custom image; delete the image first."
+)

@@ -39,17 +39,7 @@ from .storage import BlobRegistry
 
 CAPTURABLE_STATES = ("RUNNING", "STOPPED")
 REAL_SECONDS = (3 * 60, 10 * 60)  # how long a real CreateImage takes, roughly
-InvalidParameterSnapshotNotFound = errors._error("InvalidParameter.SnapshotNotFound", "The snapshot does not exist.")
-InvalidParameterSystemSnapshotNotFound = errors._error(
-    "InvalidParameter.SystemSnapshotNotFound", "SnapshotIds must include a system disk snapshot."
-)
-InvalidParameterDuplicateSystemSnapshots = errors._error(
-    "InvalidParameter.DuplicateSystemSnapshots", "SnapshotIds may include only one system disk snapshot."
-)
-InvalidParameterValueSnapshotIdMalformed = errors._error(
-    "InvalidParameterValue.SnapshotIdMalformed", "The snapshot ID is malformed."
-)
-ResourceUnavailableSnapshotCreating = errors._error("ResourceUnavailable.SnapshotCreating", "The snapshot is being created.")
+
 
 
 def _bool_text(p: dict, name: str) -> bool:
@@ -177,18 +167,18 @@ class ImageCreator:
         snaps: list[Snapshot] = []
         for sid in dict.fromkeys(snapshot_ids):
             if not is_id("snap", sid):
-                raise InvalidParameterValueSnapshotIdMalformed(f"The snapshot ID `{sid}` is malformed (expected snap-xxxxxxxx).")
+                raise errors.InvalidParameterValueSnapshotIdMalformed(f"The snapshot ID `{sid}` is malformed (expected snap-xxxxxxxx).")
             s = repo.get_snapshot(sid)
             if s is None or s.owner_uin != identity.uin or s.region != region:
-                raise InvalidParameterSnapshotNotFound(f"The snapshot `{sid}` does not exist in {region}.")
+                raise errors.InvalidParameterSnapshotNotFound(f"The snapshot `{sid}` does not exist in {region}.")
             if s.state != "NORMAL" or s.manifest is None:
-                raise ResourceUnavailableSnapshotCreating(f"The snapshot `{sid}` is {s.state}, not NORMAL.")
+                raise errors.ResourceUnavailableSnapshotCreating(f"The snapshot `{sid}` is {s.state}, not NORMAL.")
             snaps.append(s)
         systems = [s for s in snaps if s.usage == "SYSTEM_DISK"]
         if not systems:
-            raise InvalidParameterSystemSnapshotNotFound("SnapshotIds must include one system disk snapshot.")
+            raise errors.InvalidParameterSystemSnapshotNotFound("SnapshotIds must include one system disk snapshot.")
         if len(systems) > 1:
-            raise InvalidParameterDuplicateSystemSnapshots(
+            raise errors.InvalidParameterDuplicateSystemSnapshots(
                 f"SnapshotIds include {len(systems)} system disk snapshots; give exactly one."
             )
         ordered = systems + [s for s in snaps if s.usage != "SYSTEM_DISK"]
@@ -296,11 +286,13 @@ class ImageCreator:
         message = exc.message if isinstance(exc, errors.ApiError) else f"{type(exc).__name__}: {exc}"
         image_id, p = handle.view.resource_id, handle.payload
         instance_id = p.get("instance_id")
+        powered = None
         if instance_id and p.get("force_poweroff"):
             try:
                 self.driver.power_on(instance_id)
             except Exception:  # noqa: BLE001 - the instance keeps whatever state the driver reports
                 pass
+            powered = self.driver.info(instance_id).power_state == "running"
 
         def apply(repo: Repo):
             image = repo.get_image(image_id)
@@ -313,8 +305,8 @@ class ImageCreator:
                 row = repo.get_instance(instance_id)
                 if row is not None:
                     row.latest_operation_state, row.latest_operation_error = "FAILED", message[:255]
-                    if p.get("force_poweroff") and row.state in ("STOPPING", "STOPPED"):
-                        row.state = "RUNNING" if self.driver.info(instance_id).power_state == "running" else "STOPPED"
+                    if powered is not None and row.state in ("STOPPING", "STOPPED"):
+                        row.state = "RUNNING" if powered else "STOPPED"
 
         handle.finish(False, message, apply)
         shutil.rmtree(self.blobs.work_dir(handle.view.job_id), ignore_errors=True)

@@ -22,6 +22,7 @@ from ..store.db import Database
 from ..store.models import Image, ImageDisk
 from ..store.repo import Repo, utcnow
 from . import errors
+from .filters import check_filters
 from .iam import Identity
 from .ids import is_id, new_id
 from .regions import RegionCatalogue, is_english
@@ -492,23 +493,15 @@ def _tags_for(specs: list[dict] | None, resource_type: str) -> dict[str, str]:
 
 
 def _check_filters(filters: list[dict]) -> list[tuple[str, list[str]]]:
-    if len(filters) > 10:
-        raise errors.InvalidFilterValueLimitExceeded(f"At most 10 Filters are allowed, got {len(filters)}.")
-    out = []
-    for i, f in enumerate(filters):
-        name, values = f["Name"], f["Values"]
-        if len(values) > 5:
-            raise errors.InvalidFilterValueLimitExceeded(f"Filters.{i}.Values allows at most 5 values, got {len(values)}.")
-        if name not in FILTER_NAMES and not name.startswith("tag:"):
-            raise errors.InvalidFilter(f"The filter `{name}` is not supported by DescribeImages.")
+    checked = check_filters(filters, FILTER_NAMES, "DescribeImages")
+    for name, values in checked:
         if name == "image-type":
             for v in values:
                 if v not in IMAGE_TYPES:
                     raise errors.InvalidParameterValue(
                         f"The image-type filter value `{v}` is not one of {', '.join(IMAGE_TYPES)}."
                     )
-        out.append((name, values))
-    return out
+    return checked
 
 
 def _matches(v: ImageView, name: str, values: list[str]) -> bool:

@@ -22,6 +22,7 @@ from ..store.db import Database
 from ..store.models import ClientToken, Disk, Instance, InstanceKeyPair
 from ..store.repo import Repo, utcnow
 from . import errors, instance_rules
+from .filters import check_filters
 from .iam import Identity
 from .ids import is_id, new_id
 from .images import ImageService
@@ -255,7 +256,7 @@ class InstanceService:
         for i in ids or []:
             if not is_id("ins", i):
                 raise errors.InvalidInstanceIdMalformed(f"The instance ID `{i}` is malformed (expected ins-xxxxxxxx).")
-        checked = _check_filters(filters or [], INSTANCE_FILTERS)
+        checked = check_filters(filters or [], INSTANCE_FILTERS, "DescribeInstances")
         with self.db.read() as repo:
             rows = repo.instances_of(identity.uin, region, ids)
             tags = repo.tags_of([r.instance_id for r in rows])
@@ -460,7 +461,7 @@ class InstanceService:
 
     # --- instance types ------------------------------------------------------------------------------
     def type_configs(self, region: str, filters: list[dict] | None):
-        checked = _check_filters(filters or [], {"zone", "instance-family", "instance-type"})
+        checked = check_filters(filters or [], {"zone", "instance-family", "instance-type"}, "DescribeInstanceTypeConfigs")
         out = []
         for zone, t in offerings(self.regions, region):
             fields = {"zone": zone, "instance-family": t.family, "instance-type": t.instance_type}
@@ -469,7 +470,8 @@ class InstanceService:
         return out
 
     def zone_configs(self, region: str, filters: list[dict] | None):
-        checked = _check_filters(filters or [], {"zone", "instance-family", "instance-type", "instance-charge-type", "sort-keys"})
+        checked = check_filters(filters or [], {"zone", "instance-family", "instance-type", "instance-charge-type", "sort-keys"},
+                                "DescribeZoneInstanceConfigInfos")
         out = []
         for zone, t in offerings(self.regions, region):
             for charge in ("POSTPAID_BY_HOUR", "PREPAID"):
@@ -719,20 +721,6 @@ def _check_data_disk(d: dict, where: str) -> None:
         raise errors.InvalidParameterValueRange(f"{where}.DiskSize must be {lo} to {hi} GB for {dtype}, got {d['DiskSize']}.")
     if d.get("Encrypt") or d.get("KmsKeyId"):
         raise errors.UnsupportedOperation(f"{where}: encrypted disks are not supported.")
-
-
-def _check_filters(filters: list[dict], known: set[str]) -> list[tuple[str, list[str]]]:
-    if len(filters) > 10:
-        raise errors.InvalidFilterValueLimitExceeded(f"At most 10 Filters are allowed, got {len(filters)}.")
-    out = []
-    for i, f in enumerate(filters):
-        name, values = f["Name"], f["Values"]
-        if len(values) > 5:
-            raise errors.InvalidFilterValueLimitExceeded(f"Filters.{i}.Values allows at most 5 values, got {len(values)}.")
-        if name not in known and not name.startswith("tag:"):
-            raise errors.InvalidFilter(f"The filter `{name}` is not supported here.")
-        out.append((name, values))
-    return out
 
 
 def _parse_time(value: str) -> datetime:

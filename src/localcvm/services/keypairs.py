@@ -9,6 +9,7 @@ from ..store.db import Database
 from ..store.models import KeyPair
 from ..store.repo import utcnow
 from . import errors, sshkeys
+from .filters import check_filters
 from .iam import Identity
 from .ids import is_id, new_id
 
@@ -76,7 +77,6 @@ class KeyPairService:
 
     def describe(self, identity: Identity, ids: list[str] | None, filters: list[dict] | None, offset: int,
                  limit: int) -> tuple[int, list[KeyPairView]]:
-        from .instances import _check_filters
 
         if ids and filters:
             raise errors.InvalidParameter("KeyIds and Filters cannot be given together.")
@@ -85,7 +85,7 @@ class KeyPairService:
         for key_id in ids or []:
             if not is_id("skey", key_id):
                 raise errors.InvalidKeyPairIdMalformed(f"The key pair ID `{key_id}` is malformed.")
-        checked = _check_filters(filters or [], KEY_FILTERS)
+        checked = check_filters(filters or [], KEY_FILTERS, "DescribeKeyPairs")
         with self.db.read() as repo:
             views = [self._view(repo, k) for k in repo.key_pairs_of(identity.uin, ids)]
         for name, values in checked:
