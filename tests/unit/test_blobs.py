@@ -351,14 +351,14 @@ def test_local_layout_and_leftover_temporaries(tmp_path):
     store.put(digest, data)
     leaf = tmp_path / "store" / "chunks" / digest[:2] / digest[2:4]
     assert (leaf / digest).read_bytes() == data
-    # Directory entries of new chunks are fsynced in one batch by sync(),
-    # which write_image/copy_chunks/put_manifest call before returning.
-    assert store._dirty_dirs == {digest[:4]}
+    # New chunks (content and directory entries) are made durable in one batch
+    # by sync(), which write_image/copy_chunks/put_manifest call before returning.
+    assert store._dirty
     store.put_manifest("m", Manifest(virtual_size=0))
-    assert store._dirty_dirs == set()
+    assert not store._dirty
     other = LocalChunkStore(tmp_path / "other")
     write_image(other, make_file(tmp_path / "a.raw", [block(5, SMALL)]), chunk_size=SMALL)
-    assert other._dirty_dirs == set()
+    assert not other._dirty
     # A crash mid-write leaves only a temporary, never a partial chunk under
     # its name; temporaries are invisible and purged by gc.
     other = sha256_hex(b"half")
