@@ -136,6 +136,65 @@ def test_store_interface(blob_store):
     assert blob_store.bytes_stored() == 0
 
 
+def test_read_into_fills_the_buffer_and_verifies(blob_store):
+    """read_into (what image copies read with) returns the same verified bytes as get, into the
+    caller's buffer: page-aligned (O_DIRECT on a local store) or not (buffered)."""
+    import mmap
+
+    odd = block(3, SMALL + 123)  # not a multiple of any block size
+    digest = sha256_hex(odd)
+    blob_store.put(digest, odd)
+    aligned = mmap.mmap(-1, 2 * SMALL)
+    assert blob_store.read_into(digest, memoryview(aligned)) == len(odd)
+    assert aligned[: len(odd)] == odd  # (what follows is unspecified: a direct read fills whole blocks)
+    unaligned = memoryview(bytearray(len(odd) + 1))[1:]  # O_DIRECT refuses this address: buffered
+    assert blob_store.read_into(digest, unaligned) == len(odd) and bytes(unaligned) == odd
+    exact = memoryview(bytearray(len(odd)))
+    assert blob_store.read_into(digest, exact) == len(odd) and bytes(exact) == odd
+
+    with pytest.raises(ChunkCorrupt, match="larger than"):
+        blob_store.read_into(digest, memoryview(bytearray(len(odd) - 1)))
+    with pytest.raises(ChunkMissing):
+        blob_store.read_into(sha256_hex(b"never stored"), memoryview(aligned))
+    with pytest.raises(ValueError):
+        blob_store.read_into("../x", memoryview(aligned))
+    corrupt(blob_store, digest)
+    with pytest.raises(ChunkCorrupt):
+        blob_store.read_into(digest, memoryview(aligned))
+
+
+def test_local_read_into_refuses_odd_entries(tmp_path):
+    """A chunk file cut short, a symlink or a FIFO in place of a chunk: a clear ChunkCorrupt,
+    never a hang, never a read through the link."""
+    import mmap
+
+    store = LocalChunkStore(tmp_path / "store")
+    buf = memoryview(mmap.mmap(-1, 2 * SMALL))
+    data = block(4, SMALL)
+    digest = sha256_hex(data)
+    store.put(digest, data)
+    path = tmp_path / "store" / "chunks" / digest[:2] / digest[2:4] / digest
+    os.chmod(path, 0o644)
+    os.truncate(path, SMALL // 2)
+    with pytest.raises(ChunkCorrupt):
+        store.read_into(digest, buf)
+
+    path.unlink()
+    secret = tmp_path / "secret"
+    secret.write_bytes(data)
+    path.symlink_to(secret)
+    with pytest.raises(ChunkCorrupt, match="regular file"):
+        store.read_into(digest, buf)
+
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(ChunkCorrupt, match="regular file"):
+        store.read_into(digest, buf)
+    path.unlink()
+    with pytest.raises(ChunkMissing):
+        store.read_into(digest, buf)
+
+
 def test_manifest_storage(blob_store):
     m = Manifest(virtual_size=5, chunk_size=4, chunks=["b" * 64, None], facts={"x": 1})
     assert blob_store.list_manifests() == []

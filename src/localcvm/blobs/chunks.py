@@ -313,6 +313,21 @@ class ChunkStore(abc.ABC):
         does not hash to ``digest``.
         """
 
+    def read_into(self, digest: str, buf: memoryview) -> int:
+        """Read the chunk into ``buf``, verify it, and return its length.
+
+        For bulk readers that recycle their buffers (``image_sync``): a
+        backend may read straight from the device into ``buf``, bypassing
+        the page cache, and may then overwrite ``buf`` past the chunk's
+        length (up to the next block). Raises like ``get``, and ChunkCorrupt
+        when the chunk is longer than ``buf``. This default goes through ``get``.
+        """
+        data = self.get(digest)
+        if len(data) > len(buf):
+            raise ChunkCorrupt(digest, f"length {len(data)}, larger than the {len(buf)} bytes expected at most")
+        buf[: len(data)] = data
+        return len(data)
+
     @abc.abstractmethod
     def put(self, digest: str, data: bytes | bytearray, *, trusted: bool = False) -> None:
         """Store ``data`` under ``digest``; idempotent and atomic.
