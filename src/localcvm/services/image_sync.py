@@ -20,7 +20,9 @@
 
 from __future__ import annotations
 
+import mmap
 import os
+import queue
 import random
 import threading
 import time
@@ -165,7 +167,9 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
     Like ``blobs.chunks.copy_chunks`` (verified reads, atomic writes, dedup by
     ``touch``), but with exactly one write in flight: reads of the next chunks
     run ahead in a small pool, writes are serial, so an interrupted copy
-    re-writes at most one chunk when it runs again. ``progress(done, total)``
+    re-writes at most one chunk when it runs again. Reads land in a fixed set
+    of page-aligned buffers (``ChunkStore.read_into``: a local store reads
+    them with O_DIRECT, sparing the page cache). ``progress(done, total)``
     is called after each chunk (and may sleep, to pace the copy).
     """
     todo = [(d, n) for d, n in manifest.unique_chunks().items()]
@@ -173,14 +177,27 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
     done = copied = 0
     if progress:
         progress(0, total)
+    if not todo:
+        dst.sync()
+        return 0
+    page = mmap.PAGESIZE
+    size = -(-max(n for _, n in todo) // page) * page
+    free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
+    for _ in range(READ_AHEAD + 1):  # READ_AHEAD reads in flight + the one being written
+        free.put(mmap.mmap(-1, size))
 
-    def fetch(digest: str, length: int) -> bytes | None:
+    def fetch(digest: str, length: int) -> tuple[mmap.mmap, int] | None:
         if dst.touch(digest, length):
             return None
-        data = src.get(digest)  # verifies the hash
-        if len(data) != length:
-            raise ChunkCorrupt(digest, f"length {len(data)}, manifest expects {length}")
-        return data
+        buf = free.get()
+        try:
+            n = src.read_into(digest, memoryview(buf))  # verifies the hash
+            if n != length:
+                raise ChunkCorrupt(digest, f"length {n}, manifest expects {length}")
+        except BaseException:
+            free.put(buf)
+            raise
+        return buf, n
 
     window: deque[tuple[str, int, Future]] = deque()
     it = iter(todo)
@@ -196,12 +213,18 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
                 if not window:
                     break
                 digest, length, fut = window.popleft()
-                data = fut.result()
-                if data is not None and not dst.touch(digest, length):
-                    if before_put:
-                        before_put(digest)
-                    dst.put(digest, data, trusted=True)
-                    copied += length
+                got = fut.result()
+                if got is not None:
+                    buf, n = got
+                    try:
+                        if not dst.touch(digest, length):
+                            if before_put:
+                                before_put(digest)
+                            with memoryview(buf) as view:
+                                dst.put(digest, view[:n], trusted=True)
+                            copied += length
+                    finally:
+                        free.put(buf)
                 done += length
                 if progress:
                     progress(done, total)
