@@ -16,7 +16,9 @@ instead of one fsync per chunk, the way ``cp`` + ``sync`` does. A chunk
 written after the last ``sync()`` may come back short after a power loss;
 ``touch(digest, length)`` treats a wrong-sized file as absent (so it is
 written again) and every read verifies the hash. Manifests are fsynced one
-by one. Leftover temporaries
+by one. Each chunk's write-back starts as soon as it is written (so that
+``sync()`` finds little left to do); ``read_into`` reads with ``O_DIRECT``
+into the caller's aligned buffer where the filesystem allows it. Leftover temporaries
 (``.*.tmp``) are invisible to listings and removed by ``purge_temp`` (which
 ``gc`` calls).
 
