@@ -53,6 +53,19 @@ def drop_caches() -> None:
         pass  # not root: warm-cache figures, for both sides alike
 
 
+def one_percent_variant(src: Path, dst: Path) -> tuple[Path, int]:
+    """A copy of ``src`` with 4 KiB changed in 1 % of its chunks (at least one); returns (dst, chunks changed)."""
+    chunks = src.stat().st_size // CHUNK_SIZE
+    changed = max(1, chunks // 100)
+    shutil.copyfile(src, dst)
+    rng = random.Random(2)
+    with open(dst, "r+b") as fh:
+        for idx in rng.sample(range(chunks), changed):
+            fh.seek(idx * CHUNK_SIZE + 4096)
+            fh.write(rng.randbytes(4096))
+    return dst, changed
+
+
 def timed(fn) -> float:
     drop_caches()
     t0 = time.perf_counter()
@@ -83,16 +96,8 @@ def store_level(tmp: Path, size_mib: int) -> dict:
     (tmp / "out.raw").unlink()
     stored_first = du(tmp / "store")
 
-    # a second image differing in 1 % of its chunks
     chunks = size // CHUNK_SIZE
-    changed = max(1, chunks // 100)
-    second = tmp / "second.raw"
-    shutil.copyfile(src, second)
-    rng = random.Random(2)
-    with open(second, "r+b") as fh:
-        for idx in rng.sample(range(chunks), changed):
-            fh.seek(idx * CHUNK_SIZE + 4096)
-            fh.write(rng.randbytes(4096))
+    second, changed = one_percent_variant(src, tmp / "second.raw")
     write_image(store, second)
     extra = du(tmp / "store") - stored_first
     store.close()

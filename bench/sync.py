@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.* helpers
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from image_store import cp, drop_caches, imported_on_server, make_file, timed  # noqa: E402
+from image_store import cp, drop_caches, imported_on_server, make_file, one_percent_variant, timed  # noqa: E402
 
 from localcvm.blobs.chunks import CHUNK_SIZE, copy_chunks, write_image  # noqa: E402
 from localcvm.blobs.local import LocalChunkStore  # noqa: E402
@@ -72,14 +71,7 @@ def store_level(tmp: Path, size_mib: int, rounds: int) -> dict:
     shutil.rmtree(tmp / "blobs" / "ap-chengdu", ignore_errors=True)
 
     chunks = size // CHUNK_SIZE
-    changed = max(1, chunks // 100)
-    second = tmp / "second.raw"
-    shutil.copyfile(src, second)
-    rng = random.Random(2)
-    with open(second, "r+b") as fh:
-        for idx in rng.sample(range(chunks), changed):
-            fh.seek(idx * CHUNK_SIZE + 4096)
-            fh.write(rng.randbytes(4096))
+    second, changed = one_percent_variant(src, tmp / "second.raw")
     m2 = write_image(a, second)
     t0 = time.perf_counter()
     moved["second"] = copy_missing_chunks(a, b, m2)

@@ -207,12 +207,16 @@ class LocalChunkStore(ChunkStore):
         finally:
             os.close(d)
 
-    def get(self, digest: str) -> bytes:
+    def _stored_chunk_dir(self, digest: str) -> int:
+        """fd of the directory holding ``digest`` (caller closes it); ChunkMissing if there is none."""
         check_digest(digest)
         try:
-            d = self._chunk_dir(digest, create=False)
+            return self._chunk_dir(digest, create=False)
         except FileNotFoundError:
             raise ChunkMissing(digest, self.root) from None
+
+    def get(self, digest: str) -> bytes:
+        d = self._stored_chunk_dir(digest)
         try:
             data = self._read_regular(d, digest)
         except FileNotFoundError:
@@ -236,11 +240,7 @@ class LocalChunkStore(ChunkStore):
         to allocate and copy out of). Dirty pages of the file are written
         back by the kernel first, so the bytes are the same either way.
         """
-        check_digest(digest)
-        try:
-            d = self._chunk_dir(digest, create=False)
-        except FileNotFoundError:
-            raise ChunkMissing(digest, self.root) from None
+        d = self._stored_chunk_dir(digest)
         try:
             fd = self._open_chunk(d, digest)
         finally:
