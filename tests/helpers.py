@@ -28,6 +28,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stored_chunks(data_dir, region: str, *, in_progress: bool = False) -> set[str]:
+    """Digests a region's chunk store holds (loose chunk files and sealed packs), as the store itself
+    lists them; with ``in_progress`` also the complete records of packs a running copy is still writing."""
+    from localcvm.blobs.local import LocalChunkStore
+    from localcvm.blobs.packs import scan_pack
+
+    root = Path(data_dir) / "blobs" / region
+    if not root.exists():
+        return set()
+    store = LocalChunkStore(root, create=False)
+    try:
+        out = set(store.iter_digests())
+    finally:
+        store.close()
+    if in_progress:
+        for pack in (root / "packs").glob("*.open"):
+            try:
+                out.update(d for d, _, _ in scan_pack(pack))
+            except FileNotFoundError:  # sealed meanwhile: listed next time
+                pass
+    return out
+
+
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):
     """Poll ``predicate`` until it returns a truthy value or the deadline passes."""
     deadline = time.monotonic() + timeout

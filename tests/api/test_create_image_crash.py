@@ -8,12 +8,11 @@ orphan chunk), and every NORMAL image launched before that (no missing chunk).
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import time
 
-from tests.helpers import wait_until
+from tests.helpers import stored_chunks, wait_until
 
 from .create_image_util import MiB, create_image, disk_ids, error_code, launch, same_disk_contents, write_bytes
 from .images_util import describe, image_of, new_account, wait_image
@@ -22,23 +21,13 @@ from .instances_util import call
 ROUNDS = 10
 
 
-def chunk_files(server) -> set[str]:
-    root = server.data_dir / "blobs" / "ap-guangzhou"
-    out = set()
-    for dirpath, _dirs, names in os.walk(root):
-        if "tmp" in dirpath.split(os.sep):
-            continue
-        out.update(n for n in names if len(n) == 64)
-    return out
-
-
 def test_kill_9_during_captures(make_server, tmp_path):
     rng = random.Random(6)
     srv = make_server()
     acct, client_for = new_account(srv, "ci-crash")
     c = client_for()
     sources = launch(c, name="src", count=2)
-    baseline = chunk_files(srv)  # the public image's chunks, materialised by the launch
+    baseline = stored_chunks(srv.data_dir, "ap-guangzhou")  # the public image's chunks, materialised by the launch
     for n, ins in enumerate(sources):
         (system,) = disk_ids(c, ins)
         for k in range(48):  # 192 MiB of changes spread over each disk: a capture takes a moment
@@ -78,5 +67,5 @@ def test_kill_9_during_captures(make_server, tmp_path):
     # no orphan chunk: with the images (and their snapshots) gone, GC returns the store to its baseline
     call(c, "DeleteImages", {"ImageIds": list(got), "DeleteBindedSnap": True})
     srv.cli("images", "gc", "--region", "ap-guangzhou", "--grace", "0")
-    assert chunk_files(srv) == baseline
+    assert stored_chunks(srv.data_dir, "ap-guangzhou") == baseline
     assert acct["Uin"]

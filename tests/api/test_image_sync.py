@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from localcvm.blobs.chunks import CHUNK_SIZE
-from tests.helpers import wait_until
+from tests.helpers import stored_chunks, wait_until
 
 from .images_util import describe, image_of, wait_image
 from .instances_util import call, states
 from .share_util import accounts, client, code_of, custom_image, run_instance, share, shared_with, sync
 
 SLOW = {"LOCALCVM_TIME_SCALE": "0.003"}  # copies take 1.8-5.4 s: SYNCING and SyncPercent are observable
-
-
-def chunk_files(data_dir: Path, region: str) -> set[str]:
-    root = data_dir / "blobs" / region / "chunks"
-    return {p.name for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")} if root.exists() else set()
 
 
 
@@ -60,9 +54,9 @@ def test_seed_flow_copy_share_copy_in_region(make_server, files, tmp_path):
     assert len(seen) >= 2 and seen == sorted(seen), seen  # SyncPercent advanced
     assert watch_sync(client(srv, a, "ap-chengdu"), copies["ap-chengdu"]) is not None
     # the copies are real: same chunks in each region's own namespace, and instances start from them
-    src_chunks = chunk_files(srv.data_dir, "ap-guangzhou")
+    src_chunks = stored_chunks(srv.data_dir, "ap-guangzhou")
     for region, copy_id in copies.items():
-        assert chunk_files(srv.data_dir, region) == src_chunks
+        assert stored_chunks(srv.data_dir, region) == src_chunks
         shown = json.loads(srv.cli("images", "show", copy_id).stdout)
         assert shown["SyncSource"] == {"ImageId": original, "Region": "ap-guangzhou"} and shown["ImageState"] == "NORMAL"
         run_instance(client(srv, a, region), copy_id)
@@ -166,9 +160,11 @@ def test_source_deleted_during_copy_fails_it_cleanly(make_server, files, tmp_pat
     copy_id = sync(ca, image_id, ["ap-shanghai"])["ap-shanghai"]
     cs = client(srv, a, "ap-shanghai")
     wait_until(lambda: (image_of(cs, copy_id).SyncPercent or 0) >= 5, timeout=60, what="the copy to start")
-    assert chunk_files(srv.data_dir, "ap-shanghai")  # some chunks are there already
+    before = stored_chunks(srv.data_dir, "ap-shanghai", in_progress=True)
+    assert before  # some chunks are there already
     assert srv.cli("images", "gc", "--grace", "0").returncode == 0
-    assert chunk_files(srv.data_dir, "ap-shanghai")  # GC keeps the chunks of a copy in progress
+    # GC keeps the chunks of a copy in progress
+    assert stored_chunks(srv.data_dir, "ap-shanghai", in_progress=True) >= before
     call(ca, "DeleteImages", {"ImageIds": [image_id]})
     img = wait_image(cs, copy_id, timeout=60)
     assert img.ImageState == "CREATEFAILED"
@@ -176,7 +172,7 @@ def test_source_deleted_during_copy_fails_it_cleanly(make_server, files, tmp_pat
     assert "deleted" in shown["Error"] and shown["Jobs"][0]["State"] == "FAILED"
     # its partial chunks are unreferenced now: GC removes them; the failed image can be deleted
     srv.cli("images", "gc", "--grace", "0")
-    assert chunk_files(srv.data_dir, "ap-shanghai") == set()
+    assert stored_chunks(srv.data_dir, "ap-shanghai") == set()
     assert code_of(lambda: run_instance(cs, copy_id)) == "InvalidImageId.IncorrectState"
     call(cs, "DeleteImages", {"ImageIds": [copy_id]})
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from localcvm.blobs.chunks import CHUNK_SIZE
 from localcvm.blobs.local import LocalChunkStore
-from tests.helpers import wait_until
+from tests.helpers import stored_chunks, wait_until
 
 from .images_util import image_of
 from .instances_util import call
@@ -18,11 +18,6 @@ from .share_util import accounts, client, custom_image, sync
 REGIONS = ["ap-shanghai", "ap-nanjing", "ap-beijing", "ap-chengdu", "ap-chongqing"]
 CHUNK = CHUNK_SIZE
 CHUNKS = 40 * 1024 * 1024 // CHUNK_SIZE  # the 40 MiB dense source image
-
-
-def chunk_files(data_dir, region):
-    root = data_dir / "blobs" / region / "chunks"
-    return {p.name for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")} if root.exists() else set()
 
 
 def test_copies_survive_kill_9_at_random_points(make_server, files, tmp_path):
@@ -70,11 +65,11 @@ def test_copies_survive_kill_9_at_random_points(make_server, files, tmp_path):
     assert resumed >= 2, "the kills should have interrupted copies in flight"
 
     # the right bytes: each region holds exactly the source's chunks, each verified against its hash
-    src = chunk_files(srv.data_dir, "ap-guangzhou")
+    src = stored_chunks(srv.data_dir, "ap-guangzhou")
     assert len(src) == CHUNKS
     srv.cli("images", "gc", "--grace", "0")
     for region in REGIONS:
-        assert chunk_files(srv.data_dir, region) == src, region  # no orphan chunks, none missing
+        assert stored_chunks(srv.data_dir, region) == src, region  # no orphan chunks, none missing
         store = LocalChunkStore(srv.data_dir / "blobs" / region)
         for digest in src:
             assert len(store.get(digest)) == CHUNK  # get() verifies the SHA-256

@@ -38,6 +38,7 @@ from typing import Any
 
 __all__ = [
     "CHUNK_SIZE",
+    "ChunkWriter",
     "ChunkCorrupt",
     "ChunkInfo",
     "ChunkMissing",
@@ -286,6 +287,29 @@ class ChunkInfo:
     mtime: float
 
 
+class ChunkWriter:
+    """Bulk chunk writes into one store (``ChunkStore.writer``): ``put`` each
+    verified chunk, then ``close`` (or leave the ``with`` block), after which
+    everything put is durable. This base version calls ``store.put``."""
+
+    def __init__(self, store: ChunkStore) -> None:
+        self.store = store
+
+    def put(self, digest: str, data: bytes | bytearray | memoryview) -> bool:
+        """Store a chunk the caller has verified; return whether bytes were written."""
+        self.store.put(digest, data, trusted=True)  # type: ignore[arg-type]
+        return True
+
+    def close(self) -> None:
+        self.store.sync()
+
+    def __enter__(self) -> ChunkWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class ChunkStore(abc.ABC):
     """A namespace of content-addressed chunks plus named manifests.
 
@@ -337,6 +361,15 @@ class ChunkStore(abc.ABC):
         Callers that have just computed or verified the hash pass
         ``trusted=True`` to skip the second hash.
         """
+
+    def writer(self) -> ChunkWriter:
+        """A bulk writer for chunks whose hashes the caller has verified (copies).
+
+        Use it as a context manager; closing it makes what it wrote durable.
+        A local store appends to pack files (see ``blobs.packs``); this
+        default simply calls ``put``.
+        """
+        return ChunkWriter(self)
 
     def sync(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Make every ``put`` that has returned durable (survive a crash).

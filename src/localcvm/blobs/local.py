@@ -3,7 +3,8 @@
 Layout under the store's root (one root per region, e.g.
 ``<data>/blobs/<region>``)::
 
-    chunks/ab/cd/abcd...64 hex...     one immutable file per chunk
+    chunks/ab/cd/abcd...64 hex...     one immutable file per chunk (``put``)
+    packs/<id>.pack, <id>.idx         many chunks per file (bulk ``writer()``, see blobs.packs)
     manifests/<name>.json             one file per manifest
 
 Durability: every file is written to a temporary name in its final
@@ -31,7 +32,6 @@ than followed out of it. Reads also verify every chunk's hash.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import re
 import secrets
@@ -52,6 +52,7 @@ from .chunks import (
     validate_manifest_name,
     verify_chunk,
 )
+from .packs import PackSet, PackWriter, pread_into
 
 __all__ = ["LocalChunkStore"]
 
@@ -87,6 +88,8 @@ class LocalChunkStore(ChunkStore):
         try:
             self._chunks_fd = self._open_dir(self._root_fd, "chunks", create=True)
             self._manifests_fd = self._open_dir(self._root_fd, "manifests", create=True)
+            self._packs_fd = self._open_dir(self._root_fd, "packs", create=True)
+            self._packs = PackSet(self._packs_fd, fsync=fsync, write_atomic=self._write_atomic, sync_fd=self._sync)
         except BaseException:
             os.close(self._root_fd)
             raise
@@ -196,6 +199,8 @@ class LocalChunkStore(ChunkStore):
 
     def has(self, digest: str) -> bool:
         check_digest(digest)
+        if self._packs.has(digest):
+            return True
         try:
             d = self._chunk_dir(digest, create=False)
         except FileNotFoundError:
@@ -216,6 +221,9 @@ class LocalChunkStore(ChunkStore):
             raise ChunkMissing(digest, self.root) from None
 
     def get(self, digest: str) -> bytes:
+        check_digest(digest)
+        if self._packed(digest):
+            return self._packs.get(digest)
         d = self._stored_chunk_dir(digest)
         try:
             data = self._read_regular(d, digest)
@@ -240,6 +248,9 @@ class LocalChunkStore(ChunkStore):
         to allocate and copy out of). Dirty pages of the file are written
         back by the kernel first, so the bytes are the same either way.
         """
+        check_digest(digest)
+        if self._packed(digest):
+            return self._packs.read_into(digest, buf)
         d = self._stored_chunk_dir(digest)
         try:
             fd = self._open_chunk(d, digest)
@@ -251,23 +262,36 @@ class LocalChunkStore(ChunkStore):
                 raise ChunkCorrupt(digest, "stored entry is not a regular file")
             if st.st_size > len(buf):
                 raise ChunkCorrupt(digest, f"length {st.st_size}, larger than the {len(buf)} bytes expected at most")
-            got = 0
-            while got < st.st_size:
-                try:
-                    n = os.preadv(fd, [buf[got:]], got)
-                except OSError as exc:  # misaligned buffer or offset for O_DIRECT: carry on buffered
-                    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-                    if exc.errno != errno.EINVAL or not flags & _O_DIRECT:
-                        raise
-                    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
-                    continue
-                if n == 0:
-                    break
-                got += n
+            got = pread_into(fd, buf, 0)  # direct if the buffer allows, else buffered
         finally:
             os.close(fd)
         verify_chunk(digest, buf[: min(got, st.st_size)], st.st_size)
         return st.st_size
+
+    def _packed(self, digest: str) -> bool:
+        """Whether ``digest`` is in a pack; on a miss that no loose file covers either, look for
+        packs written since (another store instance or process) before answering no."""
+        if self._packs.has(digest):
+            return True
+        try:
+            d = self._chunk_dir(digest, create=False)
+        except FileNotFoundError:
+            pass
+        else:
+            try:
+                self._lstat(d, digest)
+                return False
+            except FileNotFoundError:
+                pass
+            finally:
+                os.close(d)
+        self._packs.refresh()
+        return self._packs.has(digest)
+
+    def writer(self) -> PackWriter:
+        """Bulk writes go to a new pack file (one sequential file instead of a file per chunk)."""
+        self._check_open()
+        return self._packs.writer()
 
     def _open_chunk(self, dir_fd: int, digest: str) -> int:
         """Open a chunk file for reading, ``O_DIRECT`` if the filesystem takes it, never through a symlink."""
@@ -319,6 +343,8 @@ class LocalChunkStore(ChunkStore):
 
     def touch(self, digest: str, length: int | None = None) -> bool:
         check_digest(digest)
+        if self._packs.touch(digest, length):
+            return True
         try:
             d = self._chunk_dir(digest, create=False)
         except FileNotFoundError:
@@ -338,18 +364,19 @@ class LocalChunkStore(ChunkStore):
 
     def delete(self, digest: str, *, older_than: float | None = None) -> int:
         check_digest(digest)
+        freed = self._packs.delete(digest, older_than=older_than)
         try:
             d = self._chunk_dir(digest, create=False)
         except FileNotFoundError:
-            return 0
+            return freed
         try:
             st = self._lstat(d, digest)
             if older_than is not None and st.st_mtime >= older_than:
-                return 0
+                return freed
             os.unlink(digest, dir_fd=d)
-            return st.st_size if stat.S_ISREG(st.st_mode) else 0
+            return freed + (st.st_size if stat.S_ISREG(st.st_mode) else 0)
         except FileNotFoundError:
-            return 0
+            return freed
         finally:
             os.close(d)
 
@@ -382,6 +409,15 @@ class LocalChunkStore(ChunkStore):
                 os.close(top_fd)
 
     def iter_chunks(self) -> Iterator[ChunkInfo]:
+        loose: set[str] = set()
+        for info in self._iter_loose():
+            loose.add(info.digest)
+            yield info
+        for info in self._packs.iter_chunks():
+            if info.digest not in loose:
+                yield info
+
+    def _iter_loose(self) -> Iterator[ChunkInfo]:
         for prefix, leaf_fd in self._iter_leaf_dirs():
             with os.scandir(leaf_fd) as entries:
                 for e in entries:
@@ -407,7 +443,7 @@ class LocalChunkStore(ChunkStore):
                         continue
                     if stat.S_ISREG(st.st_mode):
                         total += st.st_blocks * 512
-        return total
+        return total + self._packs.bytes_on_disk()
 
     def purge_temp(self, older_than_seconds: float) -> int:
         cutoff = time.time() - older_than_seconds
@@ -482,7 +518,7 @@ class LocalChunkStore(ChunkStore):
             if self._closed:
                 return
             self._closed = True
-            for fd in (self._chunks_fd, self._manifests_fd, self._root_fd):
+            for fd in (self._chunks_fd, self._manifests_fd, self._packs_fd, self._root_fd):
                 try:
                     os.close(fd)
                 except OSError:

@@ -169,8 +169,11 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
     run ahead in a small pool, writes are serial, so an interrupted copy
     re-writes at most one chunk when it runs again. Reads land in a fixed set
     of page-aligned buffers (``ChunkStore.read_into``: a local store reads
-    them with O_DIRECT, sparing the page cache). ``progress(done, total)``
-    is called after each chunk (and may sleep, to pace the copy).
+    them with O_DIRECT, sparing the page cache). Writes go through
+    ``dst.writer()``: a local store appends them to one pack file, sealed
+    when the copy ends or, after a crash, by the next store that opens the
+    region. ``progress(done, total)`` is called after each chunk (and may
+    sleep, to pace the copy).
     """
     todo = [(d, n) for d, n in manifest.unique_chunks().items()]
     total = sum(n for _, n in todo)
@@ -201,8 +204,7 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
 
     window: deque[tuple[str, int, Future]] = deque()
     it = iter(todo)
-    with ThreadPoolExecutor(max_workers=READ_AHEAD,
-                            thread_name_prefix="sync-read") as pool:
+    with dst.writer() as out, ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="sync-read") as pool:
         try:
             while True:
                 while len(window) < READ_AHEAD:
@@ -221,8 +223,8 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
                             if before_put:
                                 before_put(digest)
                             with memoryview(buf) as view:
-                                dst.put(digest, view[:n], trusted=True)
-                            copied += length
+                                if out.put(digest, view[:n]):
+                                    copied += length
                     finally:
                         free.put(buf)
                 done += length
