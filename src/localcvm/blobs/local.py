@@ -21,7 +21,8 @@ by one. Each chunk's write-back starts as soon as it is written (so that
 ``sync()`` finds little left to do); ``read_into`` reads with ``O_DIRECT``
 into the caller's aligned buffer where the filesystem allows it. Leftover temporaries
 (``.*.tmp``) are invisible to listings and removed by ``purge_temp`` (which
-``gc`` calls).
+``gc`` calls). Bulk writes (``writer()``) go to pack files instead; see
+``blobs.packs`` for their layout and crash rules.
 
 Confinement: all access goes through directory file descriptors opened from
 the root with ``O_NOFOLLOW``, never through path strings, so a symlink
