@@ -53,7 +53,8 @@ from .chunks import (
     validate_manifest_name,
     verify_chunk,
 )
-from .packs import PackSet, PackWriter, pread_into
+from .fsio import allocated_bytes, pread_into, start_writeback, syncfs
+from .packs import PackSet, PackWriter
 
 __all__ = ["LocalChunkStore"]
 
@@ -160,7 +161,7 @@ class LocalChunkStore(ChunkStore):
                 if sync_file:
                     self._sync(fd)
                 elif self._fsync:
-                    _start_writeback(fd)
+                    start_writeback(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
@@ -340,7 +341,7 @@ class LocalChunkStore(ChunkStore):
             with self._dirty_lock:
                 dirty, self._dirty = self._dirty, False
             if dirty:
-                _syncfs(self._chunks_fd)
+                syncfs(self._chunks_fd)
 
     def touch(self, digest: str, length: int | None = None) -> bool:
         check_digest(digest)
@@ -434,17 +435,8 @@ class LocalChunkStore(ChunkStore):
 
     def bytes_on_disk(self) -> int:
         """Disk space the chunk files occupy (allocated blocks)."""
-        total = 0
-        for _prefix, leaf_fd in self._iter_leaf_dirs():
-            with os.scandir(leaf_fd) as entries:
-                for e in entries:
-                    try:
-                        st = e.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    if stat.S_ISREG(st.st_mode):
-                        total += st.st_blocks * 512
-        return total + self._packs.bytes_on_disk()
+        loose = sum(allocated_bytes(leaf_fd) for _prefix, leaf_fd in self._iter_leaf_dirs())
+        return loose + self._packs.bytes_on_disk()
 
     def purge_temp(self, older_than_seconds: float) -> int:
         cutoff = time.time() - older_than_seconds
@@ -530,42 +522,3 @@ class LocalChunkStore(ChunkStore):
             self.close()
         except Exception:
             pass
-
-
-_LIBC = None
-
-
-def _start_writeback(fd: int) -> None:
-    """Start writing ``fd``'s dirty pages to the device now, without waiting.
-
-    Chunks are made durable in one batch by ``sync()``; left alone, the kernel
-    holds their dirty pages until that ``syncfs`` (or its 30 s timer), so the
-    whole write-back happens at the end, after the copy. Started per chunk,
-    it overlaps with the copying and the final ``syncfs`` finds little left
-    to do. ``POSIX_FADV_DONTNEED`` on Linux starts an asynchronous write-back
-    of the dirty range (then drops only pages already clean: none, for a file
-    just written), the portable spelling of ``sync_file_range(WRITE)``.
-    """
-    advise = getattr(os, "posix_fadvise", None)
-    if advise is not None:
-        try:
-            advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        except OSError:
-            pass  # only a hint
-
-
-def _syncfs(fd: int) -> None:
-    """``syncfs(2)`` on the filesystem holding ``fd`` (falls back to ``sync(2)``)."""
-    global _LIBC
-    if _LIBC is None:
-        import ctypes
-        import ctypes.util
-
-        try:
-            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            _LIBC.syncfs.argtypes = [ctypes.c_int]
-        except (OSError, AttributeError):
-            _LIBC = False
-    if _LIBC and _LIBC.syncfs(fd) == 0:
-        return
-    os.sync()

@@ -34,11 +34,13 @@ Crash rules:
   ``.pack``, fsync of the directory, then the index written atomically. A
   ``.pack`` is therefore always complete; its index is an optimisation: a
   missing or damaged index is rebuilt by reading the headers.
-* Deleting a chunk (gc) punches a hole over its record (the space is freed
-  at once and the header reads back as zeros, so no later scan sees it) and
-  drops the stale index file; a pack whose last chunk is deleted is removed.
-  Every read verifies the chunk's hash, so an index entry made stale by
-  another process's gc reads as "missing", never as wrong data.
+* Deleting a chunk (gc) drops the pack's index file (stale from now on),
+  then punches a hole over the record (the space is freed at once and the
+  header reads back as zeros, so no later scan sees it); a pack whose last
+  chunk is deleted is removed. An index entry made stale by another
+  process's gc never counts: reads verify the hash and ``touch`` reads the
+  header back, so the chunk is "missing" (and written again by a dedup),
+  never wrong data.
 
 A packed chunk's modification time (for gc's grace period) is its pack's:
 ``touch`` refreshes the whole pack, which can only make gc keep chunks
@@ -52,7 +54,6 @@ import fcntl
 import hashlib
 import os
 import secrets
-import stat
 import struct
 import threading
 import time
@@ -61,6 +62,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .chunks import ChunkCorrupt, ChunkInfo, ChunkMissing, ChunkStoreError, ChunkWriter, check_digest
+from .fsio import allocated_bytes, pread_into, punch_hole, start_writeback
 
 __all__ = ["PackSet", "PackWriter", "ALIGN", "scan_pack"]
 
@@ -77,7 +79,6 @@ _IDX_ENTRY = struct.Struct("<32sQI")  # digest, record offset, data length
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _SEEK_DATA = getattr(os, "SEEK_DATA", None)
-_PUNCH = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
 
 
 def padded(n: int) -> int:
@@ -92,9 +93,8 @@ class Loc(NamedTuple):
 
 @dataclass
 class _Pack:
-    sealed: bool
+    sealed: bool  # False only while a PackWriter of this process appends to it
     live: int = 0
-    writing: bool = False  # written by a PackWriter of this process
 
 
 def _header(digest: str, length: int) -> bytes:
@@ -108,55 +108,6 @@ def _parse_header(raw: bytes) -> tuple[str, int] | None:
     if magic != MAGIC or version != VERSION or not 0 < length <= MAX_CHUNK:
         return None
     return digest.hex(), length
-
-
-def pread_into(fd: int, view: memoryview, offset: int) -> int:
-    """Fill ``view`` from ``fd`` at ``offset`` (stops early at end of file); return the bytes read.
-
-    If ``fd`` is open with ``O_DIRECT`` and the buffer or length is not
-    aligned the way the device wants (EINVAL), carry on with buffered reads.
-    """
-    got = 0
-    while got < len(view):
-        try:
-            n = os.preadv(fd, [view[got:]], offset + got)
-        except OSError as exc:
-            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-            if exc.errno != errno.EINVAL or not flags & _O_DIRECT:
-                raise
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
-            continue
-        if n == 0:
-            break
-        got += n
-    return got
-
-
-_LIBC = None
-
-
-def _punch_hole(fd: int, offset: int, length: int) -> bool:
-    """Free ``length`` bytes at ``offset`` (they read back as zeros); False if unsupported."""
-    global _LIBC
-    if _LIBC is None:
-        import ctypes
-        import ctypes.util
-
-        try:
-            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            _LIBC.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
-        except (OSError, AttributeError):
-            _LIBC = False
-    if not _LIBC:
-        return False
-    import ctypes
-
-    if _LIBC.fallocate(fd, _PUNCH, offset, length) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
-        return False
-    raise OSError(err, os.strerror(err))
 
 
 class PackSet:
@@ -305,17 +256,27 @@ class PackSet:
         return loc is not None and (length is None or loc.length == length)
 
     def touch(self, digest: str, length: int | None = None) -> bool:
+        """Refresh the chunk's pack (its mtime is the chunk's) if the record is still there.
+
+        The header is read back, not taken from the index: another process's
+        gc may have punched the record since, and a dedup that trusted a
+        stale index would reference a chunk that is gone.
+        """
         loc = self.locate(digest)
         if loc is None or (length is not None and loc.length != length):
             return False
         try:
-            os.utime(self._name(loc.pack), dir_fd=self._dir_fd, follow_symlinks=False)
+            fd = self._open(loc.pack, os.O_RDONLY)
         except FileNotFoundError:
-            try:
-                os.utime(f"{loc.pack}.pack", dir_fd=self._dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
+            self._forget(digest, loc)
+            return False
+        try:
+            if self._record_gone(fd, loc, digest):
                 self._forget(digest, loc)
                 return False
+            os.utime(fd)
+        finally:
+            os.close(fd)
         return True
 
     def read_into(self, digest: str, buf: memoryview) -> int:
@@ -398,16 +359,7 @@ class PackSet:
             yield ChunkInfo(digest, loc.length, mtimes[loc.pack])
 
     def bytes_on_disk(self) -> int:
-        total = 0
-        with os.scandir(self._dir_fd) as entries:
-            for e in entries:
-                try:
-                    st = e.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    total += st.st_blocks * 512
-        return total
+        return allocated_bytes(self._dir_fd)
 
     # -- deletion ----------------------------------------------------------------
 
@@ -418,7 +370,7 @@ class PackSet:
             locs = ([self._index[digest]] if digest in self._index else []) + self._extra.get(digest, [])
             for loc in locs:
                 pack = self._packs.get(loc.pack)
-                if pack is None or pack.writing or not pack.sealed:
+                if pack is None or not pack.sealed:
                     continue  # a pack still being written is never punched
                 name = f"{loc.pack}.pack"
                 try:
@@ -430,12 +382,18 @@ class PackSet:
                     st = os.fstat(fd)
                     if older_than is not None and st.st_mtime >= older_than:
                         continue
-                    if not _punch_hole(fd, loc.offset, HEADER + padded(loc.length)):
+                    # The index goes first: it is rebuilt from the headers, and a journal that kept
+                    # the hole after a power loss kept this earlier unlink too. Neither is fsynced:
+                    # losing both merely brings an unreferenced chunk back for the next gc.
+                    try:
+                        os.unlink(f"{loc.pack}.idx", dir_fd=self._dir_fd)
+                    except FileNotFoundError:
+                        pass
+                    if not punch_hole(fd, loc.offset, HEADER + padded(loc.length)):
                         os.pwrite(fd, bytes(HEADER), loc.offset)  # no hole punching here: at least unlist it
                     # a pack's mtime says when its chunks were last written or reused (gc's grace
                     # period), not when one was removed: put it back
                     os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
-                    self._sync_fd(fd)
                 finally:
                     os.close(fd)
                 self._forget(digest, loc)
@@ -445,14 +403,9 @@ class PackSet:
                         del self._extra[digest]
                 freed += loc.length
                 pack.live -= 1
-                try:
-                    os.unlink(f"{loc.pack}.idx", dir_fd=self._dir_fd)  # stale now; rebuilt from headers
-                except FileNotFoundError:
-                    pass
                 if pack.live <= 0:
                     os.unlink(name, dir_fd=self._dir_fd)
                     del self._packs[loc.pack]
-                self._sync_fd(self._dir_fd)
         return freed
 
     # -- writing -----------------------------------------------------------------
@@ -483,7 +436,7 @@ class PackWriter(ChunkWriter):
         fd = os.open(f"{pack_id}.open", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC, 0o444, dir_fd=s._dir_fd)
         fcntl.flock(fd, fcntl.LOCK_EX)
         with s._lock:
-            s._packs[pack_id] = _Pack(sealed=False, writing=True)
+            s._packs[pack_id] = _Pack(sealed=False)
         self._entries[pack_id] = []
         return pack_id, fd
 
@@ -515,11 +468,8 @@ class PackWriter(ChunkWriter):
             blob = b"".join(bytes(p) for p in parts)
             while written < total:
                 written += os.pwrite(fd, blob[written:], offset + written)
-        if self._set._fsync and hasattr(os, "posix_fadvise"):
-            try:  # start this record's write-back now (see local._start_writeback)
-                os.posix_fadvise(fd, offset, total, os.POSIX_FADV_DONTNEED)
-            except OSError:
-                pass
+        if self._set._fsync:
+            start_writeback(fd, offset, total)
         with self._set._lock:
             self._set._add(pack_id, digest, offset, length)
         with self._lock:
@@ -545,7 +495,7 @@ class PackWriter(ChunkWriter):
                 with s._lock:
                     p = s._packs.get(pack_id)
                     if p is not None:
-                        p.sealed, p.writing = True, False
+                        p.sealed = True
                         if not entries:
                             del s._packs[pack_id]
             finally:

@@ -1,0 +1,110 @@
+"""Small file-system calls the local chunk store and its packs share.
+
+The libc calls Python's ``os`` module lacks (``syncfs``, ``fallocate`` with
+flags) go through one lazily loaded ``ctypes`` handle.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import stat
+
+__all__ = ["allocated_bytes", "pread_into", "punch_hole", "start_writeback", "syncfs"]
+
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+_PUNCH = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+_LIBC: ctypes.CDLL | bool | None = None
+
+
+def _libc() -> ctypes.CDLL | None:
+    global _LIBC
+    if _LIBC is None:
+        try:
+            lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            lib.syncfs.argtypes = [ctypes.c_int]
+            lib.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+            _LIBC = lib
+        except (OSError, AttributeError):
+            _LIBC = False
+    return _LIBC or None
+
+
+def syncfs(fd: int) -> None:
+    """``syncfs(2)`` on the filesystem holding ``fd`` (falls back to ``sync(2)``)."""
+    lib = _libc()
+    if lib is not None and lib.syncfs(fd) == 0:
+        return
+    os.sync()
+
+
+def punch_hole(fd: int, offset: int, length: int) -> bool:
+    """Free ``length`` bytes at ``offset`` (they read back as zeros); False if the filesystem cannot."""
+    lib = _libc()
+    if lib is None:
+        return False
+    if lib.fallocate(fd, _PUNCH, offset, length) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+        return False
+    raise OSError(err, os.strerror(err))
+
+
+def start_writeback(fd: int, offset: int = 0, length: int = 0) -> None:
+    """Start writing ``fd``'s dirty pages in the range (0, 0 = whole file) to the device, without waiting.
+
+    Chunks are made durable in one batch (``syncfs`` or a pack's fsync);
+    left alone, the kernel holds their dirty pages until then (or its 30 s
+    timer), so the whole write-back happens at the end, after the copy.
+    Started per chunk, it overlaps with the copying and the final flush
+    finds little left to do. ``POSIX_FADV_DONTNEED`` on Linux starts an
+    asynchronous write-back of the dirty range (then drops only pages
+    already clean: none, for data just written), the portable spelling of
+    ``sync_file_range(WRITE)``.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        try:
+            advise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass  # only a hint
+
+
+def pread_into(fd: int, view: memoryview, offset: int) -> int:
+    """Fill ``view`` from ``fd`` at ``offset`` (stops early at end of file); return the bytes read.
+
+    If ``fd`` is open with ``O_DIRECT`` and the buffer or length is not
+    aligned the way the device wants (EINVAL), carry on with buffered reads.
+    """
+    got = 0
+    while got < len(view):
+        try:
+            n = os.preadv(fd, [view[got:]], offset + got)
+        except OSError as exc:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            if exc.errno != errno.EINVAL or not flags & _O_DIRECT:
+                raise
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
+            continue
+        if n == 0:
+            break
+        got += n
+    return got
+
+
+def allocated_bytes(dir_fd: int) -> int:
+    """Disk space (allocated blocks) of the regular files directly in ``dir_fd``."""
+    total = 0
+    with os.scandir(dir_fd) as entries:
+        for e in entries:
+            try:
+                st = e.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_blocks * 512
+    return total
