@@ -9,7 +9,7 @@
    in 1 % of its chunks to the region that already holds the first.
 3. End to end (unless --skip-e2e): ``SyncImages`` through a real
    ``localcvm serve`` until the copy is NORMAL (chunk copy plus the
-   destination's read-only base for instant launches).
+   destination's read-only launch base: a hard link to the source's).
 
     python bench/sync.py [--size-mib 2048] [--rounds 5] [--skip-e2e]
 """
@@ -130,7 +130,7 @@ def main() -> int:
         if not args.skip_e2e:
             e = end_to_end(tmp, r["src"])
             print(f"API SyncImages until NORMAL     {rate(e['sync']):8.1f} MiB/s  ({e['sync']:.2f} s)  "
-                  f"= {med_cp / e['sync'] * 100:5.1f} % of median cp (includes the destination's launch base)")
+                  f"= {med_cp / e['sync'] * 100:5.1f} % of median cp (the destination's launch base: the source's, hard-linked)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

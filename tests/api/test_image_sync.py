@@ -208,3 +208,36 @@ def test_time_scale_stretches_copies_and_dedup_copies_only_missing_chunks(make_s
     copy2 = sync(ca, second, ["ap-chengdu"])["ap-chengdu"]
     watch_sync(client(srv, a, "ap-chengdu"), copy2)
     assert len(trace.read_text().splitlines()) - before == 1
+
+
+def test_copy_shares_the_source_base_and_outlives_the_source(make_server, files, tmp_path):
+    """A copy's launch base is the source's base file under a second name (no second 2 GiB write)
+    when the source has one, is made from the copied chunks when it has none, and outlives the source."""
+    srv = make_server()
+    (a,) = accounts(srv, 1, "base")
+    ca = client(srv, a)
+    source = custom_image(ca, files, tmp_path, "based", size_mib=16, seed=21, dense=True)
+    bases = srv.data_dir / "bases"
+    src_base = bases / "ap-guangzhou" / f"{source}-0.raw"
+    assert src_base.is_file()  # the import made it
+
+    linked = sync(ca, source, ["ap-shanghai"])["ap-shanghai"]
+    watch_sync(client(srv, a, "ap-shanghai"), linked)
+    sh_base = bases / "ap-shanghai" / f"{linked}-0.raw"
+    assert sh_base.samefile(src_base)
+
+    src_bytes = src_base.read_bytes()
+    src_base.unlink()  # a source without a base (e.g. dropped): the copy makes its own from the chunks
+    made = sync(ca, source, ["ap-chengdu"])["ap-chengdu"]
+    watch_sync(client(srv, a, "ap-chengdu"), made)
+    cd_base = bases / "ap-chengdu" / f"{made}-0.raw"
+    assert not cd_base.samefile(sh_base) and cd_base.read_bytes() == src_bytes
+
+    # the source goes; both copies keep their bases and start instances
+    call(ca, "DeleteImages", {"ImageIds": [source]})
+    wait_until(lambda: image_of(ca, source) is None, timeout=30, what="the source to be deleted")
+    assert sh_base.read_bytes() == src_bytes
+    for region, copy_id in (("ap-shanghai", linked), ("ap-chengdu", made)):
+        c = client(srv, a, region)
+        instance = run_instance(c, copy_id)
+        assert states(c, [instance]) == {instance: "RUNNING"}

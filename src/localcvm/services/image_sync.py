@@ -300,10 +300,13 @@ def run_sync(svc: ImageService, handle: JobHandle) -> None:
         paced(total)  # the rest of the real duration, if any
     finally:
         trace.close()
-    # Materialise the system disk's read-only base now, so a launch from the copy is as fast as any.
+    # The system disk's read-only base, so a launch from the copy is as fast as any: the source's
+    # base under a second name when there is one (same bytes, no second write), else made from the chunks.
     for index, manifest in manifests:
         if index == 0:
-            svc.volumes.ensure_base(p["region"], f"{image_id}-0", manifest)
+            name = f"{image_id}-0"
+            if svc.volumes.link_base(p["source_region"], f"{p['source']}-0", p["region"], name, manifest) is None:
+                svc.volumes.ensure_base(p["region"], name, manifest)
 
     def finish(repo: Repo):
         row = repo.get_image(image_id)

@@ -4,12 +4,16 @@ A launch never copies an image: each disk is a qcow2 overlay
 (``<data-dir>/disks/<region>/<disk-id>.qcow2``) whose backing file is the
 image's (or snapshot's) base, a sparse raw file materialised once per
 region from its chunk manifest (``<data-dir>/bases/<region>/<name>.raw``).
+A copy of an image (SyncImages) gets the source's base as a hard link
+instead: bases are never written once made.
 """
 
 from __future__ import annotations
 
 import bisect
+import errno
 import os
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +23,14 @@ from ..imaging import qemu_img
 from .storage import BlobRegistry
 
 GIB = 1024**3
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Volumes:
@@ -56,6 +68,32 @@ class Volumes:
                 tmp.unlink(missing_ok=True)
         return path
 
+    def link_base(self, src_region: str, src_name: str, region: str, name: str, manifest: Manifest) -> Path | None:
+        """Make the existing base ``src_name`` of ``src_region`` also the base ``name`` of ``region``: a
+        hard link, no copy. Bases are never written after they are made (a new one replaces by rename,
+        a dropped one is unlinked), so two names for one file stay correct. None (nothing done) when
+        the source base is missing, is not a regular file of ``manifest``'s size, or lives on another
+        filesystem; the caller then materialises the base from the chunks."""
+        path = self.base_path(region, name)
+        src = self.base_path(src_region, src_name)
+        with self._lock(str(path)):
+            if path.exists():
+                return path
+            try:
+                st = os.lstat(src)
+                if not stat.S_ISREG(st.st_mode) or st.st_size != manifest.virtual_size:
+                    return None
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.link(src, path, follow_symlinks=False)
+            except FileNotFoundError:
+                return None  # the source image's base was dropped (or never made)
+            except OSError as exc:
+                if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
+                    return None
+                raise
+            _fsync_dir(path.parent)
+        return path
+
     def adopt_base(self, region: str, name: str, raw: Path) -> Path:
         """Make ``raw`` (a finished raw copy of the manifest's contents, e.g. an import's
         converted file) the base ``name``: a rename, not a second copy."""
@@ -69,11 +107,7 @@ class Volumes:
                 os.close(fd)
             os.chmod(raw, 0o444)
             os.replace(raw, path)
-            dfd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            _fsync_dir(path.parent)
         return path
 
     def drop_base(self, region: str, name: str) -> None:
