@@ -13,7 +13,7 @@ import fcntl
 import os
 import stat
 
-__all__ = ["allocated_bytes", "pread_into", "punch_hole", "start_writeback", "syncfs"]
+__all__ = ["allocated_bytes", "fsync_dir", "pread_into", "punch_hole", "start_writeback", "syncfs"]
 
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _PUNCH = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
@@ -39,6 +39,15 @@ def syncfs(fd: int) -> None:
     if lib is not None and lib.syncfs(fd) == 0:
         return
     os.sync()
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """fsync the directory at ``path``: makes the renames, links and unlinks done in it durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def punch_hole(fd: int, offset: int, length: int) -> bool:

@@ -48,6 +48,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..blobs.fsio import fsync_dir
 from ..imaging import qemu_img
 from .driver import (
     ComputeDriver,
@@ -273,15 +274,7 @@ class FakeDriver(ComputeDriver):
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        self._fsync_dir(self.state_dir)
-
-    @staticmethod
-    def _fsync_dir(directory: Path) -> None:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(self.state_dir)
 
     def _sweep(self) -> None:
         """Remove what a crashed process left behind: temp files and console logs without a VM.
@@ -546,7 +539,7 @@ class FakeDriver(ComputeDriver):
             # log is removed leaves an orphan that the next start-up sweeps away.
             self._state_path(instance_id).unlink(missing_ok=True)
             self._console_path(instance_id).unlink(missing_ok=True)
-            self._fsync_dir(self.state_dir)
+            fsync_dir(self.state_dir)
 
     # ------------------------------------------------------------------
     # Inspection
@@ -649,7 +642,7 @@ class FakeDriver(ComputeDriver):
                     raise DriverError(f"snapshot of {device} of VM {instance_id} failed: {exc}", instance_id) from exc
                 self._fault("snapshot_disk", instance_id, device, dest)
                 os.replace(tmp, dest)
-                self._fsync_dir(dest.parent)
+                fsync_dir(dest.parent)
             finally:
                 tmp.unlink(missing_ok=True)
 

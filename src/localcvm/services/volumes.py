@@ -19,18 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..blobs.chunks import CHUNK_SIZE, ChunkStore, Manifest, read_image, store_chunk, write_image
+from ..blobs.fsio import fsync_dir
 from ..imaging import qemu_img
 from .storage import BlobRegistry
 
 GIB = 1024**3
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Volumes:
@@ -91,7 +84,7 @@ class Volumes:
                 if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
                     return None
                 raise
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         return path
 
     def adopt_base(self, region: str, name: str, raw: Path) -> Path:
@@ -107,7 +100,7 @@ class Volumes:
                 os.close(fd)
             os.chmod(raw, 0o444)
             os.replace(raw, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         return path
 
     def drop_base(self, region: str, name: str) -> None:
