@@ -20,10 +20,11 @@ app = typer.Typer(
     help="localcvm: a self-hosted Tencent Cloud CVM-style compute and image service (API 3.0).",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # help texts are plain: "[env X; default Y]" must print, not be taken for markup
 )
-accounts_app = typer.Typer(help="Manage accounts (root accounts with API key pairs).", no_args_is_help=True)
+accounts_app = typer.Typer(help="Manage accounts (root accounts with API key pairs).", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(accounts_app, name="accounts")
-images_app = typer.Typer(help="Inspect images and maintain the chunk store.", no_args_is_help=True)
+images_app = typer.Typer(help="Inspect images and maintain the chunk store.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(images_app, name="images")
 
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory [env LOCALCVM_DATA_DIR; default ~/.local/share/localcvm].")

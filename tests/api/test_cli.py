@@ -35,3 +35,8 @@ def test_help_texts(server):
     serve_help = server.cli("serve", "--help").stdout
     for flag in ("--host", "--port", "--data-dir", "--database-url", "--tls"):
         assert flag in serve_help
+    # the env variables and defaults in brackets are printed, not swallowed as console markup
+    flat = " ".join(serve_help.split())
+    for text in ("[env LOCALCVM_HOST; default 127.0.0.1]", "[env LOCALCVM_PORT; default 4570]",
+                 "[env LOCALCVM_DATA_DIR; default ~/.local/share/localcvm]", "[env LOCALCVM_DATABASE_URL;"):
+        assert text in flat, text
