@@ -42,6 +42,21 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+LogLevelOpt = typer.Option("info", "--log-level", help="debug, info, warning or error.")
+TimeScaleOpt = typer.Option(
+    None, "--time-scale",
+    help="Add the real service's durations, compressed: a SyncImages copy takes at least TIME_SCALE x "
+         "(10..30 minutes), e.g. 0.001 gives 0.6-1.8 s, and a CreateImage TIME_SCALE x (3..10 minutes) "
+         "[env LOCALCVM_TIME_SCALE; default 0 = no added delay].",
+)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
+    for noisy in ("alembic", "httpx", "httpcore", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, "--host", help="Address to listen on [env LOCALCVM_HOST; default 127.0.0.1]."),
@@ -49,12 +64,11 @@ def serve(
     data_dir: Optional[Path] = DataDirOpt,
     database_url: Optional[str] = DbOpt,
     tls: Optional[bool] = typer.Option(None, "--tls/--no-tls", help="Serve HTTPS with a certificate from a local CA kept in <data-dir>/tls (clients trust tls/ca.pem)."),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
-    time_scale: Optional[float] = typer.Option(
-        None, "--time-scale",
-        help="Add the real service's durations, compressed: a SyncImages copy takes at least TIME_SCALE x "
-             "(10..30 minutes), e.g. 0.001 gives 0.6-1.8 s, and a CreateImage TIME_SCALE x (3..10 minutes) "
-             "[env LOCALCVM_TIME_SCALE; default 0 = no added delay].",
+    log_level: str = LogLevelOpt,
+    time_scale: Optional[float] = TimeScaleOpt,
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="Background-job threads in this process [env LOCALCVM_WORKERS; default 4; "
+                                "0 = none: run `localcvm worker` processes instead].",
     ),
 ):
     """Run the API server (all products on one port)."""
@@ -64,13 +78,13 @@ def serve(
     from .services import errors
     from .services.core import Services
 
-    logging.basicConfig(level=log_level.upper(), format="%(message)s", stream=sys.stderr)
-    for noisy in ("alembic", "httpx", "httpcore", "botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    _setup_logging(log_level)
     settings = Settings.load(host=host, port=port, data_dir=data_dir, database_url=database_url, tls=tls,
-                             time_scale=time_scale)
+                             time_scale=time_scale, workers=workers)
     if settings.time_scale < 0:
         _fail("--time-scale must be 0 or more")
+    if settings.workers < 0:
+        _fail("--workers must be 0 or more")
     try:
         services = Services(settings)
         generated = services.accounts.ensure_root(settings.secret_id, settings.secret_key)
@@ -94,6 +108,48 @@ def serve(
         create_app(services), host=settings.host, port=settings.port, log_level=log_level.lower(),
         access_log=False, **ssl_kwargs,
     )
+
+
+@app.command()
+def worker(
+    threads: Optional[int] = typer.Option(None, "--threads", help="Job threads [env LOCALCVM_WORKERS; default 4]."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+    log_level: str = LogLevelOpt,
+    time_scale: Optional[float] = TimeScaleOpt,
+):
+    """Run background-job workers (imports, copies, captures, instance work) without the API server.
+
+    For scale-out: give it the server's database and data dir (or S3 store); any number of
+    worker processes share the job queue, and `serve --workers 0` runs none in the server.
+    A killed worker's jobs resume in the next one. SIGTERM or Ctrl-C stops it.
+    """
+    import signal
+    import threading
+
+    from .services import errors
+    from .services.core import Services
+
+    _setup_logging(log_level)
+    settings = Settings.load(data_dir=data_dir, database_url=database_url, time_scale=time_scale, workers=threads)
+    if settings.workers < 1:
+        _fail("--threads must be 1 or more")
+    if settings.time_scale < 0:
+        _fail("--time-scale must be 0 or more")
+    try:
+        services = Services(settings)
+    except errors.ApiError as exc:
+        _fail(exc.message)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    services.start_workers()
+    typer.echo(f"localcvm {__version__} worker: {settings.workers} job threads (data dir {settings.data_dir})")
+    sys.stdout.flush()
+    while not stop.wait(1.0):
+        pass
+    typer.echo("stopping: jobs in progress resume in the next worker")
+    services.close()
 
 
 @accounts_app.command("create")

@@ -170,6 +170,9 @@ def test_source_deleted_during_copy_fails_it_cleanly(make_server, files, tmp_pat
     assert img.ImageState == "CREATEFAILED"
     shown = json.loads(srv.cli("images", "show", copy_id).stdout)
     assert "deleted" in shown["Error"] and shown["Jobs"][0]["State"] == "FAILED"
+    # the server log says why in one line: an outcome told to the user, not a bug with a traceback
+    assert f"(sync_image) failed: The source image `{image_id}` was deleted during the copy." in srv.log()
+    assert "Traceback" not in srv.log()
     # its partial chunks are unreferenced now: GC removes them; the failed image can be deleted
     srv.cli("images", "gc", "--grace", "0")
     assert stored_chunks(srv.data_dir, "ap-shanghai") == set()

@@ -31,9 +31,13 @@ class JobKind:
 
 
 class WorkerPool:
-    def __init__(self, db: Database, kinds: dict[str, JobKind], threads: int = 4, poll_seconds: float = 0.5):
+    def __init__(self, db: Database, kinds: dict[str, JobKind], threads: int = 4, poll_seconds: float = 0.5,
+                 expected: Callable[[BaseException], bool] = lambda exc: False):
         self.db = db
         self.kinds = kinds
+        # failures that are an outcome told to the user (a 404 download, a source deleted mid-copy):
+        # logged as one line; anything else is a bug and is logged with its traceback
+        self.expected = expected
         self.threads = threads
         self.poll_seconds = poll_seconds
         self.owner_prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -97,7 +101,10 @@ class WorkerPool:
         except LeaseLost:
             log.warning("job %s: lease lost, another worker has it", handle.view.job_id)
         except Exception as exc:
-            log.exception("job %s (%s) failed", handle.view.job_id, handle.view.kind)
+            if self.expected(exc):
+                log.warning("job %s (%s) failed: %s", handle.view.job_id, handle.view.kind, exc)
+            else:
+                log.exception("job %s (%s) failed", handle.view.job_id, handle.view.kind)
             try:
                 kind.on_error(handle, exc)
             except LeaseLost:

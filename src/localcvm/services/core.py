@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..config import Settings
 from ..jobs.worker import JobKind, WorkerPool
 from ..store.db import Database
+from . import errors
 from .iam import AccountService
 from .image_sync import run_sync
 from .images import ImageService, run_export
@@ -62,7 +63,7 @@ class Services:
         threads = self.settings.workers if threads is None else threads
         if threads <= 0:
             return None
-        self.workers = WorkerPool(self.db, self.job_kinds(), threads=threads).start()
+        self.workers = WorkerPool(self.db, self.job_kinds(), threads=threads, expected=_told_to_user).start()
         return self.workers
 
     def close(self) -> None:
@@ -70,6 +71,11 @@ class Services:
             self.workers.stop()
         self.blobs.close()
         self.db.dispose()
+
+
+def _told_to_user(exc: BaseException) -> bool:
+    """A job failure that is an outcome with a real error code (the image's state shows it), not a bug."""
+    return isinstance(exc, errors.ApiError) and exc.code != "InternalError"
 
 
 def _make_driver(settings: Settings):
