@@ -3,8 +3,11 @@
 
 1. Store level: copying a 2 GiB image's chunks from one region's chunk store
    to another's (``copy_missing_chunks``, what the ``sync_image`` job runs:
-   verified reads running ahead, one fsync'd atomic write in flight), next to
-   ``cp`` + ``sync`` of the same raw file on the same disk.
+   verified ``O_DIRECT`` reads running ahead, records appended to a pack one
+   at a time, one fsync at the end), next to ``cp`` + ``sync`` of the same raw
+   file on the same disk. Each side runs twice in a row per round and the
+   second run is compared, so both are measured right after themselves; the
+   first runs (right after the other side) are printed too.
 2. Dedup: bytes moved by copying a second image that differs from the first
    in 1 % of its chunks to the region that already holds the first.
 3. End to end (unless --skip-e2e): ``SyncImages`` through a real
@@ -43,26 +46,35 @@ def store_level(tmp: Path, size_mib: int, rounds: int) -> dict:
     size = src.stat().st_size
     a = LocalChunkStore(tmp / "blobs" / "ap-guangzhou")
     first = write_image(a, src)
-    t_cp: list[float] = []
-    t_sync: list[float] = []
+    t_cp: list[float] = []  # each right after a cp: the figures compared
+    t_sync: list[float] = []  # each right after a chunk copy
+    t_cp_other: list[float] = []  # each right after the other side (or the setup)
+    t_sync_other: list[float] = []
     moved: dict = {}
-    # The disk's speed drifts between minutes, so the two sides alternate (and swap who goes first),
-    # each after a cache drop.
+    # In the VM these figures were first taken on, each side runs faster right after itself than
+    # right after the other (docs/benchmarks.md: cp 2.1 s after a cp, 4 s after the chunk copy).
+    # So each side runs twice in a row, the second run is the one compared (both in their own
+    # steady state), and the first is reported too. The disk's speed drifts between minutes, so
+    # the pairs alternate (and swap who goes first), each run after a cache drop.
 
-    def run_cp() -> None:
-        t_cp.append(timed(lambda: cp(src, tmp / "copy.raw")))
+    def run_cp() -> float:
+        t = timed(lambda: cp(src, tmp / "copy.raw"))
         (tmp / "copy.raw").unlink()
+        return t
 
-    def run_copy() -> None:
+    def run_copy() -> float:
         shutil.rmtree(tmp / "blobs" / "ap-shanghai", ignore_errors=True)
         b = LocalChunkStore(tmp / "blobs" / "ap-shanghai")
-        t_sync.append(timed(lambda: moved.__setitem__("first", copy_missing_chunks(a, b, first))))
+        t = timed(lambda: moved.__setitem__("first", copy_missing_chunks(a, b, first)))
         assert moved["first"] == first.stored_size
         b.close()
+        return t
 
     for i in range(rounds):
-        for step in (run_cp, run_copy) if i % 2 == 0 else (run_copy, run_cp):
-            step()
+        pairs = [(run_cp, t_cp_other, t_cp), (run_copy, t_sync_other, t_sync)]
+        for run, after_other, after_self in pairs if i % 2 == 0 else pairs[::-1]:
+            after_other.append(run())
+            after_self.append(run())
     b = LocalChunkStore(tmp / "blobs" / "ap-shanghai")
     # for reference: the library's parallel copy (4 writes in flight; re-copies up to 4 chunks after a crash)
     c = LocalChunkStore(tmp / "blobs" / "ap-chengdu")
@@ -78,7 +90,8 @@ def store_level(tmp: Path, size_mib: int, rounds: int) -> dict:
     t_second = time.perf_counter() - t0
     a.close()
     b.close()
-    return {"size": size, "cp": t_cp, "sync": t_sync, "moved_first": moved["first"], "moved_second": moved["second"],
+    return {"size": size, "cp": t_cp, "sync": t_sync, "cp_other": t_cp_other, "sync_other": t_sync_other,
+            "moved_first": moved["first"], "moved_second": moved["second"],
             "t_second": t_second, "par": t_par, "changed": changed, "chunks": chunks, "src": src}
 
 
@@ -104,7 +117,7 @@ def end_to_end(tmp: Path, src: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mib", type=int, default=2048)
-    ap.add_argument("--rounds", type=int, default=5, help="alternating cp / chunk-copy rounds (default 5)")
+    ap.add_argument("--rounds", type=int, default=5, help="alternating rounds of 2 cp and 2 chunk-copy runs (default 5)")
     ap.add_argument("--skip-e2e", action="store_true")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="lc-bench-sync-", dir=os.environ.get("LOCALCVM_BENCH_DIR")))
@@ -114,15 +127,19 @@ def main() -> int:
         rate = lambda t: mib / t  # noqa: E731
         cps, syncs = r["cp"], r["sync"]
         print(f"image: {mib:.0f} MiB of random data ({r['chunks']} chunks of {CHUNK_SIZE // (1024 * 1024)} MiB), "
-              f"{args.rounds} alternating rounds")
-        for i, (c, s) in enumerate(zip(cps, syncs), 1):
+              f"{args.rounds} alternating rounds; each side twice in a row, the second run compared")
+        for i, (c, s, co, so) in enumerate(zip(cps, syncs, r["cp_other"], r["sync_other"]), 1):
             print(f"  round {i}: cp + sync {rate(c):7.1f} MiB/s ({c:.2f} s), chunk copy {rate(s):7.1f} MiB/s "
-                  f"({s:.2f} s) = {c / s * 100:5.1f} % of this round's cp")
+                  f"({s:.2f} s) = {c / s * 100:5.1f} % of this round's cp   "
+                  f"[first runs, right after the other side: cp {co:.2f} s, copy {so:.2f} s]")
         best_cp, best_sync = min(cps), min(syncs)
         med_cp, med_sync = statistics.median(cps), statistics.median(syncs)
         print(f"cp + sync (reference)           best {rate(best_cp):7.1f} MiB/s, median {rate(med_cp):7.1f} MiB/s")
         print(f"region -> region chunk copy     best {rate(best_sync):7.1f} MiB/s = {best_cp / best_sync * 100:5.1f} % "
               f"of best cp, median {rate(med_sync):7.1f} MiB/s = {med_cp / med_sync * 100:5.1f} % of median cp")
+        print(f"  median of the per-round ratios {statistics.median(c / s for c, s in zip(cps, syncs)) * 100:5.1f} %; "
+              f"first runs (after the other side): cp median {statistics.median(r['cp_other']):.2f} s, "
+              f"copy median {statistics.median(r['sync_other']):.2f} s")
         print(f"  (parallel copy_chunks, 4 writes {rate(r['par']):7.1f} MiB/s  ({r['par']:.2f} s), once)")
         print(f"second image, {r['changed']} of {r['chunks']} chunks changed: {r['moved_second'] / MiB:.1f} MiB moved "
               f"= {r['moved_second'] / r['moved_first'] * 100:.2f} % of the first copy's {r['moved_first'] / MiB:.0f} MiB "
