@@ -133,7 +133,7 @@ def worker(
     _setup_logging(log_level)
     settings = Settings.load(data_dir=data_dir, database_url=database_url, time_scale=time_scale, workers=threads)
     if settings.workers < 1:
-        _fail("--threads must be 1 or more")
+        _fail("--threads must be 1 or more (its default comes from LOCALCVM_WORKERS)")
     if settings.time_scale < 0:
         _fail("--time-scale must be 0 or more")
     try:
