@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 import uuid
 
+from tests.helpers import wait_until
+
 from .images_util import image_of, import_image, make_raw, wait_image
-from .share_util import accounts, client, run_instance, sync
+from .share_util import accounts, client, custom_image, run_instance, sync
 
 
 def start_worker(srv, *args: str) -> subprocess.Popen:
@@ -64,3 +68,25 @@ def test_serve_refuses_negative_workers(tmp_path):
     done = subprocess.run([sys.executable, "-m", "localcvm", "serve", "--workers", "-1", "--data-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--workers must be 0 or more" in done.stderr, done.stderr
+
+
+def test_graceful_stop_mid_copy_is_prompt_and_the_copy_resumes(make_server, files, tmp_path):
+    srv = make_server(extra_env={"LOCALCVM_TIME_SCALE": "0.02"})  # a copy takes 12-36 s
+    (a,) = accounts(srv, 1, "graceful")
+    ca, cs = client(srv, a), client(srv, a, "ap-shanghai")
+    image_id = custom_image(ca, files, tmp_path, "graceful", size_mib=16, seed=5, dense=True)
+    copy_id = sync(ca, image_id, ["ap-shanghai"])["ap-shanghai"]
+    wait_until(lambda: (image_of(cs, copy_id).SyncPercent or 0) >= 5, timeout=60, what="the copy to start")
+    # SIGTERM (systemctl stop, Ctrl-C): the running copy stops at its next progress report, is
+    # not failed, and goes back to the queue; the server does not sit out a join timeout
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=8) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once shut down
+    srv.proc = None
+    log = srv.log()
+    assert "Application shutdown complete" in log
+    assert "(sync_image) interrupted by shutdown; it resumes in the next worker" in log, log[-2000:]
+    assert "(sync_image) failed" not in log and "Traceback" not in log
+    srv.start()
+    assert wait_image(cs, copy_id, timeout=120).ImageState == "NORMAL"
+    jobs = json.loads(srv.cli("images", "show", copy_id).stdout)["Jobs"]
+    assert [j["State"] for j in jobs] == ["SUCCEEDED"], jobs

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
+import threading
 import time
 from dataclasses import dataclass
 
@@ -26,6 +27,10 @@ _ALNUM = string.ascii_lowercase + string.digits
 
 class LeaseLost(Exception):
     """Another worker owns the job now (this one stalled past its lease)."""
+
+
+class Interrupted(Exception):
+    """The worker is shutting down: the handler stops at its next progress report; the job resumes later."""
 
 
 @dataclass
@@ -53,10 +58,11 @@ def enqueue(repo: Repo, kind: str, resource_id: str, payload: dict, owner_uin: s
 class JobHandle:
     """What a running handler uses to report progress and checkpoints."""
 
-    def __init__(self, db: Database, view: JobView, owner: str):
+    def __init__(self, db: Database, view: JobView, owner: str, stopping: threading.Event | None = None):
         self.db = db
         self.view = view
         self.owner = owner
+        self.stopping = stopping or threading.Event()  # set by a worker pool that shuts down
         self._last_at = 0.0
         self._last_percent = -1
 
@@ -74,8 +80,10 @@ class JobHandle:
         Each call is a small write transaction, so plain progress reports are
         throttled: written when the percentage changed and half a second has
         passed, or every 10 s regardless (to renew the lease). Checkpoints are
-        always written.
+        always written. Raises ``Interrupted`` once the worker pool is stopping.
         """
+        if self.stopping.is_set():
+            raise Interrupted(self.view.job_id)
         percent = max(0, min(100, int(percent)))
         now = time.monotonic()
         if checkpoint is None:
@@ -106,6 +114,19 @@ class JobHandle:
             job.updated_at = utcnow()
             if apply is not None:
                 apply(repo)
+
+
+def release(db: Database, handle: JobHandle) -> bool:
+    """Give an interrupted job back to the queue at once (not counted as an attempt); False if not ours."""
+    with db.write() as repo:
+        job = repo.get_job(handle.view.job_id)
+        if job is None or job.lease_owner != handle.owner or job.state != "RUNNING":
+            return False
+        job.lease_owner = None
+        job.lease_expires = 0.0
+        job.attempts = max(0, job.attempts - 1)
+        job.updated_at = utcnow()
+    return True
 
 
 def lease(db: Database, kinds: list[str], owner: str) -> JobHandle | None:

@@ -12,12 +12,13 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Callable
 
 from ..store.db import Database
-from .queue import JobHandle, LeaseLost, lease
+from .queue import Interrupted, JobHandle, LeaseLost, lease, release
 
 log = logging.getLogger("localcvm.jobs")
 
@@ -74,10 +75,12 @@ class WorkerPool:
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop leasing; running handlers stop at their next progress report (``Interrupted``)."""
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + timeout
         for t in self._threads:
-            t.join(timeout)
+            t.join(max(0.0, deadline - time.monotonic()))
 
     def _loop(self, owner: str) -> None:
         while not self._stop.is_set():
@@ -90,6 +93,7 @@ class WorkerPool:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
                 continue
+            handle.stopping = self._stop
             self.run_one(handle)
 
     def run_one(self, handle: JobHandle) -> None:
@@ -101,6 +105,12 @@ class WorkerPool:
         except LeaseLost:
             log.warning("job %s: lease lost, another worker has it", handle.view.job_id)
         except Exception as exc:
+            if self._stop.is_set():
+                # shutting down: Interrupted at a progress report, or an error from resources being
+                # closed under it. Not a failure: the job goes back to the queue and resumes from its
+                # last checkpoint in the next worker.
+                self._interrupted(handle, exc)
+                return
             if self.expected(exc):
                 log.warning("job %s (%s) failed: %s", handle.view.job_id, handle.view.kind, exc)
             else:
@@ -111,6 +121,16 @@ class WorkerPool:
                 pass
             except Exception:
                 log.exception("job %s: recording the failure failed; it will be retried", handle.view.job_id)
+
+
+    def _interrupted(self, handle: JobHandle, exc: Exception) -> None:
+        try:
+            release(self.db, handle)
+        except Exception:  # the database is going away too: the lease expires, or the next start reclaims it
+            log.warning("job %s: could not release its lease; it resumes when the lease expires", handle.view.job_id)
+        how = "" if isinstance(exc, Interrupted) else f" ({type(exc).__name__}: {exc})"
+        log.info("job %s (%s) interrupted by shutdown%s; it resumes in the next worker",
+                 handle.view.job_id, handle.view.kind, how)
 
 
 def _pid_alive(pid: int) -> bool:
