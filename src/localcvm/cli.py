@@ -51,6 +51,22 @@ TimeScaleOpt = typer.Option(
 )
 
 
+def _open_services(workers_flag: str, min_workers: int, **overrides):
+    """Settings from flags and environment, checked, and the services on them (serve, worker)."""
+    from .services import errors
+    from .services.core import Services
+
+    settings = Settings.load(**overrides)
+    if settings.time_scale < 0:
+        _fail("--time-scale must be 0 or more")
+    if settings.workers < min_workers:
+        _fail(f"{workers_flag} must be {min_workers} or more (its default comes from LOCALCVM_WORKERS)")
+    try:
+        return settings, Services(settings)
+    except errors.ApiError as exc:
+        _fail(exc.message)
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
     for noisy in ("alembic", "httpx", "httpcore", "botocore", "boto3", "urllib3"):
@@ -76,17 +92,11 @@ def serve(
 
     from .api.app import create_app
     from .services import errors
-    from .services.core import Services
 
     _setup_logging(log_level)
-    settings = Settings.load(host=host, port=port, data_dir=data_dir, database_url=database_url, tls=tls,
-                             time_scale=time_scale, workers=workers)
-    if settings.time_scale < 0:
-        _fail("--time-scale must be 0 or more")
-    if settings.workers < 0:
-        _fail("--workers must be 0 or more")
+    settings, services = _open_services("--workers", 0, host=host, port=port, data_dir=data_dir,
+                                        database_url=database_url, tls=tls, time_scale=time_scale, workers=workers)
     try:
-        services = Services(settings)
         generated = services.accounts.ensure_root(settings.secret_id, settings.secret_key)
     except errors.ApiError as exc:
         _fail(exc.message)
@@ -127,19 +137,9 @@ def worker(
     import signal
     import threading
 
-    from .services import errors
-    from .services.core import Services
-
     _setup_logging(log_level)
-    settings = Settings.load(data_dir=data_dir, database_url=database_url, time_scale=time_scale, workers=threads)
-    if settings.workers < 1:
-        _fail("--threads must be 1 or more (its default comes from LOCALCVM_WORKERS)")
-    if settings.time_scale < 0:
-        _fail("--time-scale must be 0 or more")
-    try:
-        services = Services(settings)
-    except errors.ApiError as exc:
-        _fail(exc.message)
+    settings, services = _open_services("--threads", 1, data_dir=data_dir, database_url=database_url,
+                                        time_scale=time_scale, workers=threads)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

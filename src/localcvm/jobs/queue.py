@@ -129,11 +129,11 @@ def release(db: Database, handle: JobHandle) -> bool:
     return True
 
 
-def lease(db: Database, kinds: list[str], owner: str) -> JobHandle | None:
+def lease(db: Database, kinds: list[str], owner: str, stopping: threading.Event | None = None) -> JobHandle | None:
     with db.write() as repo:
         job = repo.lease_job(kinds, owner, LEASE_SECONDS)
         if job is None:
             return None
         view = JobView(job.job_id, job.kind, job.resource_id, job.owner_uin,
                        json.loads(job.payload or "{}"), json.loads(job.checkpoint or "{}"), job.attempts)
-    return JobHandle(db, view, owner)
+    return JobHandle(db, view, owner, stopping)

@@ -85,7 +85,7 @@ class WorkerPool:
     def _loop(self, owner: str) -> None:
         while not self._stop.is_set():
             try:
-                handle = lease(self.db, list(self.kinds), owner)
+                handle = lease(self.db, list(self.kinds), owner, self._stop)
             except Exception:  # database busy or gone: back off, try again
                 log.exception("leasing a job failed")
                 handle = None
@@ -93,7 +93,6 @@ class WorkerPool:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
                 continue
-            handle.stopping = self._stop
             self.run_one(handle)
 
     def run_one(self, handle: JobHandle) -> None:
@@ -121,7 +120,6 @@ class WorkerPool:
                 pass
             except Exception:
                 log.exception("job %s: recording the failure failed; it will be retried", handle.view.job_id)
-
 
     def _interrupted(self, handle: JobHandle, exc: Exception) -> None:
         try:
