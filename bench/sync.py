@@ -35,7 +35,7 @@ from image_store import cp, drop_caches, imported_on_server, make_file, one_perc
 
 from localcvm.blobs.chunks import CHUNK_SIZE, copy_chunks, write_image  # noqa: E402
 from localcvm.blobs.local import LocalChunkStore  # noqa: E402
-from localcvm.services.image_sync import copy_missing_chunks  # noqa: E402
+from localcvm.blobs.transfer import copy_missing_chunks  # noqa: E402
 
 MiB = 1024 * 1024
 

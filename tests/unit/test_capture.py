@@ -1,4 +1,4 @@
-"""Incremental capture of a qcow2 overlay (services.volumes.capture_chunks) against real qemu-img/qemu-io."""
+"""Incremental capture of a qcow2 overlay (imaging.volumes.capture_chunks) against real qemu-img/qemu-io."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from localcvm.blobs.chunks import CHUNK_SIZE, read_image, write_image
 from localcvm.blobs.local import LocalChunkStore
 from localcvm.imaging import qemu_img
-from localcvm.services.volumes import capture_chunks
+from localcvm.imaging.volumes import capture_chunks
 
 MiB = 1024 * 1024
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from localcvm.blobs.chunks import Manifest
-from localcvm.services.volumes import Volumes
+from localcvm.imaging.volumes import Volumes
 
 
 def test_link_base_links_only_a_regular_base_of_the_right_size(tmp_path):

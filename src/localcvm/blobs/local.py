@@ -53,7 +53,7 @@ from .chunks import (
     validate_manifest_name,
     verify_chunk,
 )
-from .fsio import allocated_bytes, pread_into, start_writeback, syncfs
+from ..fsio import allocated_bytes, pread_into, start_writeback, syncfs
 from .packs import PackSet, PackWriter
 
 __all__ = ["LocalChunkStore"]

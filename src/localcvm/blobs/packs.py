@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .chunks import ChunkCorrupt, ChunkInfo, ChunkMissing, ChunkStoreError, ChunkWriter, check_digest
-from .fsio import allocated_bytes, pread_into, punch_hole, start_writeback
+from ..fsio import allocated_bytes, pread_into, punch_hole, start_writeback
 
 __all__ = ["PackSet", "PackWriter", "ALIGN", "scan_pack"]
 

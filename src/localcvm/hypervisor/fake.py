@@ -48,7 +48,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..blobs.fsio import fsync_dir
+from ..fsio import fsync_dir
 from ..imaging import qemu_img
 from .driver import (
     ComputeDriver,

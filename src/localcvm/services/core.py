@@ -10,7 +10,7 @@ from .iam import AccountService
 from .image_sync import run_sync
 from .images import ImageService, run_export
 from .regions import RegionCatalogue
-from .storage import BlobRegistry
+from ..blobs.registry import BlobRegistry
 
 
 class Services:

@@ -13,11 +13,11 @@ from ..store.repo import Repo, utcnow
 from . import errors
 from .iam import Identity
 from .ids import is_id, new_id
-from .filters import check_filters
+from .query import check_filters
 from .instances import DISK_TYPES, InstanceService, _device
 from .regions import RegionCatalogue
-from .storage import BlobRegistry
-from .volumes import GIB, Volumes
+from ..blobs.registry import BlobRegistry
+from ..imaging.volumes import GIB, Volumes
 
 DISK_FILTERS = {"disk-usage", "disk-charge-type", "portable", "project-id", "disk-id", "disk-name", "disk-type",
                 "disk-state", "instance-id", "zone", "instance-ip-address", "instance-name", "tag-key", "tag-value",

@@ -35,7 +35,7 @@ from .iam import Identity
 from .ids import is_id, new_id
 from .images import ImageService, _check_description, _check_family, _check_name, _tags_for
 from .instances import InstanceService
-from .storage import BlobRegistry
+from ..blobs.registry import BlobRegistry
 
 CAPTURABLE_STATES = ("RUNNING", "STOPPED")
 REAL_SECONDS = (3 * 60, 10 * 60)  # how long a real CreateImage takes, roughly

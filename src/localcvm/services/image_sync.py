@@ -20,16 +20,12 @@
 
 from __future__ import annotations
 
-import mmap
-import os
-import queue
 import random
 import threading
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 
-from ..blobs.chunks import ChunkCorrupt, ChunkStore, Manifest
+from ..blobs.chunks import Manifest
+from ..blobs.transfer import CopyTrace, copy_missing_chunks
 from ..jobs.queue import JobHandle, enqueue
 from ..store.models import Image, ImageDisk
 from ..store.repo import Repo, utcnow
@@ -40,7 +36,6 @@ from .images import ImageService, _check_name
 
 REAL_MIN_SECONDS = 10 * 60
 REAL_MAX_SECONDS = 30 * 60
-READ_AHEAD = 16
 
 
 class SyncFailed(errors.ApiError):
@@ -143,101 +138,6 @@ def _source_disks(repo: Repo, image_id: str) -> list[ImageDisk] | None:
     return repo.image_disks(image_id)
 
 
-class _Trace:
-    """Optional append-only record of every chunk a copy writes (``sync_trace``): lets tests
-    count chunks written again after a restart. One O_APPEND write per line survives SIGKILL."""
-
-    def __init__(self, path: str, job_id: str, attempt: int):
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if path else None
-        self.prefix = f"{job_id} {attempt} "
-
-    def put(self, digest: str) -> None:
-        if self.fd is not None:
-            os.write(self.fd, (self.prefix + digest + "\n").encode())
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-
-
-def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *, progress=None,
-                        before_put=None) -> int:
-    """Copy the chunks of ``manifest`` that ``dst`` lacks; return the bytes written.
-
-    Like ``blobs.chunks.copy_chunks`` (verified reads, atomic writes, dedup by
-    ``touch``), but with exactly one write in flight: reads of the next chunks
-    run ahead in a small pool, writes are serial, so an interrupted copy
-    re-writes at most one chunk when it runs again. Reads land in a fixed set
-    of page-aligned buffers (``ChunkStore.read_into``: a local store reads
-    them with O_DIRECT, sparing the page cache). Writes go through
-    ``dst.writer()``: a local store appends them to one pack file, sealed
-    when the copy ends or, after a crash, by the next store that opens the
-    region. ``progress(done, total)`` is called after each chunk (and may
-    sleep, to pace the copy).
-    """
-    todo = [(d, n) for d, n in manifest.unique_chunks().items()]
-    total = sum(n for _, n in todo)
-    done = copied = 0
-    if progress:
-        progress(0, total)
-    if not todo:
-        dst.sync()
-        return 0
-    page = mmap.PAGESIZE
-    size = -(-max(n for _, n in todo) // page) * page
-    free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
-    for _ in range(READ_AHEAD + 1):  # READ_AHEAD reads in flight + the one being written
-        free.put(mmap.mmap(-1, size))
-
-    def fetch(digest: str, length: int) -> tuple[mmap.mmap, int] | None:
-        if dst.touch(digest, length):
-            return None
-        buf = free.get()
-        try:
-            n = src.read_into(digest, memoryview(buf))  # verifies the hash
-            if n != length:
-                raise ChunkCorrupt(digest, f"length {n}, manifest expects {length}")
-        except BaseException:
-            free.put(buf)
-            raise
-        return buf, n
-
-    window: deque[tuple[str, int, Future]] = deque()
-    it = iter(todo)
-    with dst.writer() as out, ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="sync-read") as pool:
-        try:
-            while True:
-                while len(window) < READ_AHEAD:
-                    item = next(it, None)
-                    if item is None:
-                        break
-                    window.append((*item, pool.submit(fetch, *item)))
-                if not window:
-                    break
-                digest, length, fut = window.popleft()
-                got = fut.result()
-                if got is not None:
-                    buf, n = got
-                    try:
-                        if not dst.touch(digest, length):
-                            if before_put:
-                                before_put(digest)
-                            with memoryview(buf) as view:
-                                if out.put(digest, view[:n]):
-                                    copied += length
-                    finally:
-                        free.put(buf)
-                done += length
-                if progress:
-                    progress(done, total)
-        except BaseException:
-            for _, _, fut in window:
-                fut.cancel()
-            raise
-    dst.sync()
-    return copied
-
-
 def run_sync(svc: ImageService, handle: JobHandle) -> None:
     p = handle.payload
     image_id = handle.view.resource_id
@@ -290,7 +190,7 @@ def run_sync(svc: ImageService, handle: JobHandle) -> None:
                 return
             stop.wait(min(0.2, (fraction - elapsed) * duration))
 
-    trace = _Trace(svc.settings.sync_trace, handle.view.job_id, handle.view.attempts)
+    trace = CopyTrace(svc.settings.sync_trace, handle.view.job_id, handle.view.attempts)
     try:
         offset = 0
         for _, manifest in manifests:

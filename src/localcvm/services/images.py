@@ -22,11 +22,11 @@ from ..store.db import Database
 from ..store.models import Image, ImageDisk
 from ..store.repo import Repo, utcnow
 from . import errors
-from .filters import check_filters
+from .query import check_filters
 from .iam import Identity
 from .ids import is_id, new_id
 from .regions import RegionCatalogue, is_english
-from .storage import BlobRegistry
+from ..blobs.registry import BlobRegistry
 
 GIB = 1024**3
 MAX_IMAGE_DISKS = 21  # a system disk and up to 20 data disks
@@ -103,7 +103,7 @@ class ImageService:
         self.blobs = blobs
         self.notify = notify or (lambda: None)
         from .cos import ObjectStore
-        from .volumes import Volumes
+        from ..imaging.volumes import Volumes
 
         self.cos = ObjectStore(settings)
         self.volumes = Volumes(settings.data_dir, blobs)

@@ -22,13 +22,13 @@ from ..store.db import Database
 from ..store.models import ClientToken, Disk, Instance, InstanceKeyPair
 from ..store.repo import Repo, utcnow
 from . import errors, instance_rules
-from .filters import check_filters
+from .query import check_filters
 from .iam import Identity
 from .ids import is_id, new_id
 from .images import ImageService
 from .instance_types import TYPES, offerings, sold_in
 from .regions import RegionCatalogue
-from .volumes import GIB, Volumes
+from ..imaging.volumes import GIB, Volumes
 
 DISK_TYPES = {  # type -> (min GiB, max GiB) for data disks
     "CLOUD_BASIC": (10, 32000), "CLOUD_PREMIUM": (10, 32000), "CLOUD_SSD": (20, 32000),

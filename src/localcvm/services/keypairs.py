@@ -9,7 +9,7 @@ from ..store.db import Database
 from ..store.models import KeyPair
 from ..store.repo import utcnow
 from . import errors, sshkeys
-from .filters import check_filters
+from .query import check_filters
 from .iam import Identity
 from .ids import is_id, new_id
 

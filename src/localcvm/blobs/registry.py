@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from ..blobs.chunks import ChunkStore
+from .chunks import ChunkStore
 from ..config import Settings
 
 
@@ -28,7 +28,7 @@ class BlobRegistry:
     def _open(self, region: str) -> ChunkStore:
         s = self.settings
         if s.blob_backend == "s3":
-            from ..blobs.s3 import S3ChunkStore
+            from .s3 import S3ChunkStore
 
             store = S3ChunkStore(
                 endpoint_url=s.s3_endpoint or None, bucket=s.s3_bucket, prefix=f"blobs/{region}",
@@ -36,7 +36,7 @@ class BlobRegistry:
             )
             store.ensure_bucket()
             return store
-        from ..blobs.local import LocalChunkStore
+        from .local import LocalChunkStore
 
         return LocalChunkStore(Path(s.data_dir) / "blobs" / region)
 

@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..blobs.chunks import CHUNK_SIZE, ChunkStore, Manifest, read_image, store_chunk, write_image
-from ..blobs.fsio import fsync_dir
+from ..fsio import fsync_dir
 from ..imaging import qemu_img
-from .storage import BlobRegistry
+from ..blobs.registry import BlobRegistry
 
 GIB = 1024**3
 

@@ -1,0 +1,74 @@
+"""What every Describe* action shares: paging (``Offset``/``Limit``), ID-format checks of the IDs
+it is asked for, and its ``Filters`` (at most 10 filters of at most 5 values, names from the
+action's documented set plus ``tag:<key>``).
+
+Each action documents its own error code for a bad ``Limit`` or a malformed ID, so the callers
+pass the error class; the checks themselves live here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from . import errors
+from .ids import is_id
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    """A checked ``Offset``/``Limit`` pair (``Limit`` defaults to 20, at most 100)."""
+
+    offset: int = 0
+    limit: int = 20
+
+    def of(self, items: Sequence[T]) -> list[T]:
+        return list(items[self.offset: self.offset + self.limit])
+
+
+def check_page(offset: int | None, limit: int | None, *,
+               error: type[errors.ApiError] = errors.InvalidParameterValue) -> Page:
+    """``Page`` once ``Limit`` is within 0..100 (``error`` otherwise)."""
+    offset = 0 if offset is None else offset
+    limit = 20 if limit is None else limit
+    if limit > MAX_LIMIT:
+        raise error(f"Limit must be between 0 and {MAX_LIMIT}, got {limit}.")
+    return Page(offset, limit)
+
+
+def check_ids(prefix: str, ids: Sequence[str] | None, error: type[errors.ApiError], noun: str) -> list[str]:
+    """The IDs, once each has the ``<prefix>-xxxxxxxx`` format (``error`` names the first that has not)."""
+    for value in ids or []:
+        if not is_id(prefix, value):
+            raise error(f"The {noun} ID `{value}` is malformed (expected {prefix}-xxxxxxxx).")
+    return list(ids or [])
+
+
+def check_filters(filters: list[dict], known: set[str], action: str = "this action") -> list[tuple[str, list[str]]]:
+    """``[(name, values), ...]`` once the limits and names are checked (InvalidFilterValue.LimitExceeded,
+    InvalidFilter)."""
+    if len(filters) > 10:
+        raise errors.InvalidFilterValueLimitExceeded(f"At most 10 Filters are allowed, got {len(filters)}.")
+    out = []
+    for i, f in enumerate(filters):
+        name, values = f["Name"], f["Values"]
+        if len(values) > 5:
+            raise errors.InvalidFilterValueLimitExceeded(f"Filters.{i}.Values allows at most 5 values, got {len(values)}.")
+        if name not in known and not name.startswith("tag:"):
+            raise errors.InvalidFilter(f"The filter `{name}` is not supported by {action}.")
+        out.append((name, values))
+    return out
+
+
+def match_all(items: Sequence[T], checked: list[tuple[str, list[str]]],
+              matches: Callable[[T, str, list[str]], bool]) -> list[T]:
+    """The items that match every filter (AND across names, OR across one filter's values)."""
+    out = list(items)
+    for name, values in checked:
+        out = [v for v in out if matches(v, name, values)]
+    return out
