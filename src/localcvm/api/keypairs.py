@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..services.images import _tags_for
+from ..services.tags import tags_for
 from ..services.keypairs import KeyPairView
 from .images import iso
 from .routes import CallContext, action
@@ -19,14 +19,14 @@ def key_dict(v: KeyPairView) -> dict:
 
 @action("cvm", "CreateKeyPair")
 def create_key_pair(ctx: CallContext, p: dict) -> dict:
-    v = ctx.services.keypairs.create(ctx.identity, p["KeyName"], p["ProjectId"], _tags_for(p.get("TagSpecification"), "keypair"))
+    v = ctx.services.keypairs.create(ctx.identity, p["KeyName"], p["ProjectId"], tags_for(p.get("TagSpecification"), "keypair"))
     return {"KeyPair": key_dict(v)}
 
 
 @action("cvm", "ImportKeyPair")
 def import_key_pair(ctx: CallContext, p: dict) -> dict:
     v = ctx.services.keypairs.import_key(ctx.identity, p["KeyName"], p["ProjectId"], p["PublicKey"],
-                                         _tags_for(p.get("TagSpecification"), "keypair"))
+                                         tags_for(p.get("TagSpecification"), "keypair"))
     return {"KeyId": v.key_id}
 
 

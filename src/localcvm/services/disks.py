@@ -14,7 +14,7 @@ from . import errors
 from .iam import Identity
 from .ids import is_id, new_id
 from .query import check_filters
-from .instances import DISK_TYPES, InstanceService, _device
+from .instances import DISK_TYPES, InstanceService, device_name
 from .regions import RegionCatalogue
 from ..blobs.registry import BlobRegistry
 from ..imaging.volumes import GIB, Volumes
@@ -105,7 +105,7 @@ class DiskService:
                 ))
                 if tags:
                     repo.set_tags(disk_id, tags)
-                base = self.instances._base_for(repo, repo.get_disk(disk_id))
+                base = self.instances.base_for(repo, repo.get_disk(disk_id))
                 self.volumes.create_disk(region, disk_id, size, base)
         return ids
 
@@ -129,7 +129,7 @@ class DiskService:
 
     def attach(self, identity: Identity, region: str, p: dict) -> None:
         with self.db.write() as repo:
-            inst = self.instances._own(repo, identity, region, p["InstanceId"], lock=True)
+            inst = self.instances.own(repo, identity, region, p["InstanceId"], lock=True)
             if inst.state not in ("RUNNING", "STOPPED"):
                 raise errors.instance_state_error(inst.state, inst.instance_id, "AttachDisks")
             disks = [self._own(repo, identity, region, d) for d in dict.fromkeys(p["DiskIds"])]
@@ -154,7 +154,7 @@ class DiskService:
                 try:
                     self.instances.driver.attach_disk(inst.instance_id, DiskSpec(
                         path=self.volumes.disk_path(region, d.disk_id), fmt="qcow2", size_bytes=d.size_gib * GIB,
-                        role="data", device=_device(position)))
+                        role="data", device=device_name(position)))
                 except Exception as exc:
                     raise errors.InternalError(f"attaching {d.disk_id} failed: {exc}") from exc
 
@@ -172,7 +172,7 @@ class DiskService:
                     )
             for d in disks:
                 try:
-                    self.instances.driver.detach_disk(d.instance_id, _device(d.position))
+                    self.instances.driver.detach_disk(d.instance_id, device_name(d.position))
                 except Exception:
                     pass  # the VM may be gone; the disk is detached either way
                 d.state, d.instance_id, d.position, d.delete_with_instance = "UNATTACHED", None, 0, False

@@ -33,7 +33,8 @@ from ..store.repo import Repo, utcnow
 from . import errors
 from .iam import Identity
 from .ids import is_id, new_id
-from .images import ImageService, _check_description, _check_family, _check_name, _tags_for
+from .images import ImageService, check_description, check_family, check_name
+from .tags import tags_for
 from .instances import InstanceService
 from ..blobs.registry import BlobRegistry
 
@@ -69,10 +70,10 @@ class ImageCreator:
     # --- the request ------------------------------------------------------------------------------
     def create(self, identity: Identity, region: str, request_id: str, p: dict) -> str:
         self.images.regions.get(region)
-        name = _check_name(p["ImageName"])
-        description = _check_description(p.get("ImageDescription", ""))
-        family = _check_family(p.get("ImageFamily", ""))
-        tags = _tags_for(p.get("TagSpecification"), "image")
+        name = check_name(p["ImageName"])
+        description = check_description(p.get("ImageDescription", ""))
+        family = check_family(p.get("ImageFamily", ""))
+        tags = tags_for(p.get("TagSpecification"), "image")
         force = _bool_text(p, "ForcePoweroff")
         sysprep = _bool_text(p, "Sysprep")
         instance_id, snapshot_ids = p.get("InstanceId"), p.get("SnapshotIds")
@@ -89,7 +90,7 @@ class ImageCreator:
                                                 force, sysprep)
             else:
                 plan = self._plan_from_snapshots(repo, identity, region, snapshot_ids)
-            self.images._reserve_custom_image(repo, identity, region, name)
+            self.images.reserve_custom_image(repo, identity, region, name)
             if p.get("DryRun"):
                 raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so no image was made.")
             facts = plan["facts"]
@@ -130,7 +131,7 @@ class ImageCreator:
 
     def _plan_from_instance(self, repo: Repo, identity: Identity, region: str, instance_id: str,
                             data_disk_ids: list[str], force: bool, sysprep: bool) -> dict:
-        row = self.instances._own(repo, identity, region, instance_id, lock=True)
+        row = self.instances.own(repo, identity, region, instance_id, lock=True)
         if row.state not in CAPTURABLE_STATES:
             raise errors.instance_state_error(row.state, row.instance_id, "CreateImage")
         if row.latest_operation_state == "OPERATING":

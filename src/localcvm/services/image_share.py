@@ -4,7 +4,7 @@ A custom image in the NORMAL state can be shared with up to ``share_limit``
 (50) other accounts, in its own region only. Recipients see it in that region
 as ``SHARED_IMAGE`` (``ImageService.visible_images``) and may only start
 instances from it or copy it into their own account in the same region
-(``image_sync``); every other operation is refused by ``ImageService._own_image``.
+(``image_sync``); every other operation is refused by ``ImageService.own_image``.
 The limit is checked inside the write transaction, under a per-image lock, so
 concurrent calls cannot exceed it. The owner keeps paying the image's storage;
 recipients pay nothing for it (``ImageService.operator_view`` shows it).
@@ -33,7 +33,7 @@ def modify_share_permission(svc: ImageService, identity: Identity, region: str, 
     if not accounts:
         raise errors.MissingParameter("The request is missing the required parameter `AccountIds`.")
     with svc.db.write() as repo:
-        row = svc._own_image(repo, identity, region, p["ImageId"])
+        row = svc.own_image(repo, identity, region, p["ImageId"])
         # Every account is checked before anything changes (no partial success).
         for uin in accounts:
             if uin == identity.uin:
@@ -72,5 +72,5 @@ def modify_share_permission(svc: ImageService, identity: Identity, region: str, 
 def describe_share_permission(svc: ImageService, identity: Identity, region: str, image_id: str) -> list[dict]:
     svc.regions.get(region)
     with svc.db.read() as repo:
-        row = svc._own_image(repo, identity, region, image_id)
+        row = svc.own_image(repo, identity, region, image_id)
         return [{"CreatedTime": _iso(s.created_at), "AccountId": s.account_uin} for s in repo.shares_of(row.image_id)]

@@ -32,7 +32,7 @@ from ..store.repo import Repo, utcnow
 from . import errors
 from .iam import Identity
 from .ids import is_id, new_id
-from .images import ImageService, _check_name
+from .images import ImageService, check_name
 
 REAL_MIN_SECONDS = 10 * 60
 REAL_MAX_SECONDS = 30 * 60
@@ -70,7 +70,7 @@ def sync_images(svc: ImageService, identity: Identity, region: str, p: dict) -> 
                 f"The destination region `{d}` does not exist or is not available; DescribeRegions lists them."
             )
         dest_regions.append(r)
-    name = _check_name(p["ImageName"]) if p.get("ImageName") is not None else None
+    name = check_name(p["ImageName"]) if p.get("ImageName") is not None else None
 
     created: list[dict] = []
     with svc.db.write() as repo:
@@ -79,7 +79,7 @@ def sync_images(svc: ImageService, identity: Identity, region: str, p: dict) -> 
         shared = (row is not None and row.region == region and not own
                   and repo.is_shared_with(image_id, identity.uin))
         if not (own or shared):
-            if image_id in svc._catalogue:
+            if image_id in svc.catalogue:
                 raise errors.UnauthorizedOperationImageNotBelongToAccount(
                     f"The image `{image_id}` is a public or marketplace image; only custom and shared images can be copied."
                 )
@@ -105,7 +105,7 @@ def sync_images(svc: ImageService, identity: Identity, region: str, p: dict) -> 
         new_name = name or row.name
         # lock destination regions in a fixed order (no deadlock between concurrent multi-region copies)
         for d in sorted(destinations):
-            svc._reserve_custom_image(repo, identity, d, new_name)
+            svc.reserve_custom_image(repo, identity, d, new_name)
         if p.get("DryRun"):
             raise errors.DryRunOperation("The image can be copied; DryRun is set, so nothing was copied.")
         disks = repo.image_disks(image_id)

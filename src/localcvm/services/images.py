@@ -23,6 +23,7 @@ from ..store.models import Image, ImageDisk
 from ..store.repo import Repo, utcnow
 from . import errors
 from .query import check_filters
+from .tags import tags_for
 from .iam import Identity
 from .ids import is_id, new_id
 from .regions import RegionCatalogue, is_english
@@ -109,7 +110,7 @@ class ImageService:
         self.volumes = Volumes(settings.data_dir, blobs)
         self.public = [self._catalogue_view(e, "PUBLIC_IMAGE", "OFFICIAL") for e in _load_catalogue("public_images.json")]
         self.market = [self._catalogue_view(e, "MARKET_IMAGE", "MARKET") for e in _load_catalogue("marketplace_images.json")]
-        self._catalogue = {v.image_id: v for v in self.public + self.market}
+        self.catalogue = {v.image_id: v for v in self.public + self.market}
 
     @staticmethod
     def _catalogue_view(e: dict, image_type: str, source: str) -> ImageView:
@@ -197,7 +198,7 @@ class ImageService:
         }
 
     # --- custom images: shared rules ------------------------------------------------------
-    def _reserve_custom_image(self, repo: Repo, identity: Identity, region: str, name: str) -> None:
+    def reserve_custom_image(self, repo: Repo, identity: Identity, region: str, name: str) -> None:
         """Name and quota checks, serialized per account and region (exact under concurrency)."""
         repo.lock(f"images:{identity.uin}:{region}")
         if repo.image_name_taken(identity.uin, region, name):
@@ -208,14 +209,14 @@ class ImageService:
                 f"The account already has {used} custom images in {region}; the quota is {self.settings.image_quota}."
             )
 
-    def _own_image(self, repo: Repo, identity: Identity, region: str, image_id: str,
+    def own_image(self, repo: Repo, identity: Identity, region: str, image_id: str,
                    shared_error: type[errors.ApiError] = errors.UnauthorizedOperationImageNotBelongToAccount) -> Image:
         """The caller's own custom image; ``shared_error`` when it is an image shared with the caller."""
         if not is_id("img", image_id):
             raise errors.InvalidImageIdMalformed(f"The image ID `{image_id}` is malformed (expected img-xxxxxxxx).")
         row = repo.get_image(image_id)
         if row is None or row.region != region:
-            if image_id in self._catalogue:
+            if image_id in self.catalogue:
                 raise errors.UnauthorizedOperationImageNotBelongToAccount(
                     f"The image `{image_id}` is a public or marketplace image, not one of this account's."
                 )
@@ -232,8 +233,8 @@ class ImageService:
     # --- ImportImage -----------------------------------------------------------------------
     def import_image(self, identity: Identity, region: str, p: dict) -> str:
         self.regions.get(region)
-        name = _check_name(p["ImageName"])
-        description = _check_description(p.get("ImageDescription", ""))
+        name = check_name(p["ImageName"])
+        description = check_description(p.get("ImageDescription", ""))
         os_type, os_version, arch = p["OsType"], p["OsVersion"], p["Architecture"]
         if os_type not in IMPORT_OS:
             raise errors.InvalidImageOsTypeUnsupported(
@@ -254,14 +255,14 @@ class ImageService:
         license_type = p.get("LicenseType") or "TencentCloud"
         if license_type not in ("TencentCloud", "BYOL"):
             raise errors.InvalidParameterValue(f"LicenseType must be `TencentCloud` or `BYOL`, got `{license_type}`.")
-        family = _check_family(p.get("ImageFamily", ""))
+        family = check_family(p.get("ImageFamily", ""))
         if p.get("ImportImageDataDiskList"):
             raise errors.UnsupportedOperation("Importing data disks with ImportImageDataDiskList is not supported yet.")
         url = _check_url(p["ImageUrl"], self.settings.import_allowed_hosts)
-        tags = _tags_for(p.get("TagSpecification"), "image")
+        tags = tags_for(p.get("TagSpecification"), "image")
         image_id = new_id("img")
         with self.db.write() as repo:
-            self._reserve_custom_image(repo, identity, region, name)
+            self.reserve_custom_image(repo, identity, region, name)
             if p.get("DryRun"):
                 raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so nothing was imported.")
             platform = os_type if os_type != "Other Linux" else "Other"
@@ -285,18 +286,18 @@ class ImageService:
     # --- ModifyImageAttribute / DeleteImages -------------------------------------------------
     def modify(self, identity: Identity, region: str, p: dict) -> None:
         with self.db.write() as repo:
-            row = self._own_image(repo, identity, region, p["ImageId"],
+            row = self.own_image(repo, identity, region, p["ImageId"],
                                   shared_error=errors.UnsupportedOperationSharedImageModifyUnsupported)
             if "ImageName" in p:
-                name = _check_name(p["ImageName"])
+                name = check_name(p["ImageName"])
                 repo.lock(f"images:{identity.uin}:{region}")
                 if repo.image_name_taken(identity.uin, region, name, exclude=row.image_id):
                     raise errors.InvalidImageNameDuplicate(f"An image named `{name}` already exists in {region}.")
                 row.name = name
             if "ImageDescription" in p:
-                row.description = _check_description(p["ImageDescription"])
+                row.description = check_description(p["ImageDescription"])
             if "ImageFamily" in p:
-                row.family = _check_family(p["ImageFamily"])
+                row.family = check_family(p["ImageFamily"])
             if "ImageDeprecated" in p:
                 row.deprecated = bool(p["ImageDeprecated"])
 
@@ -313,7 +314,7 @@ class ImageService:
                                    delete_snapshots=delete_snapshots, repo=repo)
         rows = []
         for image_id in dict.fromkeys(image_ids):
-            row = self._own_image(repo, identity, region, image_id)
+            row = self.own_image(repo, identity, region, image_id)
             if row.state in ("IMPORTING", "CREATING", "SYNCING"):
                 raise errors.InvalidImageIdIncorrectState(
                     f"The image `{image_id}` is {row.state}; delete it once the operation has finished."
@@ -395,7 +396,7 @@ class ImageService:
 
     def disk_manifest(self, region: str, image_id: str, index: int) -> Manifest:
         """The chunk manifest of disk ``index`` of an image (0 = system disk)."""
-        view = self._catalogue.get(image_id)
+        view = self.catalogue.get(image_id)
         if view is not None:
             if index != 0:
                 raise errors.InvalidImageIdIncorrectState(f"The image `{image_id}` has no data disk {index}.")
@@ -439,7 +440,7 @@ class ImageService:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     if not name or not name.strip():
         raise errors.InvalidParameterValue("ImageName must not be empty.")
     if len(name) > 60:
@@ -447,13 +448,13 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _check_description(text: str) -> str:
+def check_description(text: str) -> str:
     if len(text or "") > 256:
         raise errors.InvalidParameterValue(f"ImageDescription must be at most 256 characters, got {len(text)}.")
     return text or ""
 
 
-def _check_family(family: str) -> str:
+def check_family(family: str) -> str:
     if family and not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,59}", family):
         raise errors.InvalidParameterValueInvalidImageFamily(
             f"The image family `{family}` is malformed: letters, digits and '-', starting with a letter, at most 60."
@@ -478,18 +479,6 @@ def _check_url(url: str, allowed_hosts: str) -> str:
     if "*" not in allowed and parts.hostname.lower() not in allowed:
         raise errors.InvalidParameterValue(f"ImageUrl's host `{parts.hostname}` is not an allowed import source.")
     return url
-
-
-def _tags_for(specs: list[dict] | None, resource_type: str) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for spec in specs or []:
-        if spec.get("ResourceType") not in (resource_type, None):
-            raise errors.InvalidParameterValue(
-                f"TagSpecification.ResourceType must be `{resource_type}`, got `{spec.get('ResourceType')}`."
-            )
-        for tag in spec.get("Tags") or []:
-            tags[tag["Key"]] = tag["Value"]
-    return tags
 
 
 def _check_filters(filters: list[dict]) -> list[tuple[str, list[str]]]:
@@ -629,11 +618,11 @@ def export_images(svc: ImageService, identity: Identity, region: str, p: dict) -
     with svc.db.write() as repo:
         plans = []
         for i, image_id in enumerate(image_ids):
-            if image_id in svc._catalogue:
+            if image_id in svc.catalogue:
                 raise errors.UnsupportedOperationPublicImageExportUnsupported(
                     f"The image `{image_id}` is a public or marketplace image; only custom images can be exported."
                 )
-            row = svc._own_image(repo, identity, region, image_id,
+            row = svc.own_image(repo, identity, region, image_id,
                                  shared_error=errors.UnsupportedOperationSharedImageExportUnsupported)
             if row.os_type == "Windows":
                 raise errors.UnsupportedOperationWindowsImageExportUnsupported(

@@ -28,21 +28,21 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from .errors import _error
+from .errors import error_class
 
 # --- error classes not (yet) in errors.py; real codes from the SDK's errorcodes.py ----------
-InvalidParameterValueInvalidPassword = _error(
+InvalidParameterValueInvalidPassword = error_class(
     "InvalidParameterValue.InvalidPassword", "The password does not meet the password complexity rules."
 )
-InvalidInstanceNameTooLong = _error("InvalidInstanceName.TooLong", "The instance name is too long.")
-InvalidParameterValueIllegalHostName = _error(
+InvalidInstanceNameTooLong = error_class("InvalidInstanceName.TooLong", "The instance name is too long.")
+InvalidParameterValueIllegalHostName = error_class(
     "InvalidParameterValue.IllegalHostName", "The HostName value is not valid."
 )
-InvalidParameterHostNameIllegal = _error("InvalidParameter.HostNameIllegal", "The HostName does not follow the rules.")
-InvalidParameterValueInvalidUserDataFormat = _error(
+InvalidParameterHostNameIllegal = error_class("InvalidParameter.HostNameIllegal", "The HostName does not follow the rules.")
+InvalidParameterValueInvalidUserDataFormat = error_class(
     "InvalidParameterValue.InvalidUserDataFormat", "UserData must be base64-encoded."
 )
-InvalidParameterValueTooLarge = _error("InvalidParameterValue.TooLarge", "The value exceeds the maximum.")
+InvalidParameterValueTooLarge = error_class("InvalidParameterValue.TooLarge", "The value exceeds the maximum.")
 
 
 def _is_windows(os_type: str) -> bool:

@@ -62,7 +62,7 @@ class InstanceService:
         self.notify = notify or (lambda: None)
 
     # --- lookups ---------------------------------------------------------------------------
-    def _own(self, repo: Repo, identity: Identity, region: str, instance_id: str, *, lock: bool = False) -> Instance:
+    def own(self, repo: Repo, identity: Identity, region: str, instance_id: str, *, lock: bool = False) -> Instance:
         if not is_id("ins", instance_id):
             raise errors.InvalidInstanceIdMalformed(f"The instance ID `{instance_id}` is malformed (expected ins-xxxxxxxx).")
         row = repo.get_instance(instance_id, for_update=lock)
@@ -70,10 +70,10 @@ class InstanceService:
             raise errors.InvalidInstanceIdNotFound(f"The instance `{instance_id}` does not exist in {region}.")
         return row
 
-    def _own_many(self, repo: Repo, identity: Identity, region: str, ids: list[str]) -> list[Instance]:
+    def own_many(self, repo: Repo, identity: Identity, region: str, ids: list[str]) -> list[Instance]:
         if len(ids) > 100:
             raise errors.InvalidParameterValueLimitExceeded("At most 100 InstanceIds per call.")
-        return [self._own(repo, identity, region, i, lock=True) for i in dict.fromkeys(ids)]
+        return [self.own(repo, identity, region, i, lock=True) for i in dict.fromkeys(ids)]
 
     # --- RunInstances ----------------------------------------------------------------------
     def run(self, identity: Identity, region: str, request_id: str, p: dict) -> list[str]:
@@ -172,9 +172,9 @@ class InstanceService:
         for sg in sg_ids:
             if not is_id("sg", sg):
                 raise errors.InvalidParameterValue(f"The security group ID `{sg}` is malformed (expected sg-xxxxxxxx).")
-        from .images import _tags_for
+        from .tags import tags_for
 
-        tags = _tags_for(p.get("TagSpecification"), "instance")
+        tags = tags_for(p.get("TagSpecification"), "instance")
         internet = p.get("InternetAccessible") or {}
         ids: list[str] = []
         with self.db.write() as repo:
@@ -276,7 +276,7 @@ class InstanceService:
     def _transition(self, identity, region, request_id, ids, *, action, allowed, interim, job, payload=None,
                     check=None):
         with self.db.write() as repo:
-            rows = self._own_many(repo, identity, region, ids)
+            rows = self.own_many(repo, identity, region, ids)
             for row in rows:
                 if row.state not in allowed:
                     raise errors.instance_state_error(row.state, row.instance_id, action)
@@ -338,7 +338,7 @@ class InstanceService:
     # --- ResetInstance / ResizeInstanceDisks / attributes / password -----------------------------------
     def reset(self, identity, region, request_id, p: dict):
         with self.db.read() as repo:
-            row = self._own(repo, identity, region, p["InstanceId"])
+            row = self.own(repo, identity, region, p["InstanceId"])
             current_image = row.image_id
             system = repo.disks_of_instance(row.instance_id)[0]
         image = self.images.get_visible(identity, region, p.get("ImageId") or current_image)
@@ -381,7 +381,7 @@ class InstanceService:
     def resize_disks(self, identity, region, request_id, p: dict):
         wanted: dict[str, int] = {}
         with self.db.write() as repo:
-            row = self._own(repo, identity, region, p["InstanceId"], lock=True)
+            row = self.own(repo, identity, region, p["InstanceId"], lock=True)
             disks = {d.disk_id: d for d in repo.disks_of_instance(row.instance_id)}
             if row.state not in ("RUNNING", "STOPPED"):
                 raise errors.instance_state_error(row.state, row.instance_id, "ResizeInstanceDisks")
@@ -422,7 +422,7 @@ class InstanceService:
         if p.get("UserData"):
             instance_rules.check_user_data(p["UserData"])
         with self.db.write() as repo:
-            rows = self._own_many(repo, identity, region, ids)
+            rows = self.own_many(repo, identity, region, ids)
             for row in rows:
                 if "HostName" in p:
                     instance_rules.check_hostname(p["HostName"], row.os_type, action="ModifyInstancesAttribute")
@@ -443,7 +443,7 @@ class InstanceService:
 
     def reset_password(self, identity, region, request_id, p: dict):
         with self.db.write() as repo:
-            rows = self._own_many(repo, identity, region, p["InstanceIds"])
+            rows = self.own_many(repo, identity, region, p["InstanceIds"])
             for row in rows:
                 instance_rules.check_password(
                     p["Password"], row.os_type, action="ResetInstancesPassword", username=p.get("UserName") or None
@@ -488,7 +488,7 @@ class InstanceService:
         return VmSpec(
             instance_id=row.instance_id, cpu=row.cpu, memory_mib=row.memory_gib * 1024,
             disks=[DiskSpec(path=self.volumes.disk_path(row.region, d.disk_id), fmt="qcow2", size_bytes=d.size_gib * GIB,
-                            role="system" if d.position == 0 else "data", device=_device(d.position)) for d in disks],
+                            role="system" if d.position == 0 else "data", device=device_name(d.position)) for d in disks],
             user_data=base64.b64decode(row.user_data) if row.user_data else None, ssh_port=None,
             hostname=row.hostname or None,
             ssh_keys=[k.public_key for k in repo.key_pairs_of(row.owner_uin, key_ids)] if key_ids else [],
@@ -499,7 +499,7 @@ class InstanceService:
         facts = {"os_name": row.os_name, "os_type": row.os_type, "license_type": row.license_type,
                  "platform": "Windows" if row.os_type == "Windows" else "Other", "architecture": "x86_64",
                  "cloudinit": row.os_type != "Windows", "boot_mode": "Legacy BIOS", "image_id": row.image_id}
-        view = self.images._catalogue.get(row.image_id)
+        view = self.images.catalogue.get(row.image_id)
         src = repo.get_image(row.image_id) if view is None else None
         for obj in (view, src):
             if obj is not None:
@@ -522,7 +522,7 @@ class InstanceService:
                 return Manifest.from_json(snap.manifest)
         return None
 
-    def _base_for(self, repo: Repo, disk: Disk):
+    def base_for(self, repo: Repo, disk: Disk):
         if not disk.base_kind:
             return None
         manifest = self.base_manifest(repo, disk)
@@ -542,7 +542,7 @@ class InstanceService:
                 return
             for disk in repo.disks_of_instance(instance_id):
                 if not self.volumes.disk_path(row.region, disk.disk_id).exists():
-                    self.volumes.create_disk(row.region, disk.disk_id, disk.size_gib, self._base_for(repo, disk))
+                    self.volumes.create_disk(row.region, disk.disk_id, disk.size_gib, self.base_for(repo, disk))
             spec = self._vm_spec(repo, row)
         handle.progress(60, {"disks": True})
         try:
@@ -602,7 +602,7 @@ class InstanceService:
             repo.delete_instance(instance_id)
             for disk in disks:  # a deleted custom image's base goes with its last disk
                 if disk.base_kind == "image" and repo.get_image(disk.base_id) is None \
-                        and disk.base_id not in self.images._catalogue and not repo.disks_using_base("image", disk.base_id):
+                        and disk.base_id not in self.images.catalogue and not repo.disks_using_base("image", disk.base_id):
                     orphaned_bases.append((disk.region, f"{disk.base_id}-{disk.base_index}"))
 
         handle.finish(True, "", apply)
@@ -694,7 +694,7 @@ class InstanceService:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-def _device(position: int) -> str:
+def device_name(position: int) -> str:
     return "vd" + "abcdefghijklmnopqrstuvwxyz"[position]
 
 

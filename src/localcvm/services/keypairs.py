@@ -34,7 +34,7 @@ class KeyPairService:
     def __init__(self, db: Database):
         self.db = db
 
-    def _own(self, repo, identity: Identity, key_id: str) -> KeyPair:
+    def own(self, repo, identity: Identity, key_id: str) -> KeyPair:
         if not is_id("skey", key_id):
             raise errors.InvalidKeyPairIdMalformed(f"The key pair ID `{key_id}` is malformed (expected skey-xxxxxxxx).")
         key = repo.get_key_pair(key_id)
@@ -103,7 +103,7 @@ class KeyPairService:
 
     def delete(self, identity: Identity, ids: list[str]) -> None:
         with self.db.write() as repo:
-            keys = [self._own(repo, identity, k) for k in dict.fromkeys(ids)]
+            keys = [self.own(repo, identity, k) for k in dict.fromkeys(ids)]
             for key in keys:
                 bound = repo.instances_with_key(key.key_id)
                 if bound:
@@ -115,7 +115,7 @@ class KeyPairService:
 
     def modify(self, identity: Identity, p: dict) -> None:
         with self.db.write() as repo:
-            key = self._own(repo, identity, p["KeyId"])
+            key = self.own(repo, identity, p["KeyId"])
             if p.get("KeyName") is not None:
                 sshkeys.check_key_name(p["KeyName"])
                 if any(k.name == p["KeyName"] and k.key_id != key.key_id for k in repo.key_pairs_of(identity.uin)):
@@ -129,8 +129,8 @@ class KeyPairService:
     def bind(self, identity: Identity, region: str, instance_ids: list[str], key_ids: list[str], *, associate: bool,
              force_stop: bool, instances) -> None:
         with self.db.write() as repo:
-            keys = [self._own(repo, identity, k) for k in dict.fromkeys(key_ids)]
-            rows = instances._own_many(repo, identity, region, instance_ids)
+            keys = [self.own(repo, identity, k) for k in dict.fromkeys(key_ids)]
+            rows = instances.own_many(repo, identity, region, instance_ids)
             for row in rows:
                 if row.os_type == "Windows":
                     raise errors.UnsupportedOperationKeyPairUnsupportedWindows(

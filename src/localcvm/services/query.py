@@ -33,10 +33,12 @@ class Page:
 
 def check_page(offset: int | None, limit: int | None, *,
                error: type[errors.ApiError] = errors.InvalidParameterValue) -> Page:
-    """``Page`` once ``Limit`` is within 0..100 (``error`` otherwise)."""
+    """``Page`` once ``Offset`` is not negative and ``Limit`` is within 0..100 (``error`` otherwise)."""
     offset = 0 if offset is None else offset
     limit = 20 if limit is None else limit
-    if limit > MAX_LIMIT:
+    if offset < 0:
+        raise errors.InvalidParameterValue(f"Offset must not be negative, got {offset}.")
+    if limit < 0 or limit > MAX_LIMIT:
         raise error(f"Limit must be between 0 and {MAX_LIMIT}, got {limit}.")
     return Page(offset, limit)
 

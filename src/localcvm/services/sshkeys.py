@@ -35,12 +35,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from . import errors
-from .errors import _error
+from .errors import error_class
 
 # --- error classes not (yet) in errors.py; real codes from the SDK's errorcodes.py ----------
-InvalidKeyPairNameEmpty = _error("InvalidKeyPairNameEmpty", "The key pair name is empty.")
-InvalidKeyPairNameTooLong = _error("InvalidKeyPairNameTooLong", "The key pair name is longer than 25 characters.")
-InvalidKeyPairNameIncludeIllegalChar = _error(
+InvalidKeyPairNameEmpty = error_class("InvalidKeyPairNameEmpty", "The key pair name is empty.")
+InvalidKeyPairNameTooLong = error_class("InvalidKeyPairNameTooLong", "The key pair name is longer than 25 characters.")
+InvalidKeyPairNameIncludeIllegalChar = error_class(
     "InvalidKeyPairNameIncludeIllegalChar",
     "The key pair name may only contain English letters, digits and underscores.",
 )
