@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from instances import make_image  # noqa: E402
 
-from localcvm.blobs.chunks import write_image  # noqa: E402
+from localcvm.blobs import write_image  # noqa: E402
 from localcvm.blobs.local import LocalChunkStore  # noqa: E402
 from localcvm.imaging import qemu_img  # noqa: E402
 from tests.api import sdk  # noqa: E402

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.* helpers
 
-from localcvm.blobs.chunks import CHUNK_SIZE, read_image, write_image  # noqa: E402
+from localcvm.blobs import CHUNK_SIZE, read_image, write_image  # noqa: E402
 from localcvm.blobs.local import LocalChunkStore  # noqa: E402
 
 MiB = 1024 * 1024

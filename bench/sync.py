@@ -33,9 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from image_store import cp, drop_caches, imported_on_server, make_file, one_percent_variant, timed  # noqa: E402
 
-from localcvm.blobs.chunks import CHUNK_SIZE, copy_chunks, write_image  # noqa: E402
-from localcvm.blobs.local import LocalChunkStore  # noqa: E402
-from localcvm.blobs.transfer import copy_missing_chunks  # noqa: E402
+from localcvm.blobs import CHUNK_SIZE, LocalChunkStore, copy_missing_chunks, write_image  # noqa: E402
 
 MiB = 1024 * 1024
 
@@ -76,11 +74,6 @@ def store_level(tmp: Path, size_mib: int, rounds: int) -> dict:
             after_other.append(run())
             after_self.append(run())
     b = LocalChunkStore(tmp / "blobs" / "ap-shanghai")
-    # for reference: the library's parallel copy (4 writes in flight; re-copies up to 4 chunks after a crash)
-    c = LocalChunkStore(tmp / "blobs" / "ap-chengdu")
-    t_par = timed(lambda: copy_chunks(a, c, first, workers=4))
-    c.close()
-    shutil.rmtree(tmp / "blobs" / "ap-chengdu", ignore_errors=True)
 
     chunks = size // CHUNK_SIZE
     second, changed = one_percent_variant(src, tmp / "second.raw")
@@ -92,7 +85,7 @@ def store_level(tmp: Path, size_mib: int, rounds: int) -> dict:
     b.close()
     return {"size": size, "cp": t_cp, "sync": t_sync, "cp_other": t_cp_other, "sync_other": t_sync_other,
             "moved_first": moved["first"], "moved_second": moved["second"],
-            "t_second": t_second, "par": t_par, "changed": changed, "chunks": chunks, "src": src}
+            "t_second": t_second, "changed": changed, "chunks": chunks, "src": src}
 
 
 def end_to_end(tmp: Path, src: Path) -> dict:
@@ -140,7 +133,6 @@ def main() -> int:
         print(f"  median of the per-round ratios {statistics.median(c / s for c, s in zip(cps, syncs)) * 100:5.1f} %; "
               f"first runs (after the other side): cp median {statistics.median(r['cp_other']):.2f} s, "
               f"copy median {statistics.median(r['sync_other']):.2f} s")
-        print(f"  (parallel copy_chunks, 4 writes {rate(r['par']):7.1f} MiB/s  ({r['par']:.2f} s), once)")
         print(f"second image, {r['changed']} of {r['chunks']} chunks changed: {r['moved_second'] / MiB:.1f} MiB moved "
               f"= {r['moved_second'] / r['moved_first'] * 100:.2f} % of the first copy's {r['moved_first'] / MiB:.0f} MiB "
               f"({r['t_second']:.2f} s)")

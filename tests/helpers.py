@@ -32,7 +32,7 @@ def stored_chunks(data_dir, region: str, *, in_progress: bool = False) -> set[st
     """Digests a region's chunk store holds (loose chunk files and sealed packs), as the store itself
     lists them; with ``in_progress`` also the complete records of packs a running copy is still writing."""
     from localcvm.blobs.local import LocalChunkStore
-    from localcvm.blobs.packs import scan_pack
+    from localcvm.blobs.packfile import scan_pack
 
     root = Path(data_dir) / "blobs" / region
     if not root.exists():

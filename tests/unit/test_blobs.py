@@ -6,7 +6,11 @@ import filecmp
 import hashlib
 import os
 import random
+import signal
+import subprocess
+import sys
 import time
+from collections import Counter
 
 import pytest
 
@@ -14,17 +18,18 @@ from localcvm.blobs import (
     CHUNK_SIZE,
     ChunkCorrupt,
     ChunkMissing,
+    ChunkStoreError,
+    CopyTrace,
     LocalChunkStore,
     Manifest,
-    ManifestMissing,
-    copy_chunks,
+    copy_missing_chunks,
     gc,
     read_image,
     referenced_digests,
     sha256_hex,
     write_image,
 )
-from localcvm.blobs.chunks import ChunkStoreError
+from localcvm.blobs.packfile import HEADER
 
 MiB = 1 << 20
 SMALL = 64 * 1024  # a small chunk size for tests that need many chunks
@@ -67,10 +72,10 @@ def corrupt(store, digest: str) -> None:
             b = f.read(1)
             f.seek(100)
             f.write(bytes([b[0] ^ 0xFF]))
-    else:
+    else:  # a "trusted" put skips the hash check: the object now holds other bytes under the name
         data = bytearray(store.get(digest))
         data[100] ^= 0xFF
-        store._s3.put_object(Bucket=store.bucket, Key=store._chunk_key(digest), Body=bytes(data))
+        store.put(digest, bytes(data), trusted=True)
 
 
 # --------------------------------------------------------------------------
@@ -195,23 +200,6 @@ def test_local_read_into_refuses_odd_entries(tmp_path):
         store.read_into(digest, buf)
 
 
-def test_manifest_storage(blob_store):
-    m = Manifest(virtual_size=5, chunk_size=4, chunks=["b" * 64, None], facts={"x": 1})
-    assert blob_store.list_manifests() == []
-    with pytest.raises(ManifestMissing):
-        blob_store.get_manifest("img-1")
-    blob_store.put_manifest("img-1", m)
-    blob_store.put_manifest("img-0", m)
-    assert blob_store.get_manifest("img-1") == m
-    assert blob_store.list_manifests() == ["img-0", "img-1"]
-    assert blob_store.delete_manifest("img-1") is True
-    assert blob_store.delete_manifest("img-1") is False
-    assert blob_store.list_manifests() == ["img-0"]
-    for bad in ("../x", ".hidden", "a/b", "", "x" * 200):
-        with pytest.raises(ValueError):
-            blob_store.put_manifest(bad, m)
-
-
 def test_round_trip_is_byte_identical(blob_store, tmp_path):
     # Data, written zeros, a hole of the sparse file, data, a short last chunk.
     src = make_file(
@@ -306,10 +294,8 @@ def test_gc_frees_unreferenced_chunks_and_keeps_referenced(blob_store, tmp_path)
 
     # Within the grace period nothing is removed (a writer may be mid-image).
     assert gc(blob_store, referenced_digests([a]), grace_seconds=3600) == (0, 0)
-    # A manifest kept in the store itself protects its chunks.
-    blob_store.put_manifest("b", b)
-    assert gc(blob_store, referenced_digests([a])) == (0, 0)
-    blob_store.delete_manifest("b")
+    # Every manifest passed in protects its chunks.
+    assert gc(blob_store, referenced_digests([a, b])) == (0, 0)
 
     removed, freed = gc(blob_store, referenced_digests([a]))
     assert (removed, freed) == (2, 2 * SMALL)
@@ -335,29 +321,51 @@ def test_dedup_refreshes_age_so_gc_spares_reused_chunks(tmp_path):
     assert gc(store, set(), grace_seconds=3600) == (0, 0)
 
 
-def test_copy_chunks_copies_only_missing_chunks(blob_store, blob_kind, blob_store_factory, tmp_path):
+# --------------------------------------------------------------------------
+# Copy between stores (copy_missing_chunks: what the image sync job runs)
+# --------------------------------------------------------------------------
+
+
+def test_copy_copies_only_missing_chunks(blob_store, blob_kind, blob_store_factory, tmp_path):
     dst = blob_store_factory(blob_kind)
     parts = [block(i, SMALL) for i in range(6)]
+    # six distinct chunks, a hole, and a repeat of the first chunk
     m = write_image(blob_store, make_file(tmp_path / "a.raw", parts + [SMALL, parts[0]]), chunk_size=SMALL)
+    assert m.hole_count == 1
     # The destination already has two of the six distinct chunks.
     for p in parts[:2]:
         dst.put(sha256_hex(p), p)
-    progress = []
-    copied = copy_chunks(blob_store, dst, m, progress=lambda d, t: progress.append((d, t)))
+    progress, written = [], []
+    copied = copy_missing_chunks(blob_store, dst, m, progress=lambda d, t: progress.append((d, t)),
+                                 before_put=written.append)
     assert copied == 4 * SMALL
-    assert progress[-1] == (6 * SMALL, 6 * SMALL)
+    assert sorted(written) == sorted(sha256_hex(p) for p in parts[2:])  # dedup: the two are not written again
+    assert progress[0] == (0, 6 * SMALL) and progress[-1] == (6 * SMALL, 6 * SMALL)
+    assert [d for d, _ in progress] == sorted(d for d, _ in progress)
     assert set(dst.iter_digests()) == m.digests()
-    assert copy_chunks(blob_store, dst, m) == 0  # nothing left to do
+    written.clear()
+    assert copy_missing_chunks(blob_store, dst, m, before_put=written.append) == 0  # nothing left to do
+    assert written == []
     read_image(dst, m, tmp_path / "out.raw")
     assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "out.raw", shallow=False)
+
+
+def test_copy_of_an_empty_or_all_hole_manifest_writes_nothing(blob_store, blob_kind, blob_store_factory, tmp_path):
+    dst = blob_store_factory(blob_kind)
+    m = write_image(blob_store, make_file(tmp_path / "zeros.raw", [3 * SMALL]), chunk_size=SMALL)
+    assert m.digests() == set() and m.hole_count == 3
+    progress = []
+    assert copy_missing_chunks(blob_store, dst, m, progress=lambda d, t: progress.append((d, t))) == 0
+    assert progress == [(0, 0)] and list(dst.iter_digests()) == []
+    read_image(dst, m, tmp_path / "out.raw")
+    assert filecmp.cmp(tmp_path / "zeros.raw", tmp_path / "out.raw", shallow=False)
 
 
 class Interrupted(Exception):
     pass
 
 
-@pytest.mark.parametrize("workers", [1, 4])
-def test_copy_chunks_resumes_after_interruption(blob_store, blob_kind, blob_store_factory, tmp_path, workers):
+def test_copy_resumes_after_interruption(blob_store, blob_kind, blob_store_factory, tmp_path):
     dst = blob_store_factory(blob_kind)
     n = 12
     src = make_file(tmp_path / "a.raw", [block(100 + i, SMALL) for i in range(n)])
@@ -368,42 +376,131 @@ def test_copy_chunks_resumes_after_interruption(blob_store, blob_kind, blob_stor
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        copy_chunks(blob_store, dst, m, progress=stop_after_three, workers=workers)
-    landed = len(list(dst.iter_digests()))
-    assert 3 <= landed <= 3 + workers  # at most the chunks in flight went on
+        copy_missing_chunks(blob_store, dst, m, progress=stop_after_three)
+    # One write in flight: exactly the chunks handled before the interruption landed.
+    assert len(list(dst.iter_digests())) == 3
     # Re-running copies only what is missing: nothing is copied twice.
-    assert copy_chunks(blob_store, dst, m, workers=workers) == (n - landed) * SMALL
-    assert set(dst.iter_digests()) == m.digests()
+    written = []
+    assert copy_missing_chunks(blob_store, dst, m, before_put=written.append) == (n - 3) * SMALL
+    assert len(written) == n - 3 and set(dst.iter_digests()) == m.digests()
+    read_image(dst, m, tmp_path / "out.raw")
+    assert filecmp.cmp(src, tmp_path / "out.raw", shallow=False)
 
 
-def test_copy_chunks_skip_and_cross_backend(blob_s3_server, blob_store_factory, tmp_path):
+def test_copy_across_backends(blob_s3_server, blob_store_factory, tmp_path):
     src, dst = blob_store_factory("local"), blob_store_factory("s3")
     m = write_image(src, make_file(tmp_path / "a.raw", [block(i, SMALL) for i in range(3)]), chunk_size=SMALL)
     first = m.chunks[0]
-    assert copy_chunks(src, dst, m, skip={first}) == 2 * SMALL
-    assert not dst.has(first)
-    assert copy_chunks(src, dst, m) == SMALL
+    dst.put(first, src.get(first))
+    assert copy_missing_chunks(src, dst, m) == 2 * SMALL
     back = blob_store_factory("local")
-    assert copy_chunks(dst, back, m) == 3 * SMALL
+    assert copy_missing_chunks(dst, back, m) == 3 * SMALL
     read_image(back, m, tmp_path / "out.raw")
     assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "out.raw", shallow=False)
 
 
-def test_copy_chunks_refuses_to_spread_corruption(blob_store, blob_kind, blob_store_factory, tmp_path):
+def test_copy_refuses_to_spread_corruption(blob_store, blob_kind, blob_store_factory, tmp_path):
     dst = blob_store_factory(blob_kind)
-    m = write_image(blob_store, make_file(tmp_path / "a.raw", [block(1, SMALL)]), chunk_size=SMALL)
-    corrupt(blob_store, m.chunks[0])
-    with pytest.raises(ChunkCorrupt):
-        copy_chunks(blob_store, dst, m)
-    assert not dst.has(m.chunks[0])
+    m = write_image(blob_store, make_file(tmp_path / "a.raw", [block(i, SMALL) for i in range(3)]), chunk_size=SMALL)
+    victim = m.chunks[1]
+    corrupt(blob_store, victim)
+    written = []
+    with pytest.raises(ChunkCorrupt) as info:
+        copy_missing_chunks(blob_store, dst, m, before_put=written.append)
+    assert info.value.digest == victim
+    assert victim not in written  # never handed to the writer ...
+    assert not dst.has(victim) and victim not in set(dst.iter_digests())  # ... so nothing under its name
+    if isinstance(dst, LocalChunkStore):
+        again = LocalChunkStore(dst.root)  # not even in a pack another store would recover
+        assert not again.has(victim)
+        again.close()
 
+
+KILL_SCRIPT = """
+import os, signal, sys
+sys.path[:0] = {path!r}
+from localcvm.blobs import CopyTrace, LocalChunkStore, Manifest, copy_missing_chunks
+manifest = Manifest.from_json(open({manifest!r}).read())
+src, dst = LocalChunkStore({src!r}), LocalChunkStore({dst!r})
+trace = CopyTrace({trace!r}, "copy", 1)
+writes = 0
+
+def before_put(digest):
+    trace.put(digest)
+    if {mode!r} == "before-write" and writes == {kill_after}:
+        os.kill(os.getpid(), signal.SIGKILL)  # the write after N never starts
+
+real_pwritev = os.pwritev
+
+def pwritev(fd, parts, offset):  # the pack writer's one call per record
+    global writes
+    if {mode!r} == "mid-write" and writes == {kill_after}:
+        record = b"".join(bytes(p) for p in parts)
+        os.pwrite(fd, record[: len(record) // 2], offset)
+        os.kill(os.getpid(), signal.SIGKILL)  # the record after N is torn
+    writes += 1
+    return real_pwritev(fd, parts, offset)
+
+os.pwritev = pwritev
+copy_missing_chunks(src, dst, manifest, before_put=before_put)
+print("finished without being killed", flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["before-write", "mid-write"])
+@pytest.mark.parametrize("kill_after", [1, 5])
+def test_copy_resumes_after_the_copying_process_is_killed(tmp_path, kill_after, mode):
+    """A copy killed (SIGKILL) after N chunks, before its next write or in the middle of it (a torn
+    record): a second copy finishes it, every chunk reads back verified from the destination, and
+    at most one chunk is written twice."""
+    n = 12
+    src_root, dst_root, trace_path = tmp_path / "src", tmp_path / "dst", tmp_path / "trace"
+    src = LocalChunkStore(src_root)
+    raw = make_file(tmp_path / "a.raw", [block(200 + i, SMALL) for i in range(n - 2)] + [SMALL, block(300, SMALL)])
+    m = write_image(src, raw, chunk_size=SMALL)
+    assert len(m.digests()) == n - 1
+    (tmp_path / "m.json").write_text(m.to_json())
+    script = KILL_SCRIPT.format(path=sys.path, manifest=str(tmp_path / "m.json"), src=str(src_root),
+                                dst=str(dst_root), trace=str(trace_path), kill_after=kill_after, mode=mode)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, (proc.stdout, proc.stderr)
+    (left,) = [p for p in (dst_root / "packs").iterdir() if p.suffix == ".open"]  # never sealed
+    record = HEADER + SMALL
+    assert left.stat().st_size == kill_after * record + (record // 2 if mode == "mid-write" else 0)
+
+    dst = LocalChunkStore(dst_root)  # recovers the pack the killed copy left open
+    assert len(set(dst.iter_digests())) == kill_after
+    trace = CopyTrace(str(trace_path), "copy", 2)
+    try:
+        copied = copy_missing_chunks(src, dst, m, before_put=trace.put)
+    finally:
+        trace.close()
+    assert copied == (n - 1 - kill_after) * SMALL
+    for i, digest in enumerate(m.chunks):
+        if digest is not None:
+            assert dst.get(digest) == src.get(digest) and len(dst.get(digest)) == m.chunk_length(i)
+    read_image(dst, m, tmp_path / "out.raw")
+    assert filecmp.cmp(raw, tmp_path / "out.raw", shallow=False)
+
+    lines = [line.split() for line in trace_path.read_text().splitlines()]
+    assert {attempt for _, attempt, _ in lines} == {"1", "2"}
+    writes = Counter(digest for _, _, digest in lines)
+    assert set(writes) == m.digests()
+    assert sum(1 for c in writes.values() if c > 1) <= 1 and max(writes.values()) <= 2
+    dst.close()
+    src.close()
 
 # --------------------------------------------------------------------------
 # Local store specifics: atomic writes, confinement
 # --------------------------------------------------------------------------
 
 
-def test_local_layout_and_leftover_temporaries(tmp_path):
+def test_local_layout_and_leftover_temporaries(tmp_path, monkeypatch):
+    import localcvm.blobs.local
+
+    flushes = []
+    real_syncfs = localcvm.blobs.local.syncfs
+    monkeypatch.setattr(localcvm.blobs.local, "syncfs", lambda fd: (flushes.append(fd), real_syncfs(fd)))
     store = LocalChunkStore(tmp_path / "store")
     data = block(1, 1000)
     digest = sha256_hex(data)
@@ -411,13 +508,17 @@ def test_local_layout_and_leftover_temporaries(tmp_path):
     leaf = tmp_path / "store" / "chunks" / digest[:2] / digest[2:4]
     assert (leaf / digest).read_bytes() == data
     # New chunks (content and directory entries) are made durable in one batch
-    # by sync(), which write_image/copy_chunks/put_manifest call before returning.
-    assert store._dirty
-    store.put_manifest("m", Manifest(virtual_size=0))
-    assert not store._dirty
+    # by sync(), which write_image and the copy call before returning.
+    assert flushes == []  # the put left the flush to sync()
+    store.sync()
+    assert len(flushes) == 1
+    store.sync()  # nothing new since: no second flush
+    assert len(flushes) == 1
     other = LocalChunkStore(tmp_path / "other")
     write_image(other, make_file(tmp_path / "a.raw", [block(5, SMALL)]), chunk_size=SMALL)
-    assert not other._dirty
+    assert len(flushes) == 2  # write_image flushed once before returning ...
+    other.sync()
+    assert len(flushes) == 2  # ... so nothing is left to flush
     # A crash mid-write leaves only a temporary, never a partial chunk under
     # its name; temporaries are invisible and purged by gc.
     other = sha256_hex(b"half")
@@ -461,11 +562,6 @@ def test_local_store_never_follows_symlinks(tmp_path):
     store.put(d2, data)
     assert store.get(d2) == data and secret.read_bytes() == b"top secret"
 
-    # Manifests likewise.
-    (tmp_path / "store" / "manifests" / "evil.json").symlink_to(secret)
-    with pytest.raises(ChunkStoreError):
-        store.get_manifest("evil")
-    assert store.list_manifests() == []
 
 
 def test_write_image_reads_into_buffers_and_hashes_correctly(tmp_path):

@@ -6,8 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from localcvm.blobs.chunks import CHUNK_SIZE, read_image, write_image
-from localcvm.blobs.local import LocalChunkStore
+from localcvm.blobs import CHUNK_SIZE, LocalChunkStore, read_image, write_image
 from localcvm.imaging import qemu_img
 from localcvm.imaging.volumes import capture_chunks
 

@@ -11,9 +11,8 @@ import time
 
 import pytest
 
-from localcvm.blobs.chunks import ChunkCorrupt, ChunkMissing, gc, sha256_hex
-from localcvm.blobs.local import LocalChunkStore
-from localcvm.blobs.packs import HEADER, _header, scan_pack
+from localcvm.blobs import ChunkCorrupt, ChunkMissing, LocalChunkStore, gc, sha256_hex
+from localcvm.blobs.packfile import HEADER, record_header, scan_pack
 
 MiB = 1024 * 1024
 
@@ -93,8 +92,7 @@ def test_a_live_writer_is_left_alone_and_a_dead_ones_pack_is_recovered(tmp_path)
     script = f"""
 import os, signal, sys
 sys.path[:0] = {sys.path!r}
-from localcvm.blobs.local import LocalChunkStore
-from localcvm.blobs.chunks import sha256_hex
+from localcvm.blobs import LocalChunkStore, sha256_hex
 s = LocalChunkStore({str(tmp_path / "k")!r})
 w = s.writer()
 for i in range(10, 14):
@@ -111,7 +109,7 @@ os.kill(os.getpid(), signal.SIGKILL)
     size = path.stat().st_size
     assert size == 4 * (HEADER + MiB)
     with open(path, "ab") as f:  # a fifth record cut short by the kill
-        f.write(_header(sha256_hex(chunk(14)), MiB) + chunk(14)[:1000])
+        f.write(record_header(sha256_hex(chunk(14)), MiB) + chunk(14)[:1000])
     killed = [sha256_hex(chunk(i)) for i in range(10, 14)]
     k = LocalChunkStore(root)
     assert sorted(k.iter_digests()) == sorted(killed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from localcvm.blobs.chunks import Manifest
+from localcvm.blobs import Manifest
 from localcvm.imaging.volumes import Volumes
 
 

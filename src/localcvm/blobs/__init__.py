@@ -1,45 +1,36 @@
 """Content-addressed storage of disk images, one chunk namespace per region.
 
-Public API (see ``chunks.py`` for the details)::
+Layout of the package (low level: it must not import ``localcvm.store``,
+``localcvm.api`` or ``localcvm.services``; only ``registry`` reads
+``localcvm.config``)::
 
-    CHUNK_SIZE                                   1 MiB
-    Manifest(virtual_size, chunk_size, chunks, facts)   .to_json() / .from_json()
-    ChunkStore                                   abstract backend interface
-    LocalChunkStore(root)                        directory backend
-    S3ChunkStore(endpoint_url, bucket, prefix, access_key, secret_key, region)
-    write_image(store, path) -> Manifest         raw file -> chunks
-    read_image(store, manifest, dest_path)       chunks -> sparse raw file
-    copy_chunks(src, dst, manifest, progress=None, skip=()) -> bytes copied
-    gc(store, referenced, grace_seconds=0) -> (chunks_removed, bytes_freed)
+    errors.py     ChunkStoreError, ChunkMissing, ChunkCorrupt
+    manifest.py   CHUNK_SIZE, Manifest (an image as a list of chunk digests; kept in the
+                  database, not in the stores), sha256_hex/is_digest/check_digest/verify_chunk
+    store.py      ChunkStore (the backend interface), ChunkWriter (bulk writes), ChunkInfo
+    local.py      LocalChunkStore(root): a directory; bulk writes go to pack files (packs.py,
+                  whose on-disk record and index format is packfile.py)
+    s3.py         S3ChunkStore(endpoint_url, bucket, prefix, ...): an S3 bucket (boto3, lazily)
+    imagefile.py  write_image(store, path) -> Manifest (raw file -> chunks),
+                  read_image(store, manifest, dest) (chunks -> sparse raw file), store_chunk
+    transfer.py   copy_missing_chunks(src, dst, manifest) (region -> region copy, resumable), CopyTrace
+    collect.py    gc(store, referenced, grace_seconds=0) -> (removed, bytes_freed), referenced_digests
+    registry.py   BlobRegistry: the chunk store of each region, from the settings
 
-This package is low level: it must not import ``localcvm.store``,
-``localcvm.api`` or ``localcvm.services``.
+Import the names below from this package, not from its modules.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .chunks import (
-    CHUNK_SIZE,
-    ChunkCorrupt,
-    ChunkInfo,
-    ChunkMissing,
-    ChunkStore,
-    ChunkStoreError,
-    Manifest,
-    ManifestMissing,
-    Progress,
-    copy_chunks,
-    gc,
-    is_digest,
-    read_image,
-    referenced_digests,
-    sha256_hex,
-    validate_manifest_name,
-    write_image,
-)
+from .collect import gc, referenced_digests
+from .errors import ChunkCorrupt, ChunkMissing, ChunkStoreError
+from .imagefile import read_image, store_chunk, write_image
 from .local import LocalChunkStore
+from .manifest import CHUNK_SIZE, Manifest, Progress, check_digest, is_digest, sha256_hex, verify_chunk
+from .store import ChunkInfo, ChunkStore, ChunkWriter
+from .transfer import CopyTrace, copy_missing_chunks
 
 if TYPE_CHECKING:  # pragma: no cover
     from .s3 import S3ChunkStore
@@ -51,18 +42,21 @@ __all__ = [
     "ChunkMissing",
     "ChunkStore",
     "ChunkStoreError",
+    "ChunkWriter",
+    "CopyTrace",
     "LocalChunkStore",
     "Manifest",
-    "ManifestMissing",
     "Progress",
     "S3ChunkStore",
-    "copy_chunks",
+    "check_digest",
+    "copy_missing_chunks",
     "gc",
     "is_digest",
     "read_image",
     "referenced_digests",
     "sha256_hex",
-    "validate_manifest_name",
+    "store_chunk",
+    "verify_chunk",
     "write_image",
 ]
 

@@ -5,19 +5,20 @@ Layout under the store's root (one root per region, e.g.
 
     chunks/ab/cd/abcd...64 hex...     one immutable file per chunk (``put``)
     packs/<id>.pack, <id>.idx         many chunks per file (bulk ``writer()``, see blobs.packs)
-    manifests/<name>.json             one file per manifest
+
+(Stores made by older versions also hold an empty ``manifests/`` directory;
+nothing uses it: manifests live in the database.)
 
 Durability: every file is written to a temporary name in its final
 directory and renamed over its final name (``os.replace``, atomic), so a
 process killed at any point (kill -9) leaves a name holding either nothing or
 the complete content. Chunk data is made durable in one batch: ``sync()``
-(which ``write_image``/``copy_chunks`` and ``put_manifest`` call before any
-manifest may name the chunks) flushes the whole filesystem once (``syncfs``)
+(which ``write_image`` and the copy call before any manifest may name the
+chunks) flushes the whole filesystem once (``syncfs``)
 instead of one fsync per chunk, the way ``cp`` + ``sync`` does. A chunk
 written after the last ``sync()`` may come back short after a power loss;
 ``touch(digest, length)`` treats a wrong-sized file as absent (so it is
-written again) and every read verifies the hash. Manifests are fsynced one
-by one. Each chunk's write-back starts as soon as it is written (so that
+written again) and every read verifies the hash. Each chunk's write-back starts as soon as it is written (so that
 ``sync()`` finds little left to do); ``read_into`` reads with ``O_DIRECT``
 into the caller's aligned buffer where the filesystem allows it. Leftover temporaries
 (``.*.tmp``) are invisible to listings and removed by ``purge_temp`` (which
@@ -41,18 +42,9 @@ import threading
 import time
 from collections.abc import Iterator
 
-from .chunks import (
-    ChunkCorrupt,
-    ChunkInfo,
-    ChunkMissing,
-    ChunkStore,
-    ChunkStoreError,
-    Manifest,
-    ManifestMissing,
-    check_digest,
-    validate_manifest_name,
-    verify_chunk,
-)
+from .errors import ChunkCorrupt, ChunkMissing, ChunkStoreError
+from .manifest import check_digest, verify_chunk
+from .store import ChunkInfo, ChunkStore
 from ..fsio import allocated_bytes, pread_into, start_writeback, syncfs
 from .packs import PackSet, PackWriter
 
@@ -66,7 +58,7 @@ _TMP_SUFFIX = ".tmp"
 
 
 class LocalChunkStore(ChunkStore):
-    """Chunks and manifests in a directory tree (see the module docstring).
+    """Chunks in a directory tree (see the module docstring).
 
     ``root`` itself is resolved once, at construction (an operator may
     configure it through a symlink); nothing below it is ever followed.
@@ -89,7 +81,6 @@ class LocalChunkStore(ChunkStore):
         self._dirty = False  # chunks put since the last sync()
         try:
             self._chunks_fd = self._open_dir(self._root_fd, "chunks", create=True)
-            self._manifests_fd = self._open_dir(self._root_fd, "manifests", create=True)
             self._packs_fd = self._open_dir(self._root_fd, "packs", create=True)
             self._packs = PackSet(self._packs_fd, fsync=fsync, write_atomic=self._write_atomic, sync_fd=self._sync)
         except BaseException:
@@ -457,52 +448,7 @@ class LocalChunkStore(ChunkStore):
 
         for _, leaf_fd in self._iter_leaf_dirs():
             purge_in(leaf_fd)
-        purge_in(self._manifests_fd)
         return removed
-
-    # -- manifests ----------------------------------------------------------
-
-    @staticmethod
-    def _manifest_file(name: str) -> str:
-        return validate_manifest_name(name) + ".json"
-
-    def put_manifest(self, name: str, manifest: Manifest) -> None:
-        self._check_open()
-        self.sync()  # a stored manifest must never outlive its chunks' names
-        self._write_atomic(self._manifests_fd, self._manifest_file(name), manifest.to_json().encode())
-
-    def get_manifest(self, name: str) -> Manifest:
-        self._check_open()
-        try:
-            raw = self._read_regular(self._manifests_fd, self._manifest_file(name))
-        except FileNotFoundError:
-            raise ManifestMissing(name) from None
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.EINVAL):
-                raise ChunkStoreError(f"manifest {name!r} is not a regular file (symlink?)") from None
-            raise
-        try:
-            return Manifest.from_json(raw)
-        except ValueError as exc:
-            raise ChunkStoreError(f"manifest {name!r} is unreadable: {exc}") from None
-
-    def delete_manifest(self, name: str) -> bool:
-        self._check_open()
-        try:
-            os.unlink(self._manifest_file(name), dir_fd=self._manifests_fd)
-        except FileNotFoundError:
-            return False
-        self._sync(self._manifests_fd)
-        return True
-
-    def list_manifests(self) -> list[str]:
-        self._check_open()
-        names = []
-        with os.scandir(self._manifests_fd) as entries:
-            for e in entries:
-                if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file(follow_symlinks=False):
-                    names.append(e.name[: -len(".json")])
-        return sorted(names)
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -511,7 +457,7 @@ class LocalChunkStore(ChunkStore):
             if self._closed:
                 return
             self._closed = True
-            for fd in (self._chunks_fd, self._manifests_fd, self._packs_fd, self._root_fd):
+            for fd in (self._chunks_fd, self._packs_fd, self._root_fd):
                 try:
                     os.close(fd)
                 except OSError:

@@ -15,11 +15,8 @@ Layout under the store's root::
     packs/<id>.pack     a sealed pack: complete and durable
     packs/<id>.idx      the sealed pack's index (optional, rebuilt if absent)
 
-A pack is a sequence of records, each aligned to 4 KiB so that reads can
-bypass the page cache (``O_DIRECT``)::
-
-    header  4 KiB   magic "LCVMPACK", version, data length, SHA-256 (raw)
-    data    the chunk, zero-padded to a multiple of 4 KiB
+A pack is a sequence of 4 KiB-aligned records (a header naming the chunk,
+then its data); ``blobs.packfile`` holds the record and index formats.
 
 Crash rules:
 
@@ -54,35 +51,23 @@ import fcntl
 import hashlib
 import os
 import secrets
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .chunks import ChunkCorrupt, ChunkInfo, ChunkMissing, ChunkStoreError, ChunkWriter, check_digest
+from .errors import ChunkCorrupt, ChunkMissing, ChunkStoreError
+from .manifest import check_digest
+from .packfile import HEADER, MAX_CHUNK, Entry, decode_index, encode_index, padded, parse_header, record_parts, scan
+from .store import ChunkInfo, ChunkWriter
 from ..fsio import allocated_bytes, pread_into, punch_hole, start_writeback
 
-__all__ = ["PackSet", "PackWriter", "ALIGN", "scan_pack"]
+__all__ = ["PACK_LIMIT", "Loc", "PackSet", "PackWriter"]
 
-ALIGN = 4096
-HEADER = ALIGN
-MAGIC = b"LCVMPACK"
-VERSION = 1
-MAX_CHUNK = 64 * 1024 * 1024  # sanity bound on a header's length field
 PACK_LIMIT = 1024 * 1024 * 1024  # a writer starts a new pack past this size
-_HDR = struct.Struct("<8sII32s")  # magic, version, data length, sha256 digest
-_IDX_MAGIC = b"LCVMIDX1"
-_IDX_HEAD = struct.Struct("<8sI")
-_IDX_ENTRY = struct.Struct("<32sQI")  # digest, record offset, data length
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
-_SEEK_DATA = getattr(os, "SEEK_DATA", None)
-
-
-def padded(n: int) -> int:
-    return -(-n // ALIGN) * ALIGN
 
 
 class Loc(NamedTuple):
@@ -97,30 +82,19 @@ class _Pack:
     live: int = 0
 
 
-def _header(digest: str, length: int) -> bytes:
-    return _HDR.pack(MAGIC, VERSION, length, bytes.fromhex(digest)).ljust(HEADER, b"\0")
-
-
-def _parse_header(raw: bytes) -> tuple[str, int] | None:
-    if len(raw) < _HDR.size:
-        return None
-    magic, version, length, digest = _HDR.unpack_from(raw)
-    if magic != MAGIC or version != VERSION or not 0 < length <= MAX_CHUNK:
-        return None
-    return digest.hex(), length
-
-
 class PackSet:
     """The packs of one store: an in-memory index (digest -> record) plus writers.
 
-    ``write_atomic(dir_fd, name, data)`` and ``sync_dir(fd)`` come from the
+    ``write_atomic(dir_fd, name, data)`` and ``sync_fd(fd)`` come from the
     owning store (its durable small-file write and its fsync policy).
+    ``PackWriter`` appends through ``create_pack``, ``add_record`` and
+    ``finish_pack``; everything else here is reading, recovery and gc.
     """
 
     def __init__(self, dir_fd: int, *, fsync: bool, write_atomic: Callable[..., None],
                  sync_fd: Callable[[int], None]) -> None:
         self._dir_fd = dir_fd
-        self._fsync = fsync
+        self.fsync = fsync  # whether writers start write-back early (the store's fsync policy)
         self._write_atomic = write_atomic
         self._sync_fd = sync_fd
         self._lock = threading.RLock()
@@ -185,7 +159,7 @@ class PackSet:
         if entries is None:
             fd = os.open(f"{pack_id}.pack", os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=self._dir_fd)
             try:
-                entries = list(_scan(fd, verify=False))
+                entries = list(scan(fd, verify=False))
             finally:
                 os.close(fd)
             self._store_index(pack_id, entries)
@@ -193,7 +167,7 @@ class PackSet:
         for digest, offset, length in entries:
             self._add(pack_id, digest, offset, length)
 
-    def _read_index(self, pack_id: str) -> list[tuple[str, int, int]] | None:
+    def _read_index(self, pack_id: str) -> list[Entry] | None:
         try:
             fd = os.open(f"{pack_id}.idx", os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=self._dir_fd)
         except FileNotFoundError:
@@ -204,18 +178,10 @@ class PackSet:
                 raw += chunk
         finally:
             os.close(fd)
-        body, check = raw[:-32], raw[-32:]
-        if len(raw) < _IDX_HEAD.size + 32 or hashlib.sha256(body).digest() != check:
-            return None
-        magic, count = _IDX_HEAD.unpack_from(body)
-        if magic != _IDX_MAGIC or len(body) != _IDX_HEAD.size + count * _IDX_ENTRY.size:
-            return None
-        return [(d.hex(), off, n) for d, off, n in _IDX_ENTRY.iter_unpack(body[_IDX_HEAD.size:])]
+        return decode_index(raw)
 
-    def _store_index(self, pack_id: str, entries: list[tuple[str, int, int]]) -> None:
-        body = _IDX_HEAD.pack(_IDX_MAGIC, len(entries)) + b"".join(
-            _IDX_ENTRY.pack(bytes.fromhex(d), off, n) for d, off, n in entries)
-        self._write_atomic(self._dir_fd, f"{pack_id}.idx", body + hashlib.sha256(body).digest())
+    def _store_index(self, pack_id: str, entries: list[Entry]) -> None:
+        self._write_atomic(self._dir_fd, f"{pack_id}.idx", encode_index(entries))
 
     def _recover(self, pack_id: str) -> None:
         """Seal an abandoned ``.open`` pack (its writer died), keeping its verified records."""
@@ -225,7 +191,7 @@ class PackSet:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return  # a live writer (another process, or another store instance here)
-            entries = list(_scan(fd, verify=True))
+            entries = list(scan(fd, verify=True))
             if not entries:
                 os.unlink(f"{pack_id}.open", dir_fd=self._dir_fd)
                 return
@@ -239,7 +205,7 @@ class PackSet:
         for digest, offset, length in entries:
             self._add(pack_id, digest, offset, length)
 
-    def _seal(self, fd: int, pack_id: str, entries: list[tuple[str, int, int]]) -> None:
+    def _seal(self, fd: int, pack_id: str, entries: list[Entry]) -> None:
         self._sync_fd(fd)
         os.rename(f"{pack_id}.open", f"{pack_id}.pack", src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
         self._sync_fd(self._dir_fd)
@@ -329,7 +295,7 @@ class PackSet:
         if flags & _O_DIRECT:
             fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~_O_DIRECT)  # a small unaligned read
         raw = os.pread(fd, HEADER, loc.offset)
-        return _parse_header(raw) != (digest, loc.length)
+        return parse_header(raw) != (digest, loc.length)
 
     def _forget(self, digest: str, loc: Loc) -> None:
         with self._lock:
@@ -413,6 +379,36 @@ class PackSet:
     def writer(self) -> PackWriter:
         return PackWriter(self)
 
+    def create_pack(self) -> tuple[str, int]:
+        """A new, empty ``.open`` pack for a writer of this process: ``(pack id, fd)``, the fd
+        holding the pack's exclusive lock (so no other store takes it for abandoned)."""
+        pack_id = f"{int(time.time()):08x}{secrets.token_hex(8)}"
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
+        fd = os.open(f"{pack_id}.open", flags, 0o444, dir_fd=self._dir_fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with self._lock:
+            self._packs[pack_id] = _Pack(sealed=False)
+        return pack_id, fd
+
+    def add_record(self, pack_id: str, digest: str, offset: int, length: int) -> None:
+        """Index a record a writer has just written whole into its open pack: readable from now on."""
+        with self._lock:
+            self._add(pack_id, digest, offset, length)
+
+    def finish_pack(self, pack_id: str, fd: int, entries: list[Entry]) -> None:
+        """Seal a writer's pack holding ``entries`` (fsync, rename to ``.pack``, index), or
+        remove it when it holds nothing. The caller closes ``fd`` (releasing the lock) after."""
+        if entries:
+            self._seal(fd, pack_id, sorted(entries, key=lambda e: e[1]))
+        else:
+            os.unlink(f"{pack_id}.open", dir_fd=self._dir_fd)
+        with self._lock:
+            p = self._packs.get(pack_id)
+            if p is not None:
+                p.sealed = True
+                if not entries:
+                    del self._packs[pack_id]
+
 
 class PackWriter(ChunkWriter):
     """Appends chunks to new packs; ``close`` seals them (durable, indexed).
@@ -427,18 +423,24 @@ class PackWriter(ChunkWriter):
         self._current: tuple[str, int] | None = None  # (pack id, fd)
         self._size = 0
         self._done: list[tuple[str, int]] = []
-        self._entries: dict[str, list[tuple[str, int, int]]] = {}
+        self._entries: dict[str, list[Entry]] = {}
         self._closed = False
 
-    def _new_pack(self) -> tuple[str, int]:
-        s = self._set
-        pack_id = f"{int(time.time()):08x}{secrets.token_hex(8)}"
-        fd = os.open(f"{pack_id}.open", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC, 0o444, dir_fd=s._dir_fd)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with s._lock:
-            s._packs[pack_id] = _Pack(sealed=False)
-        self._entries[pack_id] = []
-        return pack_id, fd
+    def _reserve(self, length: int) -> tuple[str, int, int]:
+        """Room for a record of ``length`` data bytes: ``(pack id, fd, offset)``."""
+        with self._lock:
+            if self._closed:
+                raise ChunkStoreError("pack writer is closed")
+            if self._current is None or self._size >= PACK_LIMIT:
+                if self._current is not None:
+                    self._done.append(self._current)
+                self._current = self._set.create_pack()
+                self._entries[self._current[0]] = []
+                self._size = 0
+            pack_id, fd = self._current
+            offset = self._size
+            self._size += HEADER + padded(length)
+        return pack_id, fd, offset
 
     def put(self, digest: str, data: bytes | bytearray | memoryview) -> bool:
         """Append a chunk whose hash the caller has verified; False if the packs already hold it."""
@@ -448,30 +450,17 @@ class PackWriter(ChunkWriter):
             raise ChunkStoreError(f"chunk {digest}: length {length} cannot be packed")
         if self._set.has(digest, length):
             return False
-        with self._lock:
-            if self._closed:
-                raise ChunkStoreError("pack writer is closed")
-            if self._current is None or self._size >= PACK_LIMIT:
-                if self._current is not None:
-                    self._done.append(self._current)
-                self._current = self._new_pack()
-                self._size = 0
-            pack_id, fd = self._current
-            offset = self._size
-            self._size += HEADER + padded(length)
+        pack_id, fd, offset = self._reserve(length)
         total = HEADER + padded(length)
-        parts = [_header(digest, length), data]
-        if padded(length) != length:
-            parts.append(bytes(padded(length) - length))
+        parts = record_parts(digest, data)
         written = os.pwritev(fd, parts, offset)  # the whole record in one call
         if written != total:  # a short write to a regular file: finish it piecewise
             blob = b"".join(bytes(p) for p in parts)
             while written < total:
                 written += os.pwrite(fd, blob[written:], offset + written)
-        if self._set._fsync:
+        if self._set.fsync:
             start_writeback(fd, offset, total)
-        with self._set._lock:
-            self._set._add(pack_id, digest, offset, length)
+        self._set.add_record(pack_id, digest, offset, length)
         with self._lock:
             self._entries[pack_id].append((digest, offset, length))
         return True
@@ -484,20 +473,9 @@ class PackWriter(ChunkWriter):
             self._closed = True
             packs = self._done + ([self._current] if self._current else [])
             self._current = None
-        s = self._set
         for pack_id, fd in packs:
             try:
-                entries = sorted(self._entries.get(pack_id, []), key=lambda e: e[1])
-                if entries:
-                    s._seal(fd, pack_id, entries)
-                else:
-                    os.unlink(f"{pack_id}.open", dir_fd=s._dir_fd)
-                with s._lock:
-                    p = s._packs.get(pack_id)
-                    if p is not None:
-                        p.sealed = True
-                        if not entries:
-                            del s._packs[pack_id]
+                self._set.finish_pack(pack_id, fd, self._entries.get(pack_id, []))
             finally:
                 os.close(fd)  # releases the flock
 
@@ -506,46 +484,3 @@ class PackWriter(ChunkWriter):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def scan_pack(path: str | os.PathLike[str], *, verify: bool = True) -> list[tuple[str, int, int]]:
-    """The records of the pack file at ``path`` as ``(digest, offset, length)``, read-only and without
-    locking: what an inspector sees of a pack, even one another process is still writing."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC)
-    try:
-        return list(_scan(fd, verify=verify))
-    finally:
-        os.close(fd)
-
-
-def _scan(fd: int, *, verify: bool) -> Iterator[tuple[str, int, int]]:
-    """Yield ``(digest, offset, length)`` for each record found in a pack.
-
-    Holes (punched records) are skipped with SEEK_DATA; anything that is not
-    a valid header is stepped over 4 KiB at a time. With ``verify`` each
-    record's data must hash to its header's digest (an abandoned pack may
-    end in a torn record).
-    """
-    size = os.fstat(fd).st_size
-    pos = 0
-    while pos + HEADER <= size:
-        if _SEEK_DATA is not None:
-            try:
-                pos = os.lseek(fd, pos, _SEEK_DATA)
-            except OSError as exc:
-                if exc.errno == errno.ENXIO:  # only a hole is left
-                    return
-                raise
-            pos -= pos % ALIGN
-        parsed = _parse_header(os.pread(fd, HEADER, pos))
-        if parsed is not None and pos + HEADER + parsed[1] <= size:
-            digest, length = parsed
-            ok = True
-            if verify:
-                data = os.pread(fd, length, pos + HEADER)
-                ok = len(data) == length and hashlib.sha256(data).hexdigest() == digest
-            if ok:
-                yield digest, pos, length
-                pos += HEADER + padded(length)
-                continue
-        pos += ALIGN

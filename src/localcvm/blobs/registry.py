@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from .chunks import ChunkStore
+from .store import ChunkStore
 from ..config import Settings
 
 

@@ -3,7 +3,6 @@
 Keys, under an optional prefix (one prefix or bucket per region)::
 
     <prefix>/chunks/<sha256 hex>
-    <prefix>/manifests/<name>.json
 
 S3 writes are atomic per object, so there are no temporaries. Uploads carry
 ``Content-MD5`` so the server rejects a body damaged in transit (important:
@@ -22,18 +21,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .chunks import (
-    ChunkInfo,
-    ChunkMissing,
-    ChunkStore,
-    ChunkStoreError,
-    Manifest,
-    ManifestMissing,
-    check_digest,
-    is_digest,
-    validate_manifest_name,
-    verify_chunk,
-)
+from .errors import ChunkMissing, ChunkStoreError
+from .manifest import check_digest, is_digest, verify_chunk
+from .store import ChunkInfo, ChunkStore
 
 __all__ = ["S3ChunkStore"]
 
@@ -47,7 +37,7 @@ def _error_code(exc: Exception) -> str:
 
 
 class S3ChunkStore(ChunkStore):
-    """Chunks and manifests as objects of one bucket under ``prefix``.
+    """Chunks as objects of one bucket under ``prefix``.
 
     ``endpoint_url`` is the S3 endpoint (``None`` for AWS itself); path-style
     addressing is used, which every S3-compatible server understands.
@@ -113,9 +103,6 @@ class S3ChunkStore(ChunkStore):
 
     def _chunk_key(self, digest: str) -> str:
         return self._key("chunks", check_digest(digest))
-
-    def _manifest_key(self, name: str) -> str:
-        return self._key("manifests", validate_manifest_name(name) + ".json")
 
     def _fail(self, op: str, key: str, exc: Exception) -> ChunkStoreError:
         return ChunkStoreError(f"S3 {op} s3://{self.bucket}/{key} failed: {exc}")
@@ -223,37 +210,6 @@ class S3ChunkStore(ChunkStore):
             name = obj["Key"][len(prefix) :]
             if is_digest(name):
                 yield ChunkInfo(name, int(obj["Size"]), obj["LastModified"].timestamp())
-
-    # -- manifests ----------------------------------------------------------
-
-    def put_manifest(self, name: str, manifest: Manifest) -> None:
-        self._put_object(self._manifest_key(name), manifest.to_json().encode())
-
-    def get_manifest(self, name: str) -> Manifest:
-        key = self._manifest_key(name)
-        resp = self._call("GetObject", key, self._s3.get_object)
-        if resp is None:
-            raise ManifestMissing(name)
-        try:
-            return Manifest.from_json(resp["Body"].read())
-        except ValueError as exc:
-            raise ChunkStoreError(f"manifest {name!r} is unreadable: {exc}") from None
-
-    def delete_manifest(self, name: str) -> bool:
-        key = self._manifest_key(name)
-        if self._call("HeadObject", key, self._s3.head_object) is None:
-            return False
-        self._call("DeleteObject", key, self._s3.delete_object)
-        return True
-
-    def list_manifests(self) -> list[str]:
-        prefix = self._key("manifests") + "/"
-        names = []
-        for obj in self._list(prefix):
-            rest = obj["Key"][len(prefix) :]
-            if rest.endswith(".json") and "/" not in rest:
-                names.append(rest[: -len(".json")])
-        return sorted(names)
 
     def close(self) -> None:
         try:

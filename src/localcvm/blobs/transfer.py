@@ -1,4 +1,8 @@
-"""Moving chunks between stores: the copy of an image's chunks into another region's store."""
+"""Moving chunks between stores: the copy of an image's chunks into another region's store.
+
+``copy_missing_chunks`` is the one copy engine (the image sync job runs it);
+``CopyTrace`` optionally records every chunk it writes.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import queue
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .chunks import ChunkCorrupt, ChunkStore, Manifest
+from .errors import ChunkCorrupt
+from .manifest import Manifest
+from .store import ChunkStore
 
 READ_AHEAD = 16
 
@@ -34,16 +40,20 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
                         before_put=None) -> int:
     """Copy the chunks of ``manifest`` that ``dst`` lacks; return the bytes written.
 
-    Like ``blobs.chunks.copy_chunks`` (verified reads, atomic writes, dedup by
-    ``touch``), but with exactly one write in flight: reads of the next chunks
+    Every chunk is read verified from ``src`` (a corrupt one raises
+    ChunkCorrupt and is never written), chunks ``dst`` already holds are
+    skipped (``touch``, which also refreshes them for gc), holes are not
+    chunks at all. Exactly one write is in flight: reads of the next chunks
     run ahead in a small pool, writes are serial, so an interrupted copy
     re-writes at most one chunk when it runs again. Reads land in a fixed set
     of page-aligned buffers (``ChunkStore.read_into``: a local store reads
     them with O_DIRECT, sparing the page cache). Writes go through
     ``dst.writer()``: a local store appends them to one pack file, sealed
     when the copy ends or, after a crash, by the next store that opens the
-    region. ``progress(done, total)`` is called after each chunk (and may
-    sleep, to pace the copy).
+    region. ``progress(done, total)`` counts bytes of distinct chunks handled
+    (copied or found present) after each chunk (it may sleep, to pace the
+    copy, or raise, to stop it); ``before_put(digest)`` runs before each write
+    (the sync job's ``CopyTrace``). Write the manifest only after this returns.
     """
     todo = [(d, n) for d, n in manifest.unique_chunks().items()]
     total = sum(n for _, n in todo)

@@ -18,15 +18,17 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..blobs.chunks import CHUNK_SIZE, ChunkStore, Manifest, read_image, store_chunk, write_image
-from ..fsio import fsync_dir
-from ..imaging import qemu_img
+from . import qemu_img
+from ..blobs import CHUNK_SIZE, ChunkStore, Manifest, read_image, store_chunk, write_image
 from ..blobs.registry import BlobRegistry
+from ..fsio import fsync_dir
 
 GIB = 1024**3
 
 
 class Volumes:
+    """The disk files and launch bases of every region under ``data_dir`` (layout: module docstring)."""
+
     def __init__(self, data_dir: Path, blobs: BlobRegistry):
         self.data_dir = Path(data_dir)
         self.blobs = blobs
