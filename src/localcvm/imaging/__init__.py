@@ -1,5 +1,15 @@
-"""Disk image handling: a resource-limited qemu-img wrapper and the safe
-inspection of untrusted uploads.
+"""Disk image handling: a resource-limited qemu-img wrapper, the safe
+inspection of untrusted uploads, and the disk files of launched instances.
+
+Layout (low level: it must not import ``localcvm.store``, ``localcvm.api`` or
+``localcvm.services``)::
+
+    qemu_img.py   info / convert / compare / create / resize / map_extents, under resource limits
+    inspect.py    inspect_image(path) -> InspectResult (or UnsafeImage): opens the file and
+                  dispatches on its header to qcow2.py, vmdk.py, vhd.py; probe.py holds what
+                  they share (InspectResult, UnsafeImage, UnsupportedImage, bounded reads)
+    volumes.py    Volumes (qcow2 overlays over raw bases materialised from chunk manifests),
+                  capture_chunks (a disk's contents back into chunks), GIB
 
 Public API::
 
@@ -8,9 +18,6 @@ Public API::
     qemu_img.compare(a, fmt_a, b, fmt_b) -> bool
     qemu_img.create(path, fmt, size, backing=None, backing_fmt=None)
     inspect_image(path, max_virtual_size=...) -> InspectResult   (or UnsafeImage)
-
-This package is low level: it must not import ``localcvm.store``,
-``localcvm.api`` or ``localcvm.services``.
 """
 
 from __future__ import annotations
