@@ -1,4 +1,6 @@
-"""Small file-system calls the local chunk store and its packs share.
+"""Small file-system calls shared by the chunk stores (``blobs``), the disk
+files (``imaging.volumes``) and the hypervisor drivers: a utility layer that
+imports nothing from localcvm.
 
 The libc calls Python's ``os`` module lacks (``syncfs``, ``fallocate`` with
 flags) go through one lazily loaded ``ctypes`` handle.

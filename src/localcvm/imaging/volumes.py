@@ -157,17 +157,6 @@ class Volumes:
         finally:
             raw.unlink(missing_ok=True)
 
-    def bytes_used(self, region: str | None = None) -> int:
-        root = self.data_dir / "disks" / (region or "")
-        total = 0
-        for dirpath, _dirs, names in os.walk(root):
-            for n in names:
-                try:
-                    total += os.lstat(os.path.join(dirpath, n)).st_blocks * 512
-                except FileNotFoundError:
-                    pass
-        return total
-
 
 def capture_chunks(store: ChunkStore, overlay: Path, backing: Path | None, virtual_size: int,
                    extents: list[qemu_img.Extent], base: Manifest | None, progress=None, workers: int = 4) -> Manifest:
