@@ -416,6 +416,17 @@ def test_copy_refuses_to_spread_corruption(blob_store, blob_kind, blob_store_fac
         again.close()
 
 
+def test_copy_refuses_a_chunk_of_another_length_than_the_manifest_says(blob_store, blob_kind, blob_store_factory):
+    dst = blob_store_factory(blob_kind)
+    short = block(9, SMALL // 2)
+    digest = sha256_hex(short)
+    blob_store.put(digest, short)
+    m = Manifest(virtual_size=2 * SMALL, chunk_size=SMALL, chunks=[digest, None])  # claims SMALL bytes
+    with pytest.raises(ChunkCorrupt, match="manifest expects"):
+        copy_missing_chunks(blob_store, dst, m)
+    assert not dst.has(digest)
+
+
 KILL_SCRIPT = """
 import os, signal, sys
 sys.path[:0] = {path!r}
