@@ -75,7 +75,7 @@ _BOOT_SECONDS = 3.2  # simulated time a boot takes (console timestamps)
 #: The methods ``inject`` can make fail.
 FAULTABLE = frozenset({
     "spawn", "power_on", "power_off", "reboot", "destroy", "info", "list", "console_log",
-    "attach_disk", "detach_disk", "snapshot_disk", "resize_disk",
+    "attach_disk", "detach_disk", "snapshot_disk", "frozen_disk", "resize_disk",
 })
 
 
@@ -645,6 +645,19 @@ class FakeDriver(ComputeDriver):
                 fsync_dir(dest.parent)
             finally:
                 tmp.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def frozen_disk(self, instance_id: str, device: str) -> Iterator[Path]:
+        # The VM's lock held for the whole context is what keeps the file unchanged here:
+        # nothing can resize, detach or replace the disk, and the fake guest writes nothing.
+        with self._locks.hold(instance_id):
+            state = self._require(instance_id)
+            disk = self._find_disk(state, device)
+            if disk is None:
+                raise InvalidDisk(f"VM {instance_id} has no disk at {device}", instance_id, device)
+            self._live_check(state, "frozen_disk", self.supports_live_snapshot, "freeze a disk of")
+            self._fault("frozen_disk", instance_id, device)
+            yield Path(disk["path"])
 
     def resize_disk(self, instance_id: str, device: str, new_size: int) -> None:
         if not isinstance(new_size, int) or isinstance(new_size, bool) or new_size <= 0:

@@ -1,4 +1,4 @@
-"""SSH key pairs (R4: key pairs are the preferred Linux login): create, import, describe, bind."""
+"""SSH key pairs (the CVM API's preferred Linux login): create, import, describe, bind."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ..store.db import Database
 from ..store.models import KeyPair
 from ..store.repo import utcnow
 from . import errors, sshkeys
+from .instances import lifecycle
 from .query import check_filters
 from .iam import Identity
 from .ids import is_id, new_id
@@ -131,6 +132,7 @@ class KeyPairService:
         with self.db.write() as repo:
             keys = [self.own(repo, identity, k) for k in dict.fromkeys(key_ids)]
             rows = instances.own_many(repo, identity, region, instance_ids)
+            action = "AssociateInstancesKeyPairs" if associate else "DisassociateInstancesKeyPairs"
             for row in rows:
                 if row.os_type == "Windows":
                     raise errors.UnsupportedOperationKeyPairUnsupportedWindows(
@@ -139,8 +141,7 @@ class KeyPairService:
                 if row.state == "RUNNING" and not force_stop:
                     raise errors.instance_state_error(row.state, row.instance_id,
                                                       "binding key pairs without ForceStop (stop it first)")
-                if row.state not in ("RUNNING", "STOPPED"):
-                    raise errors.instance_state_error(row.state, row.instance_id, "binding key pairs")
+                lifecycle.check_operation(row, action, what="binding key pairs")
             for row in rows:
                 current = repo.key_ids_of(row.instance_id)
                 wanted = [k.key_id for k in keys]

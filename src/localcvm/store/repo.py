@@ -128,7 +128,7 @@ class Repo:
         )
         return list(self.session.scalars(q))
 
-    # --- image shares (R10) ----------------------------------------------------------------
+    # --- image shares -------------------------------------------------------------------
     def shares_of(self, image_id: str) -> list[ImageShare]:
         return list(self.session.scalars(select(ImageShare).where(ImageShare.image_id == image_id)
                                          .order_by(ImageShare.created_at, ImageShare.account_uin)))
