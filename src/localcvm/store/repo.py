@@ -36,9 +36,6 @@ class Repo:
     def list_accounts(self) -> list[Account]:
         return list(self.session.scalars(select(Account).order_by(Account.created_at, Account.uin)))
 
-    def count_accounts(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(Account)) or 0
-
     def max_uin(self) -> int:
         return int(self.session.scalar(select(func.max(Account.uin))) or 0)
 
@@ -225,9 +222,6 @@ class Repo:
         )
         return result.rowcount == 1
 
-    def unfinished_jobs(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(Job).where(Job.state.in_(["PENDING", "RUNNING"]))) or 0
-
     def running_jobs(self) -> list[Job]:
         return list(self.session.scalars(select(Job).where(Job.state == "RUNNING")))
 
@@ -242,9 +236,6 @@ class Repo:
         if ids:
             q = q.where(Instance.instance_id.in_(ids))
         return list(self.session.scalars(q.order_by(Instance.created_at.desc(), Instance.instance_id)))
-
-    def instances_using_image(self, image_id: str) -> list[Instance]:
-        return list(self.session.scalars(select(Instance).where(Instance.image_id == image_id)))
 
     def delete_instance(self, instance_id: str) -> None:
         self.session.execute(delete(InstanceKeyPair).where(InstanceKeyPair.instance_id == instance_id))

@@ -19,14 +19,13 @@ from ...store.repo import Repo, utcnow
 from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
-from ..instances import DISK_TYPES, SYSTEM_DISK_MAX, BaseSource, InstanceService, device_name, lifecycle
+from ..instances import DISK_TYPES, MAX_DATA_DISKS, SYSTEM_DISK_MAX, BaseSource, InstanceService, device_name, lifecycle
 from ..query import check_filters, check_page, match_all
 from ..regions import RegionCatalogue
 from .snapshots import SnapshotOps
 from .views import DISK_FILTERS, DiskView, disk_matches
 
 CHARGE_TYPES = ("PREPAID", "POSTPAID_BY_HOUR", "CDCPAID", "DEDICATED_CLUSTER_PAID")
-MAX_DATA_DISKS = 20
 
 
 @dataclass(frozen=True)
