@@ -20,6 +20,7 @@ instances = sa.table(
     sa.column("internet_charge_type", sa.String),
     sa.column("internet_max_bandwidth_out", sa.Integer),
     sa.column("bandwidth_package_id", sa.String),
+    sa.column("public_ip", sa.String),
 )
 
 
@@ -54,9 +55,11 @@ def downgrade() -> None:
         batch.add_column(sa.Column("internet", sa.Text, nullable=False, server_default="{}"))
     conn = op.get_bind()
     rows = conn.execute(sa.select(instances.c.instance_id, instances.c.internet_charge_type,
-                                  instances.c.internet_max_bandwidth_out, instances.c.bandwidth_package_id)).all()
-    for instance_id, charge, bandwidth, package in rows:
-        wire = {"InternetChargeType": charge, "InternetMaxBandwidthOut": bandwidth, "BandwidthPackageId": package}
+                                  instances.c.internet_max_bandwidth_out, instances.c.bandwidth_package_id,
+                                  instances.c.public_ip)).all()
+    for instance_id, charge, bandwidth, package, public_ip in rows:
+        wire = {"InternetChargeType": charge, "InternetMaxBandwidthOut": bandwidth,
+                "PublicIpAssigned": bool(public_ip), "BandwidthPackageId": package}
         conn.execute(instances.update().where(instances.c.instance_id == instance_id).values(
             internet=json.dumps({k: v for k, v in wire.items() if v})))
     with op.batch_alter_table("instances") as batch:
