@@ -199,6 +199,9 @@ class DiskService(SnapshotOps):
                       for d in disks}
             for row in owners.values():
                 lifecycle.check_operation(row, "DetachDisks")
+                if row.state == "RUNNING" and not self.driver.supports_hot_plug:
+                    raise errors.instance_state_error(row.state, row.instance_id,
+                                                      "DetachDisks (this hypervisor cannot detach from a running instance)")
             for row in owners.values():
                 lifecycle.begin_operation(row, "DetachDisks", None, request_id)
             plan = [(d.disk_id, d.instance_id, device_name(d.position)) for d in disks]

@@ -34,6 +34,10 @@ class SnapshotOps:
             d = self.own(repo, identity, region, disk_id)
             if d.state not in ("ATTACHED", "UNATTACHED"):
                 raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+            inst = repo.get_instance(d.instance_id) if d.instance_id else None
+            if inst is not None and inst.state != "STOPPED" and not self.driver.supports_live_snapshot:
+                raise errors.instance_state_error(
+                    inst.state, inst.instance_id, "CreateSnapshot (this hypervisor snapshots disks of stopped instances only)")
             snapshot_id = new_id("snap")
             repo.add(Snapshot(snapshot_id=snapshot_id, owner_uin=identity.uin, region=region, zone=d.zone,
                               disk_id=d.disk_id, usage=d.usage, size_gib=d.size_gib,

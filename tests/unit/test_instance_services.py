@@ -1,9 +1,11 @@
-"""No disk or driver I/O while a transaction is open: while a launch builds its base and while
-AttachDisks waits for the driver, no database connection is held, and another account's write
-requests complete."""
+"""The instance and disk services in process: no disk or driver I/O while a transaction is open
+(while a launch builds its base and while AttachDisks waits for the driver, no database connection
+is held, and another account's write requests complete); the driver's capability flags decide what
+runs live; the views they return carry no ORM rows."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -13,7 +15,10 @@ from localcvm.jobs.queue import lease
 from localcvm.services.core import Services
 from localcvm.services.disks.service import CreateDisksRequest
 from localcvm.services.iam import Identity
-from localcvm.services.instances.requests import RunRequest
+from localcvm.hypervisor.fake import FakeDriver
+from localcvm.services import errors
+from localcvm.services.instances.requests import ResizeRequest, RunRequest
+from localcvm.store.models import Base
 
 ZONE = "ap-guangzhou-3"
 REGION = "ap-guangzhou"
@@ -127,3 +132,74 @@ def test_attach_disks_calls_the_driver_outside_any_transaction(services):
     assert not errors
     total, views = services.disks.describe(owner, REGION, ids=[disk_id], filters=None, offset=None, limit=None)
     assert total == 1 and (views[0].state, views[0].instance_id) == ("ATTACHED", instance_id)
+
+
+class ColdDriver(FakeDriver):
+    """A hypervisor that can do nothing to a running VM's disks."""
+
+    supports_hot_plug = False
+    supports_live_snapshot = False
+    supports_online_resize = False
+
+
+def _running(services: Services, owner: Identity) -> str:
+    instance_id, job = _launch(services, owner)
+    job.run()
+    return instance_id
+
+
+def test_services_follow_the_drivers_capability_flags(services):
+    cold = ColdDriver(services.settings.data_dir / "vms")
+    services.instances.driver = services.disks.driver = cold
+    owner = _identity(services, "owner")
+    instance_id = _running(services, owner)
+    disk_id = services.disks.create(owner, REGION, CreateDisksRequest(
+        zone=ZONE, disk_type="CLOUD_PREMIUM", charge_type="POSTPAID_BY_HOUR", disk_size=10))[0]
+    with pytest.raises(errors.ApiError) as err:  # no hot plug: refused before anything changes
+        services.disks.attach(owner, REGION, "req-a", instance_id, [disk_id])
+    assert err.value.code == "UnsupportedOperation.InstanceStateRunning"
+    with services.db.read() as repo:
+        system_id = repo.disks_of_instance(instance_id)[0].disk_id
+    with pytest.raises(errors.ApiError) as err:
+        services.disks.create_snapshot(owner, REGION, system_id)
+    assert err.value.code == "UnsupportedOperation.InstanceStateRunning"
+    # no online resize: the resize job stops the VM, grows the disk through the driver, starts it again
+    boots = cold.info(instance_id).boot_count
+    services.instances.resize_disks(owner, REGION, "req-r", ResizeRequest(instance_id, system_disk_size=60,
+                                                                          resize_online=True))
+    handle = lease(services.db, ["instance_resize"], "test")
+    services.instances.run_resize(handle)
+    info = cold.info(instance_id)
+    assert info.power_state == "running" and info.boot_count == boots + 1
+    assert info.disk("vda").size_bytes == 60 * 1024**3
+
+
+def _walk(value, path="view"):
+    assert not isinstance(value, Base), f"{path} is an ORM row"
+    if dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            _walk(getattr(value, f.name), f"{path}.{f.name}")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _walk(v, f"{path}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _walk(v, f"{path}[{i}]")
+
+
+def test_views_carry_no_orm_rows(services):
+    owner = _identity(services, "owner")
+    instance_id = _running(services, owner)
+    disk_id = services.disks.create(owner, REGION, CreateDisksRequest(
+        zone=ZONE, disk_type="CLOUD_PREMIUM", charge_type="POSTPAID_BY_HOUR", disk_size=10))[0]
+    services.disks.attach(owner, REGION, "req-a", instance_id, [disk_id])
+    services.disks.create_snapshot(owner, REGION, disk_id, "s")
+    services.keypairs.create(owner, "k", 0, {})
+    seen = [
+        services.instances.describe(owner, REGION, ids=None, filters=None, offset=None, limit=None)[1],
+        services.disks.describe(owner, REGION, ids=None, filters=None, offset=None, limit=None)[1],
+        services.disks.describe_snapshots(owner, REGION, ids=None, filters=None, offset=None, limit=None)[1],
+        services.keypairs.describe(owner, None, None, None, None)[1],
+    ]
+    assert all(seen)
+    _walk(seen)
