@@ -203,3 +203,18 @@ def test_views_carry_no_orm_rows(services):
     ]
     assert all(seen)
     _walk(seen)
+
+
+def test_snapshot_of_an_attached_disk_reads_it_through_the_drivers_frozen_disk(services):
+    owner = _identity(services, "owner")
+    instance_id = _running(services, owner)
+    with services.db.read() as repo:
+        system_id = repo.disks_of_instance(instance_id)[0].disk_id
+    calls = []
+    services.driver.inject("frozen_disk", lambda *args: calls.append(args))
+    snapshot_id = services.disks.create_snapshot(owner, REGION, system_id, "s")
+    services.disks.run_snapshot(lease(services.db, ["snapshot_create"], "test"))
+    assert calls == [(instance_id, "vda")]
+    total, views = services.disks.describe_snapshots(owner, REGION, ids=[snapshot_id], filters=None, offset=None,
+                                                     limit=None)
+    assert total == 1 and views[0].state == "NORMAL"

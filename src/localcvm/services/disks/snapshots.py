@@ -3,7 +3,6 @@ driver's ``frozen_disk`` (a consistent view of an attached disk)."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 
 from ...jobs.queue import JobHandle, enqueue
@@ -12,7 +11,7 @@ from ...store.repo import Repo, utcnow
 from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
-from ..instances import device_name, lifecycle
+from ..instances import lifecycle
 from ..query import check_filters, check_page, match_all
 from .views import SNAPSHOT_FILTERS, BoundImage, SnapshotView, snapshot_matches
 
@@ -50,13 +49,6 @@ class SnapshotOps:
         self.notify()
         return snapshot_id
 
-    def frozen(self, region: str, disk_id: str, instance_id: str | None, position: int):
-        """A context giving the path of the disk's file, unchanged while it is open: through the
-        driver's ``frozen_disk`` when the disk is attached to a VM, else the file itself."""
-        if instance_id and self.driver.info(instance_id).exists:
-            return self.driver.frozen_disk(instance_id, device_name(position))
-        return contextlib.nullcontext(self.volumes.disk_path(region, disk_id))
-
     def run_snapshot(self, handle: JobHandle) -> None:
         p = handle.payload
         work = self.blobs.work_dir(handle.view.job_id)
@@ -70,9 +62,7 @@ class SnapshotOps:
             instance_id, position = disk.instance_id, disk.position
         base = self.instances.source_manifest(source)
         try:
-            with self.frozen(p["region"], p["disk_id"], instance_id, position) as path:
-                if path != self.volumes.disk_path(p["region"], p["disk_id"]):
-                    raise errors.InternalError(f"the driver froze {path}, not the disk file of `{p['disk_id']}`")
+            with self.instances.frozen_disk(p["region"], p["disk_id"], instance_id, position):
                 manifest = self.volumes.capture(p["region"], p["disk_id"], work, base=base,
                                                 progress=lambda done, total: handle.progress(int(95 * done / max(total, 1))))
         finally:

@@ -12,6 +12,8 @@ crash in the middle is resumed. The actions live in ``launch``, ``power`` and
 from __future__ import annotations
 
 import base64
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +187,20 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
     def base_for(self, repo: Repo, disk: Disk) -> Path | None:
         """``build_base`` of the disk's source (reads through ``repo``, then builds: avoid inside a transaction)."""
         return self.build_base(self.base_source(repo, disk))
+
+    @contextlib.contextmanager
+    def frozen_disk(self, region: str, disk_id: str, instance_id: str | None, position: int) -> Iterator[Path]:
+        """A consistent view of a disk for a capture (CreateSnapshot, CreateImage): the driver's
+        ``frozen_disk`` while the disk is attached to a VM, else the file itself. Yields the disk
+        file's path; open no transaction inside."""
+        path = self.volumes.disk_path(region, disk_id)
+        if not instance_id or not self.driver.info(instance_id).exists:
+            yield path
+            return
+        with self.driver.frozen_disk(instance_id, device_name(position)) as frozen:
+            if Path(frozen) != path:  # Volumes.capture reads the disk file by its id
+                raise errors.InternalError(f"the driver froze {frozen}, not the disk file of `{disk_id}`")
+            yield path
 
     def finish_job(self, handle: JobHandle, state: str | None, extra=None) -> None:
         """The job's operation succeeded: the instance is ``state``; ``extra(repo, row)`` writes the rest."""
