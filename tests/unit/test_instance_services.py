@@ -218,3 +218,28 @@ def test_snapshot_of_an_attached_disk_reads_it_through_the_drivers_frozen_disk(s
     total, views = services.disks.describe_snapshots(owner, REGION, ids=[snapshot_id], filters=None, offset=None,
                                                      limit=None)
     assert total == 1 and views[0].state == "NORMAL"
+
+
+def test_an_attach_interrupted_between_its_transactions_is_settled_at_start_up(services):
+    owner = _identity(services, "owner")
+    instance_id = _running(services, owner)
+    made = services.disks.create(owner, REGION, CreateDisksRequest(
+        zone=ZONE, disk_type="CLOUD_PREMIUM", charge_type="POSTPAID_BY_HOUR", disk_size=10, count=2))
+    for disk_id in made:  # the process dies in the driver call: the first transaction is all there is
+        services.driver.inject("attach_disk", SystemExit("killed"))
+        with pytest.raises(SystemExit):
+            services.disks.attach(owner, REGION, "req-a", instance_id, [disk_id])
+        if disk_id == made[0]:  # (let the second attach start as if the first had been in another process)
+            with services.db.write() as repo:
+                repo.get_instance(instance_id).latest_operation_state = "SUCCESS"
+    # the driver did attach the second disk before the crash
+    with services.db.read() as repo:
+        second = repo.get_disk(made[1])
+        spec = services.instances.disk_spec(REGION, second.disk_id, second.size_gib, second.position)
+    services.driver.attach_disk(instance_id, spec)
+    assert services.disks.recover_interrupted() == 2
+    total, views = services.disks.describe(owner, REGION, ids=made, filters=None, offset=None, limit=None)
+    got = {v.disk_id: (v.state, v.instance_id) for v in views}
+    assert got == {made[0]: ("UNATTACHED", None), made[1]: ("ATTACHED", instance_id)}
+    view = services.instances.describe(owner, REGION, ids=[instance_id], filters=None, offset=None, limit=None)[1][0]
+    assert view.latest_operation_state == "SUCCESS" and [d.disk_id for d in view.data_disks] == [made[1]]

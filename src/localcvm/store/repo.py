@@ -255,6 +255,9 @@ class Repo:
             q = q.where(Disk.disk_id.in_(ids))
         return list(self.session.scalars(q.order_by(Disk.created_at.desc(), Disk.disk_id)))
 
+    def disks_in_states(self, states: tuple[str, ...]) -> list[Disk]:
+        return list(self.session.scalars(select(Disk).where(Disk.state.in_(states)).order_by(Disk.disk_id)))
+
     def delete_disk(self, disk_id: str) -> None:
         self.session.execute(delete(Tag).where(Tag.resource_id == disk_id))
         self.session.execute(delete(Disk).where(Disk.disk_id == disk_id))

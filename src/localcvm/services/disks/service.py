@@ -26,6 +26,7 @@ from .snapshots import SnapshotOps
 from .views import DISK_FILTERS, DiskView, disk_matches
 
 CHARGE_TYPES = ("PREPAID", "POSTPAID_BY_HOUR", "CDCPAID", "DEDICATED_CLUSTER_PAID")
+INTERRUPTIBLE = ("ATTACHING", "DETACHING", "EXPANDING")  # the states between two transactions of one request
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,13 @@ class DiskService(SnapshotOps):
             error = errors.InternalError(f"attaching a disk to {instance_id} failed: {exc}")
             self._settle(instance_id, [d.disk_id for d in disks], error, lambda d: _detached(d))
             raise error from exc
-        self._settle(instance_id, [d.disk_id for d in disks], None, lambda d: setattr(d, "state", "ATTACHED"))
+        positions = {d.disk_id: d.position for d in disks}
+
+        def attached(d: Disk) -> None:  # the whole outcome, whatever happened to the row meanwhile
+            d.state, d.instance_id, d.position = "ATTACHED", instance_id, positions[d.disk_id]
+            d.delete_with_instance = delete_with_instance
+
+        self._settle(instance_id, list(positions), None, attached)
 
     def detach(self, identity: Identity, region: str, request_id: str, disk_ids: list[str],
                instance_id: str | None = None) -> None:
@@ -226,6 +233,39 @@ class DiskService(SnapshotOps):
                     lifecycle.finish_operation(row)
                 else:
                     lifecycle.fail_operation(row, error.message)
+
+    def recover_interrupted(self) -> int:
+        """Settle what a crash left between the two transactions of AttachDisks, DetachDisks or
+        ResizeDisk (disks ATTACHING, DETACHING or EXPANDING), by what the driver shows; run at
+        start-up, before jobs run. Returns how many disks it settled."""
+        with self.db.read() as repo:
+            pending = [(d.disk_id, d.instance_id, d.position, d.state) for d in repo.disks_in_states(INTERRUPTIBLE)]
+            owners = {i: repo.get_instance(i) for i in {p[1] for p in pending if p[1]}}
+        resizing = {i for i, r in owners.items() if r is not None and lifecycle.busy(r)
+                    and r.latest_operation == "ResizeInstanceDisks"}  # the resize job settles those
+        pending = [p for p in pending if p[1] not in resizing]
+        found = {}
+        for disk_id, owner, position, _state in pending:  # the driver's view, with no transaction open
+            info = self.driver.info(owner) if owner else None
+            found[disk_id] = info.disk(device_name(position)) if info is not None and info.exists else None
+        with self.db.write() as repo:
+            for disk_id, owner, _position, state in pending:
+                disk = repo.get_disk(disk_id)
+                if disk is None or disk.state != state:
+                    continue
+                spec = found[disk_id]
+                if state == "EXPANDING":
+                    disk.state = "ATTACHED" if disk.instance_id else "UNATTACHED"
+                    if spec is not None:
+                        disk.size_gib = max(disk.size_gib, spec.size_bytes // GIB)
+                elif spec is not None:
+                    disk.state = "ATTACHED"
+                else:
+                    _detached(disk)
+                row = repo.get_instance(owner) if owner else None
+                if row is not None and lifecycle.busy(row) and row.latest_operation in ("AttachDisks", "DetachDisks"):
+                    lifecycle.finish_operation(row)
+        return len(pending)
 
     @staticmethod
     def _quietly(call: Callable[[], None]) -> None:
