@@ -105,6 +105,14 @@ def fail_operation(row: Instance, message: str, state: str | None = None) -> Non
     row.latest_operation_error = message[:512]
 
 
+def state_after_failure(launch: bool, vm_running: bool | None) -> str:
+    """What a failed job leaves: a launch LAUNCH_FAILED; any other operation the state the VM is in
+    (RUNNING or STOPPED; STOPPED when the driver cannot tell)."""
+    if launch:
+        return "LAUNCH_FAILED"
+    return "RUNNING" if vm_running else "STOPPED"
+
+
 def failure_message(exc: BaseException) -> str:
     """What ``LatestOperationErrorMsg`` says for a failed job."""
     return exc.message if isinstance(exc, errors.ApiError) else f"{type(exc).__name__}: {exc}"

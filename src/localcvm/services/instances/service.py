@@ -220,6 +220,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
         message = lifecycle.failure_message(exc)
         instance_id = handle.view.resource_id
         launch = handle.view.kind == "instance_launch"
+        running = None
         if launch:
             try:
                 self.driver.destroy(instance_id)
@@ -229,12 +230,12 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
                 disks = repo.disks_of_instance(instance_id)
             for disk in disks:
                 self.volumes.delete_disk(disk.region, disk.disk_id)
-            state = "LAUNCH_FAILED"
         else:
             try:
-                state = "RUNNING" if self.driver.info(instance_id).power_state == "running" else "STOPPED"
+                running = self.driver.info(instance_id).power_state == "running"
             except Exception:
-                state = "STOPPED"
+                running = None
+        state = lifecycle.state_after_failure(launch, running)
 
         def apply(repo: Repo):
             row = repo.get_instance(instance_id)
