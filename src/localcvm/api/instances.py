@@ -165,7 +165,7 @@ def modify_instances_attribute(ctx: CallContext, p: dict) -> dict:
     req = ModifyRequest(
         instance_ids=tuple(p["InstanceIds"]), instance_name=p.get("InstanceName"), hostname=p.get("HostName"),
         disable_api_termination=bool(p["DisableApiTermination"]) if "DisableApiTermination" in p else None,
-        security_group_ids=tuple(sgs) if "SecurityGroups" in p else None, user_data=p.get("UserData"))
+        security_group_ids=tuple(sgs or ()) if "SecurityGroups" in p else None, user_data=p.get("UserData"))
     ctx.services.instances.modify_attribute(ctx.identity, ctx.region, req)
     return {}
 
