@@ -13,7 +13,7 @@ import pytest
 from localcvm.config import Settings
 from localcvm.jobs.queue import lease
 from localcvm.services.core import Services
-from localcvm.services.disks.service import CreateDisksRequest
+from localcvm.services.disks import CreateDisksRequest
 from localcvm.services.iam import Identity
 from localcvm.hypervisor.fake import FakeDriver
 from localcvm.services import errors

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..services.disks import DiskView, SnapshotView
-from ..services.disks.service import CreateDisksRequest
+from ..services.disks import CreateDisksRequest, DiskView, SnapshotView
 from .render import cbs_time, page, tags
 from .routes import CallContext, action
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .service import DiskService
+from .service import CreateDisksRequest, DiskService
 from .views import BoundImage, DiskView, SnapshotView
 
-__all__ = ["BoundImage", "DiskService", "DiskView", "SnapshotView"]
+__all__ = ["BoundImage", "CreateDisksRequest", "DiskService", "DiskView", "SnapshotView"]
