@@ -1,4 +1,4 @@
-"""The documented instance parameter rules (``services/instance_rules.py``)."""
+"""The documented instance parameter rules (``services/instances/rules.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from localcvm.services import instance_rules as rules
+from localcvm.services.instances import rules
 from localcvm.services.errors import ApiError
 
 PASSWORD = "InvalidParameterValue.InvalidPassword"

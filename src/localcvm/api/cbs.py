@@ -2,84 +2,100 @@
 
 from __future__ import annotations
 
-from ..services.disks import DiskView
+from ..services.disks import CreateDisksRequest, DiskView, SnapshotView
+from .render import cbs_time, page, tags
 from .routes import CallContext, action
 
 
-def _time(dt) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M:%S")  # CBS uses "YYYY-MM-DD hh:mm:ss"
-
-
 def disk_dict(v: DiskView) -> dict:
-    d = v.row
     return {
-        "DiskId": d.disk_id, "DiskUsage": d.usage, "DiskChargeType": d.charge_type, "Portable": d.usage == "DATA_DISK",
-        "Placement": {"Zone": d.zone, "ProjectId": 0}, "SnapshotAbility": True, "DiskName": d.name,
-        "DiskSize": d.size_gib, "DiskState": d.state, "DiskType": d.disk_type, "Attached": d.instance_id is not None,
-        "InstanceId": d.instance_id or "", "InstanceIdList": [d.instance_id] if d.instance_id else [],
-        "CreateTime": _time(d.created_at), "DeadlineTime": "", "Rollbacking": False, "RollbackPercent": 0,
-        "Encrypt": False, "DeleteWithInstance": d.delete_with_instance, "Shareable": False, "IsReturnable": False,
+        "DiskId": v.disk_id, "DiskUsage": v.usage, "DiskChargeType": v.charge_type, "Portable": v.usage == "DATA_DISK",
+        "Placement": {"Zone": v.zone, "ProjectId": 0}, "SnapshotAbility": True, "DiskName": v.name,
+        "DiskSize": v.size_gib, "DiskState": v.state, "DiskType": v.disk_type, "Attached": v.instance_id is not None,
+        "InstanceId": v.instance_id or "", "InstanceIdList": [v.instance_id] if v.instance_id else [],
+        "CreateTime": cbs_time(v.created_at), "DeadlineTime": "", "Rollbacking": False, "RollbackPercent": 0,
+        "Encrypt": False, "DeleteWithInstance": v.delete_with_instance, "Shareable": False, "IsReturnable": False,
         "ReturnFailCode": 0, "RenewFlag": "", "AutoRenewFlagError": False, "DeadlineError": False,
         "DifferDaysOfDeadline": 0, "Migrating": False, "MigratePercent": 0, "BackupDisk": False,
         "SnapshotCount": 0, "SnapshotSize": 0, "AttachMode": "", "AutoSnapshotPolicyIds": [], "ThroughputPerformance": 0,
-        "Tags": [{"Key": k, "Value": val} for k, val in v.tags.items()], "LastAttachInsId": d.instance_id or "",
+        "Tags": tags(v.tags), "LastAttachInsId": v.instance_id or "",
     }
+
+
+def snapshot_dict(v: SnapshotView) -> dict:
+    images = [{"ImageId": i.image_id, "ImageName": i.name} for i in v.images]
+    return {
+        "SnapshotId": v.snapshot_id, "Placement": {"Zone": v.zone, "ProjectId": 0}, "DiskUsage": v.usage,
+        "DiskId": v.disk_id, "DiskSize": v.size_gib, "SnapshotState": v.state, "SnapshotName": v.name,
+        "Percent": v.percent, "CreateTime": cbs_time(v.created_at), "DeadlineTime": "", "Encrypt": False,
+        "IsPermanent": True, "CopyingToRegions": [], "CopyFromRemote": False, "Images": images,
+        "ImageCount": len(images), "SnapshotType": "PRIVATE_SNAPSHOT", "ShareReference": 0, "TimeStartShare": "",
+        "IsLocked": False, "Tags": tags(v.tags), "SnapshotMode": "Standard",
+    }
+
+
+def _tag_map(items: list[dict] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in items or []}
 
 
 @action("cbs", "CreateDisks")
 def create_disks(ctx: CallContext, p: dict) -> dict:
-    return {"DiskIdSet": ctx.services.disks.create(ctx.identity, ctx.region, p)}
+    req = CreateDisksRequest(
+        zone=p["Placement"]["Zone"], disk_type=p["DiskType"], charge_type=p["DiskChargeType"],
+        disk_size=p.get("DiskSize"), snapshot_id=p.get("SnapshotId"), disk_name=p.get("DiskName"),
+        count=p.get("DiskCount", 1), encrypted=bool(p.get("Encrypt") or p.get("KmsKeyId")), tags=_tag_map(p.get("Tags")))
+    return {"DiskIdSet": ctx.services.disks.create(ctx.identity, ctx.region, req)}
 
 
 @action("cbs", "DescribeDisks")
 def describe_disks(ctx: CallContext, p: dict) -> dict:
-    total, views = ctx.services.disks.describe(ctx.identity, ctx.region, p)
-    return {"TotalCount": total, "DiskSet": [disk_dict(v) for v in views]}
+    total, views = ctx.services.disks.describe(ctx.identity, ctx.region, ids=p.get("DiskIds"), filters=p.get("Filters"),
+                                               offset=p.get("Offset"), limit=p.get("Limit"),
+                                               order_field=p.get("OrderField"), order=p.get("Order"))
+    return page(total, [disk_dict(v) for v in views], "DiskSet")
 
 
 @action("cbs", "AttachDisks")
 def attach_disks(ctx: CallContext, p: dict) -> dict:
-    ctx.services.disks.attach(ctx.identity, ctx.region, p)
+    ctx.services.disks.attach(ctx.identity, ctx.region, ctx.request_id, p["InstanceId"], p["DiskIds"],
+                              bool(p.get("DeleteWithInstance", False)))
     return {}
 
 
 @action("cbs", "DetachDisks")
 def detach_disks(ctx: CallContext, p: dict) -> dict:
-    ctx.services.disks.detach(ctx.identity, ctx.region, p)
+    ctx.services.disks.detach(ctx.identity, ctx.region, ctx.request_id, p["DiskIds"], p.get("InstanceId") or None)
     return {}
 
 
 @action("cbs", "ResizeDisk")
 def resize_disk(ctx: CallContext, p: dict) -> dict:
-    ctx.services.disks.resize(ctx.identity, ctx.region, p)
+    ctx.services.disks.resize(ctx.identity, ctx.region, p.get("DiskId"), p["DiskSize"])
     return {}
 
 
 @action("cbs", "TerminateDisks")
 def terminate_disks(ctx: CallContext, p: dict) -> dict:
-    ctx.services.disks.terminate(ctx.identity, ctx.region, p)
+    ctx.services.disks.terminate(ctx.identity, ctx.region, p["DiskIds"])
     return {}
 
 
 @action("cbs", "CreateSnapshot")
 def create_snapshot(ctx: CallContext, p: dict) -> dict:
-    return {"SnapshotId": ctx.services.disks.create_snapshot(ctx.identity, ctx.region, p)}
+    snapshot_id = ctx.services.disks.create_snapshot(ctx.identity, ctx.region, p.get("DiskId"), p.get("SnapshotName"),
+                                                     _tag_map(p.get("Tags")))
+    return {"SnapshotId": snapshot_id}
 
 
 @action("cbs", "DescribeSnapshots")
 def describe_snapshots(ctx: CallContext, p: dict) -> dict:
-    total, snaps = ctx.services.disks.describe_snapshots(ctx.identity, ctx.region, p)
-    return {"TotalCount": total, "SnapshotSet": [
-        {"SnapshotId": s.snapshot_id, "Placement": {"Zone": s.zone, "ProjectId": 0}, "DiskUsage": s.usage,
-         "DiskId": s.disk_id, "DiskSize": s.size_gib, "SnapshotState": s.state, "SnapshotName": s.name,
-         "Percent": s.percent, "CreateTime": _time(s.created_at), "DeadlineTime": "", "Encrypt": False,
-         "IsPermanent": True, "CopyingToRegions": [], "CopyFromRemote": False, "Images": images, "ImageCount": len(images),
-         "SnapshotType": "PRIVATE_SNAPSHOT", "ShareReference": 0, "TimeStartShare": "", "IsLocked": False,
-         "Tags": [{"Key": k, "Value": v} for k, v in tags.items()], "SnapshotMode": "Standard"}
-        for s, tags, images in snaps]}
+    total, views = ctx.services.disks.describe_snapshots(ctx.identity, ctx.region, ids=p.get("SnapshotIds"),
+                                                         filters=p.get("Filters"), offset=p.get("Offset"),
+                                                         limit=p.get("Limit"))
+    return page(total, [snapshot_dict(v) for v in views], "SnapshotSet")
 
 
 @action("cbs", "DeleteSnapshots")
 def delete_snapshots(ctx: CallContext, p: dict) -> dict:
-    ctx.services.disks.delete_snapshots(ctx.identity, ctx.region, p)
+    ctx.services.disks.delete_snapshots(ctx.identity, ctx.region, p["SnapshotIds"], bool(p.get("DeleteBindImages")))
     return {}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from ..services.instances import InstanceView
-from .images import iso
+from ..services.instances.requests import (DataDiskRequest, DiskSize, InternetRequest, LoginRequest, ModifyRequest,
+                                           PasswordRequest, ResetRequest, ResizeRequest, RunRequest, StopRequest)
+from ..services.tags import tags_for
+from .render import iso_time, page, tags
 from .routes import CallContext, action
 
 
@@ -16,73 +17,100 @@ def _login_user(os_name: str, os_type: str) -> tuple[str, int]:
 
 
 def instance_dict(v: InstanceView) -> dict:
-    r = v.row
-    system = next((d for d in v.disks if d.position == 0), None)
-    user, port = _login_user(r.os_name, r.os_type)
-    internet = json.loads(r.internet or "{}")
+    system = v.system_disk
+    user, port = _login_user(v.os_name, v.os_type)
     return {
-        "Placement": {"Zone": r.zone, "ProjectId": r.project_id},
-        "InstanceId": r.instance_id,
-        "InstanceType": r.instance_type,
-        "CPU": r.cpu,
-        "Memory": r.memory_gib,
-        "RestrictState": "ISOLATED" if r.state == "SHUTDOWN" else "NORMAL",
-        "InstanceName": r.name,
-        "InstanceChargeType": r.charge_type,
+        "Placement": {"Zone": v.zone, "ProjectId": v.project_id},
+        "InstanceId": v.instance_id,
+        "InstanceType": v.instance_type,
+        "CPU": v.cpu,
+        "Memory": v.memory_gib,
+        "RestrictState": "ISOLATED" if v.state == "SHUTDOWN" else "NORMAL",
+        "InstanceName": v.name,
+        "InstanceChargeType": v.charge_type,
         "SystemDisk": {"DiskType": system.disk_type, "DiskId": system.disk_id, "DiskSize": system.size_gib} if system else None,
         "DataDisks": [{"DiskSize": d.size_gib, "DiskType": d.disk_type, "DiskId": d.disk_id,
-                       "DeleteWithInstance": d.delete_with_instance} for d in v.disks if d.position > 0],
-        "PrivateIpAddresses": [r.private_ip] if r.private_ip else [],
-        "PublicIpAddresses": [r.public_ip] if r.public_ip else None,
+                       "DeleteWithInstance": d.delete_with_instance} for d in v.data_disks],
+        "PrivateIpAddresses": [v.private_ip] if v.private_ip else [],
+        "PublicIpAddresses": [v.public_ip] if v.public_ip else None,
         "InternetAccessible": {
-            "InternetChargeType": internet.get("InternetChargeType") or "TRAFFIC_POSTPAID_BY_HOUR",
-            "InternetMaxBandwidthOut": internet.get("InternetMaxBandwidthOut", 0),
-            "PublicIpAssigned": bool(r.public_ip),
+            "InternetChargeType": v.internet_charge_type or "TRAFFIC_POSTPAID_BY_HOUR",
+            "InternetMaxBandwidthOut": v.internet_max_bandwidth_out,
+            "PublicIpAssigned": bool(v.public_ip),
         },
-        "ImageId": r.image_id,
-        "RenewFlag": r.renew_flag or None,
-        "CreatedTime": iso(r.created_at),
-        "ExpiredTime": iso(r.expired_at) if r.expired_at else None,
-        "OsName": r.os_name,
-        "SecurityGroupIds": json.loads(r.security_group_ids or "[]"),
-        "LoginSettings": {"KeyIds": v.key_ids} if v.key_ids else {},
-        "InstanceState": r.state,
-        "Tags": [{"Key": k, "Value": val} for k, val in v.tags.items()],
-        "StopChargingMode": r.stopped_mode if r.state == "STOPPED" and r.stopped_mode else "NOT_APPLICABLE",
-        "Uuid": r.uuid,
-        "LatestOperation": r.latest_operation or None,
-        "LatestOperationState": r.latest_operation_state or None,
-        "LatestOperationRequestId": r.latest_operation_request_id or None,
-        "LatestOperationErrorMsg": r.latest_operation_error or None,
-        "IsolatedSource": "NOTISOLATED" if r.state != "SHUTDOWN" else "MANUAL_ISOLATE",
-        "LicenseType": r.license_type,
-        "DisableApiTermination": r.disable_api_termination,
-        "HostName": r.hostname,
+        "ImageId": v.image_id,
+        "RenewFlag": v.renew_flag or None,
+        "CreatedTime": iso_time(v.created_at),
+        "ExpiredTime": iso_time(v.expired_at),
+        "OsName": v.os_name,
+        "SecurityGroupIds": list(v.security_group_ids),
+        "LoginSettings": {"KeyIds": list(v.key_ids)} if v.key_ids else {},
+        "InstanceState": v.state,
+        "Tags": tags(v.tags),
+        "StopChargingMode": v.stopped_mode if v.state == "STOPPED" and v.stopped_mode else "NOT_APPLICABLE",
+        "Uuid": v.uuid,
+        "LatestOperation": v.latest_operation or None,
+        "LatestOperationState": v.latest_operation_state or None,
+        "LatestOperationRequestId": v.latest_operation_request_id or None,
+        "LatestOperationErrorMsg": v.latest_operation_error or None,
+        "IsolatedSource": "NOTISOLATED" if v.state != "SHUTDOWN" else "MANUAL_ISOLATE",
+        "LicenseType": v.license_type,
+        "DisableApiTermination": v.disable_api_termination,
+        "HostName": v.hostname,
         "DefaultLoginUser": user,
         "DefaultLoginPort": port,
         "DisasterRecoverGroupIds": [],
     }
 
 
+def _login(p: dict) -> LoginRequest:
+    login = p.get("LoginSettings") or {}
+    return LoginRequest(key_ids=tuple(login.get("KeyIds") or ()), password=login.get("Password") or None,
+                        keep_image_login=login.get("KeepImageLogin"))
+
+
+def run_request(p: dict) -> RunRequest:
+    placement = p.get("Placement") or {}
+    system = p.get("SystemDisk") or {}
+    net = p.get("InternetAccessible") or {}
+    return RunRequest(
+        zone=placement.get("Zone"), project_id=int(placement.get("ProjectId") or 0),
+        instance_type=p.get("InstanceType"), image_id=p.get("ImageId"), count=p.get("InstanceCount", 1),
+        charge_type=p.get("InstanceChargeType"), prepaid_period=(p.get("InstanceChargePrepaid") or {}).get("Period"),
+        system_disk_type=system.get("DiskType"), system_disk_size=system.get("DiskSize"),
+        data_disks=tuple(DataDiskRequest(
+            disk_size=d["DiskSize"], disk_type=d.get("DiskType"), disk_name=d.get("DiskName"),
+            snapshot_id=d.get("SnapshotId"), delete_with_instance=d.get("DeleteWithInstance", True),
+            encrypted=bool(d.get("Encrypt") or d.get("KmsKeyId"))) for d in p.get("DataDisks") or []),
+        login=_login(p), instance_name=p.get("InstanceName"), hostname=p.get("HostName") or None,
+        user_data=p.get("UserData") or None, security_group_ids=tuple(p.get("SecurityGroupIds") or ()),
+        internet=InternetRequest(charge_type=net.get("InternetChargeType") or "",
+                                 max_bandwidth_out=net.get("InternetMaxBandwidthOut") or 0,
+                                 public_ip_assigned=bool(net.get("PublicIpAssigned")),
+                                 bandwidth_package_id=net.get("BandwidthPackageId") or ""),
+        tags=tags_for(p.get("TagSpecification"), "instance"), client_token=p.get("ClientToken"),
+        dry_run=bool(p.get("DryRun")), disable_api_termination=bool(p.get("DisableApiTermination")),
+    )
+
+
 @action("cvm", "RunInstances")
 def run_instances(ctx: CallContext, p: dict) -> dict:
-    return {"InstanceIdSet": ctx.services.instances.run(ctx.identity, ctx.region, ctx.request_id, p)}
+    return {"InstanceIdSet": ctx.services.instances.run(ctx.identity, ctx.region, ctx.request_id, run_request(p))}
 
 
 @action("cvm", "DescribeInstances")
 def describe_instances(ctx: CallContext, p: dict) -> dict:
     total, views = ctx.services.instances.describe(ctx.identity, ctx.region, ids=p.get("InstanceIds"),
-                                                   filters=p.get("Filters"), offset=p.get("Offset", 0),
-                                                   limit=p.get("Limit", 20))
-    return {"TotalCount": total, "InstanceSet": [instance_dict(v) for v in views]}
+                                                   filters=p.get("Filters"), offset=p.get("Offset"),
+                                                   limit=p.get("Limit"))
+    return page(total, [instance_dict(v) for v in views], "InstanceSet")
 
 
 @action("cvm", "DescribeInstancesStatus")
 def describe_instances_status(ctx: CallContext, p: dict) -> dict:
     total, views = ctx.services.instances.describe(ctx.identity, ctx.region, ids=p.get("InstanceIds"), filters=None,
-                                                   offset=p.get("Offset", 0), limit=p.get("Limit", 20))
-    return {"TotalCount": total, "InstanceStatusSet": [
-        {"InstanceId": v.row.instance_id, "InstanceState": v.row.state} for v in views]}
+                                                   offset=p.get("Offset"), limit=p.get("Limit"))
+    return page(total, [{"InstanceId": v.instance_id, "InstanceState": v.state} for v in views], "InstanceStatusSet")
 
 
 @action("cvm", "StartInstances")
@@ -93,13 +121,15 @@ def start_instances(ctx: CallContext, p: dict) -> dict:
 
 @action("cvm", "StopInstances")
 def stop_instances(ctx: CallContext, p: dict) -> dict:
-    ctx.services.instances.stop(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"], p)
+    req = StopRequest(stop_type=p.get("StopType"), force=bool(p.get("ForceStop")), stopped_mode=p.get("StoppedMode"))
+    ctx.services.instances.stop(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"], req)
     return {}
 
 
 @action("cvm", "RebootInstances")
 def reboot_instances(ctx: CallContext, p: dict) -> dict:
-    ctx.services.instances.reboot(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"], p)
+    req = StopRequest(stop_type=p.get("StopType"), force=bool(p.get("ForceReboot")))
+    ctx.services.instances.reboot(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"], req)
     return {}
 
 
@@ -111,25 +141,40 @@ def terminate_instances(ctx: CallContext, p: dict) -> dict:
 
 @action("cvm", "ResetInstance")
 def reset_instance(ctx: CallContext, p: dict) -> dict:
-    ctx.services.instances.reset(ctx.identity, ctx.region, ctx.request_id, p)
+    req = ResetRequest(instance_id=p["InstanceId"], image_id=p.get("ImageId") or None,
+                       system_disk_size=(p.get("SystemDisk") or {}).get("DiskSize") or None, login=_login(p),
+                       hostname=p.get("HostName") or None, user_data=p.get("UserData") or None)
+    ctx.services.instances.reset(ctx.identity, ctx.region, ctx.request_id, req)
     return {}
 
 
 @action("cvm", "ResizeInstanceDisks")
 def resize_instance_disks(ctx: CallContext, p: dict) -> dict:
-    ctx.services.instances.resize_disks(ctx.identity, ctx.region, ctx.request_id, p)
+    system = p.get("SystemDisk")
+    req = ResizeRequest(
+        instance_id=p["InstanceId"], system_disk_size=(system.get("DiskSize") or 0) if system else None,
+        data_disks=tuple(DiskSize(d.get("DiskId"), d["DiskSize"]) for d in p.get("DataDisks") or []),
+        force_stop=bool(p.get("ForceStop")), resize_online=bool(p.get("ResizeOnline")))
+    ctx.services.instances.resize_disks(ctx.identity, ctx.region, ctx.request_id, req)
     return {}
 
 
 @action("cvm", "ModifyInstancesAttribute")
 def modify_instances_attribute(ctx: CallContext, p: dict) -> dict:
-    ctx.services.instances.modify_attribute(ctx.identity, ctx.region, p)
+    sgs = p.get("SecurityGroups")
+    req = ModifyRequest(
+        instance_ids=tuple(p["InstanceIds"]), instance_name=p.get("InstanceName"), hostname=p.get("HostName"),
+        disable_api_termination=bool(p["DisableApiTermination"]) if "DisableApiTermination" in p else None,
+        security_group_ids=tuple(sgs or ()) if "SecurityGroups" in p else None, user_data=p.get("UserData"))
+    ctx.services.instances.modify_attribute(ctx.identity, ctx.region, req)
     return {}
 
 
 @action("cvm", "ResetInstancesPassword")
 def reset_instances_password(ctx: CallContext, p: dict) -> dict:
-    ctx.services.instances.reset_password(ctx.identity, ctx.region, ctx.request_id, p)
+    req = PasswordRequest(instance_ids=tuple(p["InstanceIds"]), password=p["Password"],
+                          username=p.get("UserName") or None, force_stop=bool(p.get("ForceStop")))
+    ctx.services.instances.reset_password(ctx.identity, ctx.region, ctx.request_id, req)
     return {}
 
 

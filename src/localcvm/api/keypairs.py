@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from ..services.tags import tags_for
 from ..services.keypairs import KeyPairView
-from .images import iso
+from .render import iso_time, page, tags
 from .routes import CallContext, action
 
 
 def key_dict(v: KeyPairView) -> dict:
     out = {"KeyId": v.key_id, "KeyName": v.name, "ProjectId": v.project_id, "Description": v.description,
-           "PublicKey": v.public_key, "AssociatedInstanceIds": v.instance_ids, "CreatedTime": iso(v.created_at),
-           "Tags": [{"Key": k, "Value": val} for k, val in v.tags.items()]}
+           "PublicKey": v.public_key, "AssociatedInstanceIds": list(v.instance_ids), "CreatedTime": iso_time(v.created_at),
+           "Tags": tags(v.tags)}
     if v.private_key:
         out["PrivateKey"] = v.private_key
     return out
@@ -32,9 +32,9 @@ def import_key_pair(ctx: CallContext, p: dict) -> dict:
 
 @action("cvm", "DescribeKeyPairs")
 def describe_key_pairs(ctx: CallContext, p: dict) -> dict:
-    total, views = ctx.services.keypairs.describe(ctx.identity, p.get("KeyIds"), p.get("Filters"), p.get("Offset", 0),
-                                                  p.get("Limit", 20))
-    return {"TotalCount": total, "KeyPairSet": [key_dict(v) for v in views]}
+    total, views = ctx.services.keypairs.describe(ctx.identity, p.get("KeyIds"), p.get("Filters"), p.get("Offset"),
+                                                  p.get("Limit"))
+    return page(total, [key_dict(v) for v in views], "KeyPairSet")
 
 
 @action("cvm", "DeleteKeyPairs")
@@ -45,7 +45,7 @@ def delete_key_pairs(ctx: CallContext, p: dict) -> dict:
 
 @action("cvm", "ModifyKeyPairAttribute")
 def modify_key_pair_attribute(ctx: CallContext, p: dict) -> dict:
-    ctx.services.keypairs.modify(ctx.identity, p)
+    ctx.services.keypairs.modify(ctx.identity, p["KeyId"], p.get("KeyName"), p.get("Description"))
     return {}
 
 

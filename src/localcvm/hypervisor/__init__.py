@@ -13,6 +13,7 @@ Public API::
     driver.info(id) -> VmInfo / list() -> [VmInfo] / console_log(id) -> str
     driver.attach_disk(id, DiskSpec) / detach_disk(id, device)
     driver.snapshot_disk(id, device, dest_path) / resize_disk(id, device, new_size)
+    with driver.frozen_disk(id, device) as path: ...   a consistent view of a disk, for a capture
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ Callers test the class attributes below, never ``isinstance``:
 
 ``real_vm``                a guest OS really runs (SSH, real console output);
 ``supports_console``       ``console_log`` returns the serial console;
-``supports_live_snapshot`` ``snapshot_disk`` works while the VM runs (else
+``supports_live_snapshot`` ``snapshot_disk`` and ``frozen_disk`` work while the VM runs (else
                            the caller stops the VM first);
 ``supports_hot_plug``      ``attach_disk``/``detach_disk`` work while the VM
                            runs;
@@ -55,6 +55,7 @@ from __future__ import annotations
 import abc
 import enum
 import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -237,10 +238,6 @@ class VmSpec:
             raise ValueError(f"ssh_port must be a TCP port (1-65535) or None, not {self.ssh_port!r}")
         self.ssh_keys = list(self.ssh_keys)
 
-    @property
-    def system_disk(self) -> DiskSpec:
-        return next(d for d in self.disks if d.role == "system")
-
 
 @dataclass(frozen=True)
 class VmInfo:
@@ -384,6 +381,17 @@ class ComputeDriver(abc.ABC):
         renamed into place, so ``dest_path`` never holds a partial image
         (an existing file there is replaced). The directory must exist.
         A running VM needs ``supports_live_snapshot``.
+        """
+
+    @abc.abstractmethod
+    def frozen_disk(self, instance_id: str, device: str) -> AbstractContextManager[Path]:
+        """A context manager for a consistent view of the disk at ``device``, for a capture.
+
+        It yields the path of a file (of the disk's format) whose guest-visible content stays
+        as it was when the context was entered until it is left; the caller only reads it.
+        Nothing can resize, detach or replace the disk meanwhile. A running VM needs
+        ``supports_live_snapshot`` (``InvalidVmState`` otherwise: stop it first); ``InvalidDisk``
+        when nothing is attached at ``device``.
         """
 
     @abc.abstractmethod

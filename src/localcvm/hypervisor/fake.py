@@ -13,7 +13,8 @@ keeps real state:
   accepts with the declared virtual size, and that no other VM holds it;
   ``power_on`` opens the disks again as a real boot would;
   ``snapshot_disk`` really produces the bytes (``qemu-img convert`` to
-  raw); ``resize_disk`` really resizes (``qemu-img resize``).
+  raw); ``frozen_disk`` holds the VM's lock while the caller reads the
+  disk file; ``resize_disk`` really resizes (``qemu-img resize``).
 * **A console log** per VM (``<instance_id>.console.log``) with plausible,
   deterministic boot and shutdown lines.
 * **Fault injection**: ``inject("spawn", RuntimeError("boom"))`` makes the
@@ -34,19 +35,13 @@ ever replaced atomically.
 from __future__ import annotations
 
 import base64
-import collections
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
-import stat
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from ..fsio import fsync_dir
 from ..imaging import qemu_img
@@ -63,20 +58,22 @@ from .driver import (
     VmSpec,
     valid_instance_id,
 )
+from .fake_console import (
+    append_console,
+    blocks,
+    boot_lines,
+    kernel,
+    shutdown_lines,
+    uptime,
+)
+from .fake_faults import FaultInjection
+from .fake_files import inspect_disk, to_info
+from .fake_locks import locks_for
 
 __all__ = ["FakeDriver"]
 
 _STATE_FORMAT = 1  # version of the JSON state file layout
-_QCOW2_MAGIC = b"QFI\xfb"
-_CONSOLE_MAX = 1 << 20  # a console log longer than this ...
-_CONSOLE_KEEP = 512 << 10  # ... is cut down to its last 512 KiB
-_BOOT_SECONDS = 3.2  # simulated time a boot takes (console timestamps)
 
-#: The methods ``inject`` can make fail.
-FAULTABLE = frozenset({
-    "spawn", "power_on", "power_off", "reboot", "destroy", "info", "list", "console_log",
-    "attach_disk", "detach_disk", "snapshot_disk", "resize_disk",
-})
 
 
 def _utcnow() -> datetime:
@@ -84,72 +81,11 @@ def _utcnow() -> datetime:
 
 
 # --------------------------------------------------------------------------
-# Per-VM locks (threads and processes)
-# --------------------------------------------------------------------------
-
-
-class _VmLocks:
-    """Locks for the VMs of one state directory.
-
-    A VM id hashes to a 32-bit *slot*. Holding a slot means holding a thread
-    lock for it (this process) and an exclusive ``lockf`` lock on byte
-    ``slot`` of the lock file (other processes). Two ids that share a slot
-    just serialise; POSIX record locks belong to the process, which is why
-    the thread lock is keyed by slot too (otherwise two threads with
-    colliding ids would share one record lock and release it early).
-
-    One instance per directory and process (see ``_locks_for``): POSIX
-    drops all of a process's record locks on a file when *any* descriptor
-    of that file is closed, so the descriptor is opened once and kept.
-    """
-
-    def __init__(self, lock_file: Path):
-        self._fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        self._guard = threading.Lock()
-        self._slots: dict[int, list] = {}  # slot -> [thread lock, users]
-
-    @staticmethod
-    def _slot(instance_id: str) -> int:
-        return int.from_bytes(hashlib.sha256(instance_id.encode()).digest()[:4], "big")
-
-    @contextlib.contextmanager
-    def hold(self, instance_id: str) -> Iterator[None]:
-        slot = self._slot(instance_id)
-        with self._guard:  # reference-counted, so the table does not grow forever
-            entry = self._slots.setdefault(slot, [threading.Lock(), 0])
-            entry[1] += 1
-        try:
-            with entry[0]:
-                fcntl.lockf(self._fd, fcntl.LOCK_EX, 1, slot, os.SEEK_SET)
-                try:
-                    yield
-                finally:
-                    fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, slot, os.SEEK_SET)
-        finally:
-            with self._guard:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del self._slots[slot]
-
-
-_LOCKS: dict[str, _VmLocks] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _locks_for(state_dir: Path) -> _VmLocks:
-    key = os.path.realpath(state_dir)
-    with _LOCKS_GUARD:
-        if key not in _LOCKS:
-            _LOCKS[key] = _VmLocks(Path(key) / ".lock")
-        return _LOCKS[key]
-
-
-# --------------------------------------------------------------------------
 # The driver
 # --------------------------------------------------------------------------
 
 
-class FakeDriver(ComputeDriver):
+class FakeDriver(FaultInjection, ComputeDriver):
     """A deterministic, fast ComputeDriver with real, persistent state under ``state_dir``.
 
     ``clock`` (returning an aware UTC datetime) replaces the wall clock,
@@ -167,67 +103,9 @@ class FakeDriver(ComputeDriver):
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock or _utcnow
-        self._locks = _locks_for(self.state_dir)
-        self._faults: dict[str, collections.deque] = {}
-        self._faults_guard = threading.Lock()
+        self._locks = locks_for(self.state_dir)
+        self.init_faults()
         self._sweep()
-
-    # ------------------------------------------------------------------
-    # Fault injection
-    # ------------------------------------------------------------------
-
-    def inject(self, method: str, fault: BaseException | type[BaseException] | Callable[..., Any],
-               times: int | None = 1) -> None:
-        """Make the next ``times`` calls of ``method`` fail (``times=None``: every call).
-
-        ``fault`` is an exception instance (raised as is), an exception class
-        (raised with the message "injected fault in METHOD"), or any other
-        callable, which is called with the method's arguments: it may raise,
-        or return to let the call go on (to add a delay, or to count calls).
-        Injections for one method queue up in order.
-
-        A fault fires once the call's arguments are checked and the VM is
-        found, before anything changes. Two methods fire later, so that a
-        fault runs the same clean-up as a real mid-operation failure:
-        ``spawn`` after its disks are checked and its console log is
-        started (a failed spawn must leave neither behind), and
-        ``snapshot_disk`` after the copy is written to its temporary file
-        (``dest_path`` must not appear).
-        """
-        if method not in FAULTABLE:
-            raise ValueError(f"cannot inject into {method!r}; choose one of {sorted(FAULTABLE)}")
-        if times is not None and (not isinstance(times, int) or times < 1):
-            raise ValueError(f"times must be a positive integer or None, not {times!r}")
-        if not callable(fault) and not isinstance(fault, BaseException):
-            raise TypeError("fault must be an exception or a callable")
-        with self._faults_guard:
-            self._faults.setdefault(method, collections.deque()).append([fault, times])
-
-    def clear_faults(self, method: str | None = None) -> None:
-        """Forget the injected faults (of ``method``, or all)."""
-        with self._faults_guard:
-            if method is None:
-                self._faults.clear()
-            else:
-                self._faults.pop(method, None)
-
-    def _fault(self, method: str, *args: Any) -> None:
-        """Fire the next injected fault of ``method``, if any."""
-        with self._faults_guard:
-            queue = self._faults.get(method)
-            if not queue:
-                return
-            entry = queue[0]
-            fault = entry[0]
-            if entry[1] is not None:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    queue.popleft()
-        if isinstance(fault, BaseException):
-            raise fault
-        if isinstance(fault, type) and issubclass(fault, BaseException):
-            raise fault(f"injected fault in {method}")
-        fault(*args)
 
     # ------------------------------------------------------------------
     # State files
@@ -296,55 +174,13 @@ class FakeDriver(ComputeDriver):
                 if name.endswith(".tmp") or not self._state_path(instance_id).exists():
                     path.unlink(missing_ok=True)
 
-    @staticmethod
-    def _to_info(state: dict) -> VmInfo:
-        started = state.get("started_at")
-        return VmInfo(
-            instance_id=state["instance_id"],
-            power_state=PowerState(state["power_state"]),
-            started_at=datetime.fromisoformat(started) if started else None,
-            created_at=datetime.fromisoformat(state["created_at"]),
-            cpu=state["cpu"],
-            memory_mib=state["memory_mib"],
-            disks=tuple(DiskSpec.from_json(d) for d in state["disks"]),
-            boot_count=state["boot_count"],
-            ssh_port=state.get("ssh_port"),
-        )
-
     # ------------------------------------------------------------------
     # Disks
     # ------------------------------------------------------------------
 
-    def _inspect(self, instance_id: str, device: str, path: Path, fmt: str) -> int:
-        """Check the disk file the way a hypervisor opening it would; returns its virtual size."""
-        where = f"disk {device} of VM {instance_id} ({path})"
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            raise InvalidDisk(f"{where} does not exist", instance_id, device) from None
-        if stat.S_ISLNK(st.st_mode):
-            raise InvalidDisk(f"{where} is a symbolic link; disks must be regular files", instance_id, device)
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidDisk(f"{where} is not a regular file", instance_id, device)
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise InvalidDisk(f"{where} is not readable and writable", instance_id, device)
-        if fmt == "raw":
-            # qemu would happily read a qcow2 file as raw; a guest would see garbage.
-            with open(path, "rb") as fh:
-                if fh.read(4) == _QCOW2_MAGIC:
-                    raise InvalidDisk(f"{where} is declared raw but is a qcow2 image", instance_id, device)
-        try:
-            found = qemu_img.info(path, fmt)
-        except qemu_img.QemuImgError as exc:
-            raise InvalidDisk(f"{where} is not a usable {fmt} image: {exc.stderr or exc}", instance_id,
-                              device) from None
-        if found.format != fmt:
-            raise InvalidDisk(f"{where} is a {found.format} image, declared {fmt}", instance_id, device)
-        return found.virtual_size
-
     def _check_disk(self, instance_id: str, disk: DiskSpec) -> None:
         """A disk given to spawn/attach: usable, of the declared size, and held by no other VM."""
-        size = self._inspect(instance_id, disk.device, disk.path, disk.fmt)
+        size = inspect_disk(instance_id, disk.device, disk.path, disk.fmt)
         if size != disk.size_bytes:
             raise InvalidDisk(f"disk {disk.device} of VM {instance_id} ({disk.path}) has a virtual size of "
                               f"{size} bytes; {disk.size_bytes} declared", instance_id, disk.device)
@@ -377,73 +213,10 @@ class FakeDriver(ComputeDriver):
     # ------------------------------------------------------------------
 
     def _console(self, instance_id: str, lines: list[str], *, truncate: bool = False) -> None:
-        path = self._console_path(instance_id)
-        with open(path, "w" if truncate else "a", encoding="utf-8") as fh:
-            fh.write("".join(line + "\n" for line in lines))
-            size = fh.tell()
-        if size > _CONSOLE_MAX:  # keep the tail, as a serial-console ring buffer would
-            data = path.read_bytes()[-_CONSOLE_KEEP:]
-            cut = data.find(b"\n")
-            path.write_bytes(data[cut + 1:] if cut >= 0 else data)
+        append_console(self._console_path(instance_id), lines, truncate=truncate)
 
     def _uptime(self, state: dict) -> float:
-        """Simulated seconds since the VM booted, for kernel-style timestamps."""
-        if not state.get("started_at"):
-            return 0.0
-        elapsed = (self._clock() - datetime.fromisoformat(state["started_at"])).total_seconds()
-        return _BOOT_SECONDS + max(elapsed, 0.0)
-
-    @staticmethod
-    def _kernel(t: float, text: str) -> str:
-        return f"[{t:12.6f}] {text}"
-
-    @staticmethod
-    def _blocks(size: int) -> str:
-        return f"{size // 512} 512-byte logical blocks ({size / 1e9:.1f} GB/{size / (1 << 30):.1f} GiB)"
-
-    def _boot_lines(self, state: dict) -> list[str]:
-        """What a small Debian guest prints on its serial console while booting."""
-        k = self._kernel
-        host = state.get("hostname") or state["instance_id"]
-        disks = sorted(state["disks"], key=lambda d: d["device"])
-        system = next(d for d in disks if d["role"] == "system")
-        lines = [
-            "SeaBIOS (version 1.16.2-debian-1.16.2-1)",
-            f"Booting from Hard Disk ({system['device']})...",
-            k(0.0, "Linux version 6.1.0-localcvm-amd64 (localcvm fake hypervisor) #1 SMP PREEMPT_DYNAMIC"),
-            k(0.0, f"Command line: BOOT_IMAGE=/vmlinuz root=/dev/{system['device']}1 ro console=ttyS0,115200n8"),
-            k(0.0, "Hypervisor detected: KVM"),
-            k(0.012104, f"Memory: {state['memory_mib']} MiB available"),
-            k(0.104367, f"smp: Brought up 1 node, {state['cpu']} CPU{'s' if state['cpu'] != 1 else ''}"),
-        ]
-        for n, d in enumerate(disks):
-            lines.append(k(0.812 + n * 0.004, f"virtio_blk virtio{n + 2}: [{d['device']}] {self._blocks(d['size_bytes'])}"))
-        lines += [
-            k(1.310552, f"EXT4-fs ({system['device']}1): mounted filesystem with ordered data mode. Quota mode: none."),
-            k(1.902311, "cloud-init[412]: Cloud-init v. 22.4.2 running 'init' (localcvm datasource)"),
-        ]
-        if state["boot_count"] == 1:  # per-instance modules run on the first boot only
-            user_data = base64.b64decode(state["user_data"]) if state.get("user_data") else b""
-            summary = f"{len(user_data)} bytes of user-data" if user_data else "no user-data"
-            lines.append(k(1.954020, f"cloud-init[412]: first boot: {summary}, {len(state.get('ssh_keys', []))} ssh key(s)"))
-        lines += [
-            k(2.401873, f"systemd[1]: Set hostname to <{host}>."),
-            k(2.803115, "sshd[530]: Server listening on 0.0.0.0 port 22."),
-            k(3.100420, "systemd[1]: Reached target multi-user.target - Multi-User System."),
-            "",
-            f"Debian GNU/Linux 12 {host} ttyS0",
-            "",
-            f"{host} login: ",
-        ]
-        return lines
-
-    def _shutdown_lines(self, state: dict, final: str) -> list[str]:
-        t = self._uptime(state)
-        return [
-            self._kernel(t, "systemd[1]: Stopping session-1.scope - Session 1 of User root..."),
-            self._kernel(t + 0.211, "systemd-shutdown[1]: Syncing filesystems and block devices."),
-            self._kernel(t + 0.398, final),
-        ]
+        return uptime(state, self._clock())
 
     # ------------------------------------------------------------------
     # Life cycle
@@ -473,7 +246,7 @@ class FakeDriver(ComputeDriver):
                 "boot_count": 1,
             }
             try:
-                self._console(instance_id, self._boot_lines(state), truncate=True)
+                self._console(instance_id, boot_lines(state), truncate=True)
                 self._fault("spawn", spec)
                 self._write(state)  # the commit point: from here on the VM exists
             except BaseException:
@@ -481,7 +254,7 @@ class FakeDriver(ComputeDriver):
                 self._state_path(instance_id).unlink(missing_ok=True)
                 self._console_path(instance_id).unlink(missing_ok=True)
                 raise
-            return self._to_info(state)
+            return to_info(state)
 
     def power_on(self, instance_id: str) -> None:
         with self._locks.hold(instance_id):
@@ -496,10 +269,10 @@ class FakeDriver(ComputeDriver):
             # A boot opens every disk again: a file that went missing fails the start, and a
             # disk the caller grew or replaced while the VM was off is seen at its new size.
             for d in state["disks"]:
-                d["size_bytes"] = self._inspect(instance_id, d["device"], Path(d["path"]), d["fmt"])
+                d["size_bytes"] = inspect_disk(instance_id, d["device"], Path(d["path"]), d["fmt"])
             state.update(power_state=PowerState.RUNNING.value, started_at=self._clock().isoformat(),
                          boot_count=state["boot_count"] + 1)
-            self._console(instance_id, self._boot_lines(state))
+            self._console(instance_id, boot_lines(state))
             self._write(state)
 
     def power_off(self, instance_id: str, hard: bool = False) -> None:
@@ -511,7 +284,7 @@ class FakeDriver(ComputeDriver):
             # A paused guest cannot answer an ACPI request: it is stopped hard either way.
             # A hard stop prints nothing: the guest never learns about it.
             if not hard and state["power_state"] == PowerState.RUNNING:
-                self._console(instance_id, self._shutdown_lines(state, "reboot: Power down"))
+                self._console(instance_id, shutdown_lines(self._uptime(state), "reboot: Power down"))
             state.update(power_state=PowerState.STOPPED.value, started_at=None)
             self._write(state)
 
@@ -524,10 +297,10 @@ class FakeDriver(ComputeDriver):
                                      "(power it on instead)")
             self._fault("reboot", instance_id, hard)
             if not hard and state["power_state"] == PowerState.RUNNING:
-                self._console(instance_id, self._shutdown_lines(state, "reboot: Restarting system"))
+                self._console(instance_id, shutdown_lines(self._uptime(state), "reboot: Restarting system"))
             state.update(power_state=PowerState.RUNNING.value, started_at=self._clock().isoformat(),
                          boot_count=state["boot_count"] + 1)
-            self._console(instance_id, self._boot_lines(state))
+            self._console(instance_id, boot_lines(state))
             self._write(state)
 
     def destroy(self, instance_id: str) -> None:
@@ -550,7 +323,7 @@ class FakeDriver(ComputeDriver):
         state = self._read(instance_id)
         if state is None:
             return VmInfo(instance_id=instance_id, power_state=PowerState.ABSENT)
-        return self._to_info(state)
+        return to_info(state)
 
     def list(self) -> list[VmInfo]:
         self._fault("list")
@@ -561,7 +334,7 @@ class FakeDriver(ComputeDriver):
         for path in sorted(self.state_dir.glob("*.json")):
             state = self._read(path.name[: -len(".json")])
             if state is not None:  # None: destroyed since the directory was listed
-                out.append(self._to_info(state))
+                out.append(to_info(state))
         return out
 
     def console_log(self, instance_id: str) -> str:
@@ -598,8 +371,8 @@ class FakeDriver(ComputeDriver):
             self._fault("attach_disk", instance_id, disk)
             if state["power_state"] == PowerState.RUNNING:
                 n = len(state["disks"]) + 2
-                self._console(instance_id, [self._kernel(
-                    self._uptime(state), f"virtio_blk virtio{n}: [{disk.device}] {self._blocks(disk.size_bytes)}")])
+                self._console(instance_id, [kernel(
+                    self._uptime(state), f"virtio_blk virtio{n}: [{disk.device}] {blocks(disk.size_bytes)}")])
             state["disks"].append(disk.to_json())
             state["disks"].sort(key=lambda d: d["device"])
             self._write(state)
@@ -632,7 +405,7 @@ class FakeDriver(ComputeDriver):
             if not dest.parent.is_dir():
                 raise DriverError(f"cannot snapshot {device} of VM {instance_id}: directory {dest.parent} "
                                   "does not exist", instance_id)
-            self._inspect(instance_id, device, Path(disk["path"]), disk["fmt"])
+            inspect_disk(instance_id, device, Path(disk["path"]), disk["fmt"])
             tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
             try:
                 try:
@@ -646,6 +419,19 @@ class FakeDriver(ComputeDriver):
             finally:
                 tmp.unlink(missing_ok=True)
 
+    @contextlib.contextmanager
+    def frozen_disk(self, instance_id: str, device: str) -> Iterator[Path]:
+        # The VM's lock held for the whole context is what keeps the file unchanged here:
+        # nothing can resize, detach or replace the disk, and the fake guest writes nothing.
+        with self._locks.hold(instance_id):
+            state = self._require(instance_id)
+            disk = self._find_disk(state, device)
+            if disk is None:
+                raise InvalidDisk(f"VM {instance_id} has no disk at {device}", instance_id, device)
+            self._live_check(state, "frozen_disk", self.supports_live_snapshot, "freeze a disk of")
+            self._fault("frozen_disk", instance_id, device)
+            yield Path(disk["path"])
+
     def resize_disk(self, instance_id: str, device: str, new_size: int) -> None:
         if not isinstance(new_size, int) or isinstance(new_size, bool) or new_size <= 0:
             raise ValueError(f"new_size must be a positive number of bytes, not {new_size!r}")
@@ -656,7 +442,7 @@ class FakeDriver(ComputeDriver):
                 raise InvalidDisk(f"VM {instance_id} has no disk at {device}", instance_id, device)
             self._live_check(state, "resize_disk", self.supports_online_resize, "resize a disk of")
             # The file is the truth (a retried resize may find it grown already).
-            actual = self._inspect(instance_id, device, Path(disk["path"]), disk["fmt"])
+            actual = inspect_disk(instance_id, device, Path(disk["path"]), disk["fmt"])
             if new_size < actual:
                 raise InvalidDisk(f"disk {device} of VM {instance_id} is {actual} bytes; shrinking it to "
                                   f"{new_size} bytes is not supported", instance_id, device)
@@ -670,8 +456,8 @@ class FakeDriver(ComputeDriver):
                     t = self._uptime(state)
                     n = state["disks"].index(disk) + 2
                     self._console(instance_id, [
-                        self._kernel(t, f"virtio_blk virtio{n}: [{device}] new size: {self._blocks(new_size)}"),
-                        self._kernel(t, f"{device}: detected capacity change from {actual} to {new_size}"),
+                        kernel(t, f"virtio_blk virtio{n}: [{device}] new size: {blocks(new_size)}"),
+                        kernel(t, f"{device}: detected capacity change from {actual} to {new_size}"),
                     ])
             if disk["size_bytes"] != new_size:
                 disk["size_bytes"] = new_size

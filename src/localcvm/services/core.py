@@ -63,6 +63,7 @@ class Services:
         threads = self.settings.workers if threads is None else threads
         if threads <= 0:
             return None
+        self.disks.recover_interrupted()
         self.workers = WorkerPool(self.db, self.job_kinds(), threads=threads, expected=_told_to_user).start()
         return self.workers
 

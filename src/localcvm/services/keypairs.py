@@ -1,4 +1,4 @@
-"""SSH key pairs (R4: key pairs are the preferred Linux login): create, import, describe, bind."""
+"""SSH key pairs (the CVM API's preferred Linux login): create, import, describe, bind."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from ..store.db import Database
 from ..store.models import KeyPair
 from ..store.repo import utcnow
 from . import errors, sshkeys
-from .query import check_filters
+from .instances import lifecycle
+from .query import check_filters, check_ids, check_page, match_all
 from .iam import Identity
 from .ids import is_id, new_id
 
@@ -17,7 +18,7 @@ MAX_KEY_PAIRS = 100
 KEY_FILTERS = {"project-id", "key-name", "tag-key", "tag-value"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class KeyPairView:
     key_id: str
     name: str
@@ -75,31 +76,17 @@ class KeyPairService:
         parsed = sshkeys.parse_public_key(public_key)
         return self._add(identity, name, project_id, public_key.strip(), parsed.fingerprint_sha256, tags, None)
 
-    def describe(self, identity: Identity, ids: list[str] | None, filters: list[dict] | None, offset: int,
-                 limit: int) -> tuple[int, list[KeyPairView]]:
-
+    def describe(self, identity: Identity, ids: list[str] | None, filters: list[dict] | None, offset: int | None,
+                 limit: int | None) -> tuple[int, list[KeyPairView]]:
         if ids and filters:
             raise errors.InvalidParameter("KeyIds and Filters cannot be given together.")
-        if limit > 100:
-            raise errors.InvalidParameterValueRange(f"Limit must be between 0 and 100, got {limit}.")
-        for key_id in ids or []:
-            if not is_id("skey", key_id):
-                raise errors.InvalidKeyPairIdMalformed(f"The key pair ID `{key_id}` is malformed.")
+        page = check_page(offset, limit, error=errors.InvalidParameterValueRange)
+        check_ids("skey", ids, errors.InvalidKeyPairIdMalformed, "key pair")
         checked = check_filters(filters or [], KEY_FILTERS, "DescribeKeyPairs")
         with self.db.read() as repo:
             views = [self._view(repo, k) for k in repo.key_pairs_of(identity.uin, ids)]
-        for name, values in checked:
-            if name == "project-id":
-                views = [v for v in views if str(v.project_id) in values]
-            elif name == "key-name":
-                views = [v for v in views if any(x in v.name for x in values)]
-            elif name == "tag-key":
-                views = [v for v in views if any(k in values for k in v.tags)]
-            elif name == "tag-value":
-                views = [v for v in views if any(x in values for x in v.tags.values())]
-            elif name.startswith("tag:"):
-                views = [v for v in views if v.tags.get(name[4:]) in values]
-        return len(views), views[offset: offset + limit]
+        found = match_all(views, checked, _key_matches)
+        return len(found), page.of(found)
 
     def delete(self, identity: Identity, ids: list[str]) -> None:
         with self.db.write() as repo:
@@ -113,24 +100,26 @@ class KeyPairService:
             for key in keys:
                 repo.delete_key_pair(key.key_id)
 
-    def modify(self, identity: Identity, p: dict) -> None:
+    def modify(self, identity: Identity, key_id: str, name: str | None = None, description: str | None = None) -> None:
+        """ModifyKeyPairAttribute: the name and/or the description (None: unchanged)."""
         with self.db.write() as repo:
-            key = self.own(repo, identity, p["KeyId"])
-            if p.get("KeyName") is not None:
-                sshkeys.check_key_name(p["KeyName"])
-                if any(k.name == p["KeyName"] and k.key_id != key.key_id for k in repo.key_pairs_of(identity.uin)):
-                    raise errors.InvalidKeyPairNameDuplicate(f"A key pair named `{p['KeyName']}` already exists.")
-                key.name = p["KeyName"]
-            if p.get("Description") is not None:
-                if len(p["Description"]) > 60:
+            key = self.own(repo, identity, key_id)
+            if name is not None:
+                sshkeys.check_key_name(name)
+                if any(k.name == name and k.key_id != key.key_id for k in repo.key_pairs_of(identity.uin)):
+                    raise errors.InvalidKeyPairNameDuplicate(f"A key pair named `{name}` already exists.")
+                key.name = name
+            if description is not None:
+                if len(description) > 60:
                     raise errors.InvalidParameterValueTooLong("Description must be at most 60 characters.")
-                key.description = p["Description"]
+                key.description = description
 
     def bind(self, identity: Identity, region: str, instance_ids: list[str], key_ids: list[str], *, associate: bool,
              force_stop: bool, instances) -> None:
         with self.db.write() as repo:
             keys = [self.own(repo, identity, k) for k in dict.fromkeys(key_ids)]
             rows = instances.own_many(repo, identity, region, instance_ids)
+            action = "AssociateInstancesKeyPairs" if associate else "DisassociateInstancesKeyPairs"
             for row in rows:
                 if row.os_type == "Windows":
                     raise errors.UnsupportedOperationKeyPairUnsupportedWindows(
@@ -139,10 +128,24 @@ class KeyPairService:
                 if row.state == "RUNNING" and not force_stop:
                     raise errors.instance_state_error(row.state, row.instance_id,
                                                       "binding key pairs without ForceStop (stop it first)")
-                if row.state not in ("RUNNING", "STOPPED"):
-                    raise errors.instance_state_error(row.state, row.instance_id, "binding key pairs")
+                lifecycle.check_operation(row, action, what="binding key pairs")
             for row in rows:
                 current = repo.key_ids_of(row.instance_id)
                 wanted = [k.key_id for k in keys]
                 new = current + [k for k in wanted if k not in current] if associate else [k for k in current if k not in wanted]
                 repo.set_instance_keys(row.instance_id, new)
+
+
+def _key_matches(v: KeyPairView, name: str, values: list[str]) -> bool:
+    """One DescribeKeyPairs filter."""
+    if name == "project-id":
+        return str(v.project_id) in values
+    if name == "key-name":
+        return any(x in v.name for x in values)
+    if name == "tag-key":
+        return any(k in values for k in v.tags)
+    if name == "tag-value":
+        return any(x in values for x in v.tags.values())
+    if name.startswith("tag:"):
+        return v.tags.get(name[4:]) in values
+    return False

@@ -21,7 +21,8 @@ class Account(Base):
     app_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
-    # An operator allowed this account to copy images between mainland China and elsewhere (R15)
+    # An operator allowed this account to copy images between mainland China and elsewhere (SyncImages
+    # across the border is refused otherwise)
     cross_border: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
@@ -86,7 +87,7 @@ class ImageDisk(Base):
 
 
 class ImageShare(Base):
-    """A custom image shared with another account (R10): visible to it as SHARED_IMAGE, same region only."""
+    """A custom image shared with another account (ModifyImageSharePermission): visible to it as SHARED_IMAGE, same region only."""
 
     __tablename__ = "image_shares"
 
@@ -163,7 +164,10 @@ class Instance(Base):
     latest_operation_error: Mapped[str] = mapped_column(String(512), default="")
     private_ip: Mapped[str] = mapped_column(String(45), default="")
     public_ip: Mapped[str] = mapped_column(String(45), default="")
-    internet: Mapped[str] = mapped_column(Text, default="{}")  # InternetAccessible as JSON
+    # InternetAccessible (PublicIpAssigned is whether public_ip is set)
+    internet_charge_type: Mapped[str] = mapped_column(String(32), default="")
+    internet_max_bandwidth_out: Mapped[int] = mapped_column(Integer, default=0)
+    bandwidth_package_id: Mapped[str] = mapped_column(String(32), default="")
     security_group_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
     keep_image_login: Mapped[bool] = mapped_column(Boolean, default=False)
     password_set: Mapped[bool] = mapped_column(Boolean, default=False)

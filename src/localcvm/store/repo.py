@@ -36,9 +36,6 @@ class Repo:
     def list_accounts(self) -> list[Account]:
         return list(self.session.scalars(select(Account).order_by(Account.created_at, Account.uin)))
 
-    def count_accounts(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(Account)) or 0
-
     def max_uin(self) -> int:
         return int(self.session.scalar(select(func.max(Account.uin))) or 0)
 
@@ -128,7 +125,7 @@ class Repo:
         )
         return list(self.session.scalars(q))
 
-    # --- image shares (R10) ----------------------------------------------------------------
+    # --- image shares -------------------------------------------------------------------
     def shares_of(self, image_id: str) -> list[ImageShare]:
         return list(self.session.scalars(select(ImageShare).where(ImageShare.image_id == image_id)
                                          .order_by(ImageShare.created_at, ImageShare.account_uin)))
@@ -225,9 +222,6 @@ class Repo:
         )
         return result.rowcount == 1
 
-    def unfinished_jobs(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(Job).where(Job.state.in_(["PENDING", "RUNNING"]))) or 0
-
     def running_jobs(self) -> list[Job]:
         return list(self.session.scalars(select(Job).where(Job.state == "RUNNING")))
 
@@ -242,9 +236,6 @@ class Repo:
         if ids:
             q = q.where(Instance.instance_id.in_(ids))
         return list(self.session.scalars(q.order_by(Instance.created_at.desc(), Instance.instance_id)))
-
-    def instances_using_image(self, image_id: str) -> list[Instance]:
-        return list(self.session.scalars(select(Instance).where(Instance.image_id == image_id)))
 
     def delete_instance(self, instance_id: str) -> None:
         self.session.execute(delete(InstanceKeyPair).where(InstanceKeyPair.instance_id == instance_id))
@@ -263,6 +254,9 @@ class Repo:
         if ids:
             q = q.where(Disk.disk_id.in_(ids))
         return list(self.session.scalars(q.order_by(Disk.created_at.desc(), Disk.disk_id)))
+
+    def disks_in_states(self, states: tuple[str, ...]) -> list[Disk]:
+        return list(self.session.scalars(select(Disk).where(Disk.state.in_(states)).order_by(Disk.disk_id)))
 
     def delete_disk(self, disk_id: str) -> None:
         self.session.execute(delete(Tag).where(Tag.resource_id == disk_id))

@@ -16,7 +16,7 @@ def _owner():
     return sa.Column("owner_uin", sa.String(20), sa.ForeignKey("accounts.uin", ondelete="CASCADE"), nullable=False, index=True)
 
 
-def upgrade() -> None:
+def _create_instances() -> None:
     op.create_table(
         "instances",
         sa.Column("instance_id", sa.String(16), primary_key=True),
@@ -54,6 +54,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
     op.create_index("ix_instances_owner_region", "instances", ["owner_uin", "region"])
+
+
+def upgrade() -> None:
+    _create_instances()
     op.create_table(
         "disks",
         sa.Column("disk_id", sa.String(16), primary_key=True),

@@ -28,7 +28,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from .errors import error_class
+from ..errors import InvalidParameterValue, InvalidParameterValueRange, UnsupportedOperation, error_class
 
 # --- error classes not (yet) in errors.py; real codes from the SDK's errorcodes.py ----------
 InvalidParameterValueInvalidPassword = error_class(
@@ -339,3 +339,42 @@ def check_user_data(b64: str) -> bytes:
             f"UserData decodes to {len(data)} bytes; at most {USER_DATA_MAX_BYTES} bytes (16 KB) are allowed."
         )
     return data
+
+
+# --- disks (RunInstances SystemDisk/DataDisks, ResetInstance, ResizeInstanceDisks, CreateDisks) ----------
+DISK_TYPES = {  # type -> (min GiB, max GiB) for data disks
+    "CLOUD_BASIC": (10, 32000), "CLOUD_PREMIUM": (10, 32000), "CLOUD_SSD": (20, 32000),
+    "CLOUD_HSSD": (20, 32000), "CLOUD_BSSD": (20, 32000), "CLOUD_TSSD": (20, 32000),
+}
+SYSTEM_DISK_MIN = 20
+SYSTEM_DISK_MAX = 1024
+MAX_DATA_DISKS = 20
+
+
+def device_name(position: int) -> str:
+    """The guest device of the disk at ``position`` (0 is the system disk)."""
+    return "vd" + "abcdefghijklmnopqrstuvwxyz"[position]
+
+
+def check_system_disk_size(size: int, image_size: int, image_id: str) -> None:
+    """SystemDisk.DiskSize of RunInstances and ResetInstance: at least the image's size, 20 to 1024 GB
+    (InvalidParameterValue.Range)."""
+    if size < image_size:
+        raise InvalidParameterValueRange(
+            f"SystemDisk.DiskSize {size} GB is smaller than the image `{image_id}` ({image_size} GB)."
+        )
+    if not SYSTEM_DISK_MIN <= size <= SYSTEM_DISK_MAX:
+        raise InvalidParameterValueRange(
+            f"SystemDisk.DiskSize must be {SYSTEM_DISK_MIN} to {SYSTEM_DISK_MAX} GB, got {size}."
+        )
+
+
+def check_data_disk(disk_type: str, size: int, where: str, *, encrypted: bool = False) -> None:
+    """One RunInstances DataDisks item: a known type, its size range, no encryption."""
+    if disk_type not in DISK_TYPES:
+        raise InvalidParameterValue(f"{where}.DiskType `{disk_type}` is not valid ({', '.join(DISK_TYPES)}).")
+    lo, hi = DISK_TYPES[disk_type]
+    if not lo <= size <= hi:
+        raise InvalidParameterValueRange(f"{where}.DiskSize must be {lo} to {hi} GB for {disk_type}, got {size}.")
+    if encrypted:
+        raise UnsupportedOperation(f"{where}: encrypted disks are not supported.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .regions import RegionCatalogue
+from ..regions import RegionCatalogue
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,8 @@
+"""CBS cloud disks and snapshots: ``DiskService`` and the views it returns."""
+
+from __future__ import annotations
+
+from .service import CreateDisksRequest, DiskService
+from .views import BoundImage, DiskView, SnapshotView
+
+__all__ = ["BoundImage", "CreateDisksRequest", "DiskService", "DiskView", "SnapshotView"]

@@ -1,0 +1,322 @@
+"""CBS cloud disks: data disks that can be created, attached, detached and grown.
+
+Nothing here does disk or driver I/O with a transaction open: an action checks and records its
+intent in one transaction (the disk ATTACHING/DETACHING/EXPANDING, the instance busy with the
+operation), does the I/O, then writes the outcome in a second transaction (or undoes the first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ...blobs.registry import BlobRegistry
+from ...hypervisor.driver import DriverError
+from ...imaging.volumes import GIB, Volumes
+from ...store.db import Database
+from ...store.models import Disk
+from ...store.repo import Repo, utcnow
+from .. import errors
+from ..iam import Identity
+from ..ids import is_id, new_id
+from ..instances import DISK_TYPES, MAX_DATA_DISKS, SYSTEM_DISK_MAX, BaseSource, InstanceService, device_name, lifecycle
+from ..query import check_filters, check_page, match_all
+from ..regions import RegionCatalogue
+from .snapshots import SnapshotOps
+from .views import DISK_FILTERS, DiskView, disk_matches
+
+CHARGE_TYPES = ("PREPAID", "POSTPAID_BY_HOUR", "CDCPAID", "DEDICATED_CLUSTER_PAID")
+INTERRUPTIBLE = ("ATTACHING", "DETACHING", "EXPANDING")  # the states between two transactions of one request
+
+
+@dataclass(frozen=True)
+class CreateDisksRequest:
+    """CreateDisks."""
+
+    zone: str
+    disk_type: str
+    charge_type: str
+    disk_size: int | None = None
+    snapshot_id: str | None = None
+    disk_name: str | None = None
+    count: int = 1
+    encrypted: bool = False
+    tags: dict[str, str] | None = None
+
+
+class DiskService(SnapshotOps):
+    def __init__(self, db: Database, regions: RegionCatalogue, volumes: Volumes, blobs: BlobRegistry,
+                 instances: InstanceService, notify=None):
+        self.db = db
+        self.regions = regions
+        self.volumes = volumes
+        self.blobs = blobs
+        self.instances = instances
+        self.driver = instances.driver
+        self.notify = notify or (lambda: None)
+
+    def own(self, repo: Repo, identity: Identity, region: str, disk_id: str) -> Disk:
+        disk = repo.get_disk(disk_id) if is_id("disk", disk_id) else None
+        if disk is None or disk.owner_uin != identity.uin or disk.region != region:
+            raise errors.InvalidDiskIdNotFound(f"The disk `{disk_id}` does not exist in {region}.")
+        return disk
+
+    # --- CreateDisks / DescribeDisks -----------------------------------------------------------------
+    def create(self, identity: Identity, region: str, req: CreateDisksRequest) -> list[str]:
+        r = self.regions.get(region, product="cbs")
+        if req.zone not in {z.zone for z in r.zones}:
+            raise errors.InvalidZoneMismatchRegion(f"The zone `{req.zone}` does not belong to the region {region}.")
+        if req.disk_type not in DISK_TYPES:
+            raise errors.InvalidParameterValue(f"DiskType `{req.disk_type}` is not valid ({', '.join(DISK_TYPES)}).")
+        if req.charge_type not in CHARGE_TYPES:
+            raise errors.InvalidParameterValue(f"DiskChargeType `{req.charge_type}` is not valid.")
+        if req.encrypted:
+            raise errors.UnsupportedOperation("Encrypted disks are not supported.")
+        if not 1 <= req.count <= 50:
+            raise errors.InvalidParameterValue(f"DiskCount must be between 1 and 50, got {req.count}.")
+        with self.db.write() as repo:
+            size, source = self._create_size(repo, identity, region, req)
+            ids = []
+            now = utcnow()
+            for i in range(req.count):
+                disk_id = new_id("disk")
+                ids.append(disk_id)
+                name = req.disk_name or disk_id
+                if req.count > 1 and req.disk_name:
+                    name = f"{req.disk_name}_{i + 1}"
+                repo.add(Disk(
+                    disk_id=disk_id, owner_uin=identity.uin, region=region, zone=req.zone, usage="DATA_DISK",
+                    disk_type=req.disk_type, size_gib=size, name=name, state="UNATTACHED", instance_id=None,
+                    position=0, delete_with_instance=False, charge_type=req.charge_type,
+                    base_kind="snapshot" if req.snapshot_id else "", base_id=req.snapshot_id or "", base_index=0,
+                    created_at=now,
+                ))
+                if req.tags:
+                    repo.set_tags(disk_id, req.tags)
+        try:  # the files, with no transaction open
+            base = self.instances.build_base(source)
+            for disk_id in ids:
+                self.volumes.create_disk(region, disk_id, size, base)
+        except BaseException:
+            with self.db.write() as repo:
+                for disk_id in ids:
+                    repo.delete_disk(disk_id)
+            for disk_id in ids:
+                self.volumes.delete_disk(region, disk_id)
+            raise
+        return ids
+
+    def _create_size(self, repo: Repo, identity: Identity, region: str, req: CreateDisksRequest):
+        size, source = req.disk_size, None
+        if req.snapshot_id:
+            snap = self.own_snapshot(repo, identity, region, req.snapshot_id)
+            if snap.state != "NORMAL":
+                raise errors.UnsupportedOperationStateError(f"The snapshot `{req.snapshot_id}` is {snap.state}.")
+            size = size or snap.size_gib
+            if size < snap.size_gib:
+                raise errors.InvalidParameterDiskSizeNotMatch(
+                    f"DiskSize {size} GB is smaller than the snapshot's disk ({snap.size_gib} GB)."
+                )
+            source = BaseSource(region, "snapshot", snap.snapshot_id, 0, snap.manifest)
+        if not size:
+            raise errors.MissingParameter("The request is missing the required parameter `DiskSize` (or SnapshotId).")
+        lo, hi = DISK_TYPES[req.disk_type]
+        if not lo <= size <= hi:
+            raise errors.InvalidParameterValue(f"DiskSize must be {lo} to {hi} GB for {req.disk_type}, got {size}.")
+        return size, source
+
+    def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
+                 offset: int | None, limit: int | None, order_field: str | None = None,
+                 order: str | None = None) -> tuple[int, list[DiskView]]:
+        self.regions.get(region, product="cbs")
+        if ids and filters:
+            raise errors.InvalidParameter("DiskIds and Filters cannot be given together.")
+        page = check_page(offset, limit)
+        checked = check_filters(filters or [], DISK_FILTERS, "DescribeDisks")
+        with self.db.read() as repo:
+            rows = repo.disks_of(identity.uin, region, ids)
+            tags = repo.tags_of([d.disk_id for d in rows])
+        views = match_all([DiskView.of(d, tags[d.disk_id]) for d in rows], checked, disk_matches)
+        if order_field in ("CREATE_TIME", "DEADLINE"):
+            views.sort(key=lambda v: v.created_at, reverse=(order or "ASC") == "DESC")
+        return len(views), page.of(views)
+
+    # --- AttachDisks / DetachDisks -------------------------------------------------------------------
+    def attach(self, identity: Identity, region: str, request_id: str, instance_id: str, disk_ids: list[str],
+               delete_with_instance: bool = False) -> None:
+        with self.db.write() as repo:
+            inst = self.instances.own(repo, identity, region, instance_id, lock=True)
+            lifecycle.check_operation(inst, "AttachDisks")
+            if inst.state == "RUNNING" and not self.driver.supports_hot_plug:
+                raise errors.instance_state_error(inst.state, inst.instance_id,
+                                                  "AttachDisks (this hypervisor cannot attach to a running instance)")
+            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(disk_ids)]
+            attached = repo.disks_of_instance(inst.instance_id)
+            if len(attached) - 1 + len(disks) > MAX_DATA_DISKS:
+                raise errors.LimitExceededInstanceAttachedDisk("An instance can have at most 20 data disks.")
+            for d in disks:
+                if d.state != "UNATTACHED":
+                    raise errors.InvalidDiskAlreadyBound(f"The disk `{d.disk_id}` is {d.state}, not UNATTACHED.")
+                if d.zone != inst.zone:
+                    raise errors.ResourceUnavailableZoneNotMatch(
+                        f"The disk `{d.disk_id}` is in {d.zone}; the instance is in {inst.zone}."
+                    )
+            used = {d.position for d in attached}
+            plan = []
+            for d in disks:
+                position = next(i for i in range(1, 64) if i not in used)
+                used.add(position)
+                d.state, d.instance_id, d.position = "ATTACHING", inst.instance_id, position
+                d.delete_with_instance = delete_with_instance
+                plan.append(self.instances.disk_spec(region, d.disk_id, d.size_gib, position))
+            lifecycle.begin_operation(inst, "AttachDisks", None, request_id)
+        done = []
+        try:
+            for spec in plan:
+                self.driver.attach_disk(instance_id, spec)
+                done.append(spec.device)
+        except Exception as exc:
+            for device in done:
+                self._quietly(lambda device=device: self.driver.detach_disk(instance_id, device))
+            error = errors.InternalError(f"attaching a disk to {instance_id} failed: {exc}")
+            self._settle(instance_id, [d.disk_id for d in disks], error, lambda d: _detached(d))
+            raise error from exc
+        positions = {d.disk_id: d.position for d in disks}
+
+        def attached(d: Disk) -> None:  # the whole outcome, whatever happened to the row meanwhile
+            d.state, d.instance_id, d.position = "ATTACHED", instance_id, positions[d.disk_id]
+            d.delete_with_instance = delete_with_instance
+
+        self._settle(instance_id, list(positions), None, attached)
+
+    def detach(self, identity: Identity, region: str, request_id: str, disk_ids: list[str],
+               instance_id: str | None = None) -> None:
+        with self.db.write() as repo:
+            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(disk_ids)]
+            for d in disks:
+                if d.usage == "SYSTEM_DISK":
+                    raise errors.InvalidDiskNotPortable(f"The disk `{d.disk_id}` is a system disk; it cannot be detached.")
+                if d.state != "ATTACHED":
+                    raise errors.UnsupportedOperationStateError(f"The disk `{d.disk_id}` is {d.state}, not ATTACHED.")
+                if instance_id and d.instance_id != instance_id:
+                    raise errors.InvalidParameterDataDiskNotBelongSpecifiedInstance(
+                        f"The disk `{d.disk_id}` is not attached to `{instance_id}`."
+                    )
+            owners = {d.instance_id: self.instances.own(repo, identity, region, d.instance_id, lock=True)
+                      for d in disks}
+            for row in owners.values():
+                lifecycle.check_operation(row, "DetachDisks")
+                if row.state == "RUNNING" and not self.driver.supports_hot_plug:
+                    raise errors.instance_state_error(row.state, row.instance_id,
+                                                      "DetachDisks (this hypervisor cannot detach from a running instance)")
+            for row in owners.values():
+                lifecycle.begin_operation(row, "DetachDisks", None, request_id)
+            plan = [(d.disk_id, d.instance_id, device_name(d.position)) for d in disks]
+            for d in disks:
+                d.state = "DETACHING"
+        for _disk_id, owner, device in plan:  # the VM may be gone; the disk is detached either way
+            self._quietly(lambda owner=owner, device=device: self.driver.detach_disk(owner, device))
+        for owner in owners:
+            self._settle(owner, [p[0] for p in plan if p[1] == owner], None, _detached)
+
+    def _settle(self, instance_id: str, disk_ids: list[str], error: errors.ApiError | None,
+                apply: Callable[[Disk], None]) -> None:
+        """The second transaction of attach/detach: the disks' outcome and the end of the operation."""
+        with self.db.write() as repo:
+            for disk_id in disk_ids:
+                disk = repo.get_disk(disk_id)
+                if disk is not None:
+                    apply(disk)
+            row = repo.get_instance(instance_id)
+            if row is not None:
+                if error is None:
+                    lifecycle.finish_operation(row)
+                else:
+                    lifecycle.fail_operation(row, error.message)
+
+    def recover_interrupted(self) -> int:
+        """Settle what a crash left between the two transactions of AttachDisks, DetachDisks or
+        ResizeDisk (disks ATTACHING, DETACHING or EXPANDING), by what the driver shows; run at
+        start-up, before jobs run. Returns how many disks it settled."""
+        with self.db.read() as repo:
+            pending = [(d.disk_id, d.instance_id, d.position, d.state) for d in repo.disks_in_states(INTERRUPTIBLE)]
+            owners = {i: repo.get_instance(i) for i in {p[1] for p in pending if p[1]}}
+        resizing = {i for i, r in owners.items() if r is not None and lifecycle.busy(r)
+                    and r.latest_operation == "ResizeInstanceDisks"}  # the resize job settles those
+        pending = [p for p in pending if p[1] not in resizing]
+        found = {}
+        for disk_id, owner, position, _state in pending:  # the driver's view, with no transaction open
+            info = self.driver.info(owner) if owner else None
+            found[disk_id] = info.disk(device_name(position)) if info is not None and info.exists else None
+        with self.db.write() as repo:
+            for disk_id, owner, _position, state in pending:
+                disk = repo.get_disk(disk_id)
+                if disk is None or disk.state != state:
+                    continue
+                spec = found[disk_id]
+                if state == "EXPANDING":
+                    disk.state = "ATTACHED" if disk.instance_id else "UNATTACHED"
+                    if spec is not None:
+                        disk.size_gib = max(disk.size_gib, spec.size_bytes // GIB)
+                elif spec is not None:
+                    disk.state = "ATTACHED"
+                else:
+                    _detached(disk)
+                row = repo.get_instance(owner) if owner else None
+                if row is not None and lifecycle.busy(row) and row.latest_operation in ("AttachDisks", "DetachDisks"):
+                    lifecycle.finish_operation(row)
+        return len(pending)
+
+    @staticmethod
+    def _quietly(call: Callable[[], None]) -> None:
+        try:
+            call()
+        except DriverError:
+            pass
+
+    # --- ResizeDisk / TerminateDisks -----------------------------------------------------------------
+    def resize(self, identity: Identity, region: str, disk_id: str | None, size: int) -> None:
+        if not disk_id:
+            raise errors.MissingParameter("The request is missing the required parameter `DiskId`.")
+        with self.db.write() as repo:
+            d = self.own(repo, identity, region, disk_id)
+            if size <= d.size_gib:
+                raise errors.InvalidParameterValue(f"Disks can only grow: `{d.disk_id}` is {d.size_gib} GB, asked {size} GB.")
+            hi = DISK_TYPES.get(d.disk_type, (10, 32000))[1] if d.usage == "DATA_DISK" else SYSTEM_DISK_MAX
+            if size > hi:
+                raise errors.InvalidParameterValue(f"`{d.disk_id}` can grow to at most {hi} GB.")
+            if d.state not in ("ATTACHED", "UNATTACHED"):
+                raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+            was, owner, position = d.state, d.instance_id, d.position
+            d.state = "EXPANDING"
+        try:
+            info = self.driver.info(owner) if owner else None
+            if info is not None and info.exists:
+                self.driver.resize_disk(owner, device_name(position), size * GIB)
+            else:
+                self.volumes.resize_disk(region, disk_id, size)
+        except BaseException:
+            with self.db.write() as repo:
+                disk = repo.get_disk(disk_id)
+                if disk is not None:
+                    disk.state = was
+            raise
+        with self.db.write() as repo:
+            disk = repo.get_disk(disk_id)
+            if disk is not None:
+                disk.size_gib, disk.state = size, was
+
+    def terminate(self, identity: Identity, region: str, disk_ids: list[str]) -> None:
+        with self.db.write() as repo:
+            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(disk_ids)]
+            for d in disks:
+                if d.state != "UNATTACHED":
+                    raise errors.ResourceUnavailableAttached(f"The disk `{d.disk_id}` is attached; detach it first.")
+            for d in disks:
+                repo.delete_disk(d.disk_id)
+        for d in disks:
+            self.volumes.delete_disk(region, d.disk_id)
+
+
+def _detached(d: Disk) -> None:
+    d.state, d.instance_id, d.position, d.delete_with_instance = "UNATTACHED", None, 0, False

@@ -1,0 +1,124 @@
+"""CBS snapshots: chunk manifests of a disk in the region's store, captured by a job through the
+driver's ``frozen_disk`` (a consistent view of an attached disk)."""
+
+from __future__ import annotations
+
+import shutil
+
+from ...jobs.queue import JobHandle, enqueue
+from ...store.models import Snapshot
+from ...store.repo import Repo, utcnow
+from .. import errors
+from ..iam import Identity
+from ..ids import is_id, new_id
+from ..instances import lifecycle
+from ..query import check_filters, check_page, match_all
+from .views import SNAPSHOT_FILTERS, BoundImage, SnapshotView, snapshot_matches
+
+
+class SnapshotOps:
+    """The snapshot actions of ``DiskService``."""
+
+    def own_snapshot(self, repo: Repo, identity: Identity, region: str, snapshot_id: str) -> Snapshot:
+        snap = repo.get_snapshot(snapshot_id) if is_id("snap", snapshot_id) else None
+        if snap is None or snap.owner_uin != identity.uin or snap.region != region:
+            raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{snapshot_id}` does not exist in {region}.")
+        return snap
+
+    def create_snapshot(self, identity: Identity, region: str, disk_id: str | None, name: str | None = None,
+                        tags: dict[str, str] | None = None) -> str:
+        if not disk_id:
+            raise errors.MissingParameter("The request is missing the required parameter `DiskId`.")
+        with self.db.write() as repo:
+            d = self.own(repo, identity, region, disk_id)
+            if d.state not in ("ATTACHED", "UNATTACHED"):
+                raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+            inst = repo.get_instance(d.instance_id) if d.instance_id else None
+            if inst is not None and inst.state != "STOPPED" and not self.driver.supports_live_snapshot:
+                raise errors.instance_state_error(
+                    inst.state, inst.instance_id, "CreateSnapshot (this hypervisor snapshots disks of stopped instances only)")
+            snapshot_id = new_id("snap")
+            repo.add(Snapshot(snapshot_id=snapshot_id, owner_uin=identity.uin, region=region, zone=d.zone,
+                              disk_id=d.disk_id, usage=d.usage, size_gib=d.size_gib,
+                              name=name or snapshot_id, state="CREATING", percent=0, manifest=None,
+                              created_at=utcnow()))
+            if tags:
+                repo.set_tags(snapshot_id, tags)
+            enqueue(repo, "snapshot_create", snapshot_id, {"region": region, "disk_id": d.disk_id},
+                    owner_uin=identity.uin)
+        self.notify()
+        return snapshot_id
+
+    def run_snapshot(self, handle: JobHandle) -> None:
+        p = handle.payload
+        work = self.blobs.work_dir(handle.view.job_id)
+        with self.db.read() as repo:
+            disk = repo.get_disk(p["disk_id"])
+            if disk is None:
+                raise errors.InvalidDiskIdNotFound(f"The disk `{p['disk_id']}` is gone.")
+            source = self.instances.base_source(repo, disk)
+            inst = repo.get_instance(disk.instance_id) if disk.instance_id and disk.position == 0 else None
+            os_facts = self.instances.os_facts(repo, inst) if inst is not None else None
+            instance_id, position = disk.instance_id, disk.position
+        base = self.instances.source_manifest(source)
+        try:
+            with self.instances.frozen_disk(p["region"], p["disk_id"], instance_id, position):
+                manifest = self.volumes.capture(p["region"], p["disk_id"], work, base=base,
+                                                progress=lambda done, total: handle.progress(int(95 * done / max(total, 1))))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if os_facts:  # CreateImage from this snapshot describes the OS with these
+            manifest.facts["os"] = os_facts
+
+        def apply(repo: Repo):
+            snap = repo.get_snapshot(handle.view.resource_id)
+            if snap is not None:
+                snap.manifest, snap.state, snap.percent = manifest.to_json(), "NORMAL", 100
+
+        handle.finish(True, "", apply)
+
+    def fail_snapshot(self, handle: JobHandle, exc: BaseException) -> None:
+        def apply(repo: Repo):
+            snap = repo.get_snapshot(handle.view.resource_id)
+            if snap is not None:
+                repo.delete_snapshot(snap.snapshot_id)
+
+        handle.finish(False, lifecycle.failure_message(exc), apply)
+
+    def describe_snapshots(self, identity: Identity, region: str, *, ids: list[str] | None,
+                           filters: list[dict] | None, offset: int | None,
+                           limit: int | None) -> tuple[int, list[SnapshotView]]:
+        self.regions.get(region, product="cbs")
+        if ids and filters:
+            raise errors.InvalidParameter("SnapshotIds and Filters cannot be given together.")
+        page = check_page(offset, limit)
+        checked = check_filters(filters or [], SNAPSHOT_FILTERS, "DescribeSnapshots")
+        with self.db.read() as repo:
+            rows = repo.snapshots_of(identity.uin, region, ids)
+            tags = repo.tags_of([s.snapshot_id for s in rows])
+            bound = repo.images_of_snapshots([s.snapshot_id for s in rows])
+            names = {i.image_id: i.name for i in repo.images_by_ids(sorted({x for v in bound.values() for x in v}))}
+        views = [SnapshotView.of(s, tags[s.snapshot_id],
+                                 tuple(BoundImage(i, names.get(i, "")) for i in bound.get(s.snapshot_id, [])))
+                 for s in rows]
+        found = match_all(views, checked, snapshot_matches)
+        return len(found), page.of(found)
+
+    def delete_snapshots(self, identity: Identity, region: str, snapshot_ids: list[str],
+                         delete_bind_images: bool = False) -> None:
+        with self.db.write() as repo:
+            snaps = [self.own_snapshot(repo, identity, region, s) for s in dict.fromkeys(snapshot_ids)]
+            bound = repo.images_of_snapshots([s.snapshot_id for s in snaps])
+            for s in snaps:
+                if s.state == "CREATING":
+                    raise errors.UnsupportedOperationStateError(f"The snapshot `{s.snapshot_id}` is still being created.")
+                if bound.get(s.snapshot_id) and not delete_bind_images:
+                    raise errors.UnsupportedOperationSnapshotHasBindedImage(
+                        f"The snapshot `{s.snapshot_id}` backs the image(s) {', '.join(bound[s.snapshot_id])}; "
+                        "delete those images first or set DeleteBindImages."
+                    )
+            images = {i for s in snaps for i in bound.get(s.snapshot_id, [])}
+            if images:  # DeleteBindImages: the images go too (their other snapshots stay)
+                self.instances.images.delete(identity, region, sorted(images), repo=repo)
+            for s in snaps:
+                repo.delete_snapshot(s.snapshot_id)

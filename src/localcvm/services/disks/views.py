@@ -1,0 +1,92 @@
+"""What DescribeDisks and DescribeSnapshots show (decoded fields, no ORM rows) and their Filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ...store.models import Disk, Snapshot
+
+DISK_FILTERS = {"disk-usage", "disk-charge-type", "portable", "project-id", "disk-id", "disk-name", "disk-type",
+                "disk-state", "instance-id", "zone", "instance-ip-address", "instance-name", "tag-key", "tag-value",
+                "return-flag", "creation-start-time"}
+SNAPSHOT_FILTERS = {"snapshot-id", "snapshot-name", "snapshot-state", "disk-usage", "project-id", "disk-id", "zone",
+                    "encrypt", "snapshot-type", "tag-key", "tag-value"}
+
+
+@dataclass(frozen=True)
+class DiskView:
+    disk_id: str
+    usage: str
+    charge_type: str
+    zone: str
+    name: str
+    size_gib: int
+    state: str
+    disk_type: str
+    instance_id: str | None
+    delete_with_instance: bool
+    created_at: datetime
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, d: Disk, tags: dict | None = None) -> DiskView:
+        return cls(d.disk_id, d.usage, d.charge_type, d.zone, d.name, d.size_gib, d.state, d.disk_type,
+                   d.instance_id, d.delete_with_instance, d.created_at, dict(tags or {}))
+
+
+@dataclass(frozen=True)
+class BoundImage:
+    image_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SnapshotView:
+    snapshot_id: str
+    zone: str
+    usage: str
+    disk_id: str
+    size_gib: int
+    state: str
+    name: str
+    percent: int
+    created_at: datetime
+    tags: dict[str, str] = field(default_factory=dict)
+    images: tuple[BoundImage, ...] = ()
+
+    @classmethod
+    def of(cls, s: Snapshot, tags: dict | None = None, images: tuple[BoundImage, ...] = ()) -> SnapshotView:
+        return cls(s.snapshot_id, s.zone, s.usage, s.disk_id, s.size_gib, s.state, s.name, s.percent, s.created_at,
+                   dict(tags or {}), images)
+
+
+def _tag_match(tags: dict[str, str], name: str, values: list[str]) -> bool | None:
+    if name == "tag-key":
+        return any(k in values for k in tags)
+    if name == "tag-value":
+        return any(x in values for x in tags.values())
+    if name.startswith("tag:"):
+        return tags.get(name[4:]) in values
+    return None
+
+
+def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:
+    simple = {"disk-usage": v.usage, "disk-charge-type": v.charge_type, "disk-id": v.disk_id, "disk-type": v.disk_type,
+              "disk-state": v.state, "instance-id": v.instance_id or "", "zone": v.zone,
+              "portable": "FALSE" if v.usage == "SYSTEM_DISK" else "TRUE", "project-id": "0"}
+    if name in simple:
+        return simple[name] in values
+    if name == "disk-name":
+        return any(x in v.name for x in values)
+    return bool(_tag_match(v.tags, name, values))
+
+
+def snapshot_matches(v: SnapshotView, name: str, values: list[str]) -> bool:
+    simple = {"snapshot-id": v.snapshot_id, "snapshot-state": v.state, "disk-usage": v.usage, "disk-id": v.disk_id,
+              "zone": v.zone, "encrypt": "FALSE", "snapshot-type": "PRIVATE_SNAPSHOT", "project-id": "0"}
+    if name in simple:
+        return simple[name] in values
+    if name == "snapshot-name":
+        return any(x in v.name for x in values)
+    return bool(_tag_match(v.tags, name, values))

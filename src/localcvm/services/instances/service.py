@@ -1,0 +1,251 @@
+"""``InstanceService``: lookups, DescribeInstances, the instance type catalogue, and what every
+instance job shares (the VM spec, disk bases, the end of a job).
+
+Every operation changes the state in one transaction together with the job
+that carries it out (PENDING → RUNNING, STOPPING → STOPPED, …; see
+``lifecycle``); the job talks to the ComputeDriver and builds the disk files
+with no transaction open, so the API shows the real intermediate states and a
+crash in the middle is resumed. The actions live in ``launch``, ``power`` and
+``change``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...blobs import Manifest
+from ...hypervisor.driver import ComputeDriver, DiskSpec, VmSpec
+from ...imaging.volumes import GIB, Volumes
+from ...jobs.queue import JobHandle
+from ...store.db import Database
+from ...store.models import Disk, Instance
+from ...store.repo import Repo
+from .. import errors
+from ..iam import Identity
+from ..images import ImageService
+from ..query import check_filters, check_ids, check_page, match_all
+from ..regions import RegionCatalogue
+from . import lifecycle
+from .change import ChangeOps
+from .launch import LaunchOps
+from .power import PowerOps
+from .rules import device_name
+from .types import offerings
+from .views import INSTANCE_FILTERS, InstanceView, instance_matches
+
+
+@dataclass(frozen=True)
+class BaseSource:
+    """Where a disk's backing file comes from, read in a transaction and built after it."""
+
+    region: str
+    kind: str  # "image" | "snapshot"
+    base_id: str
+    index: int
+    snapshot_manifest: str | None = None  # the snapshot's manifest JSON (kind "snapshot")
+
+    @property
+    def name(self) -> str:
+        return f"{self.base_id}-{self.index}" if self.kind == "image" else self.base_id
+
+
+class InstanceService(LaunchOps, PowerOps, ChangeOps):
+    def __init__(self, db: Database, regions: RegionCatalogue, images: ImageService, volumes: Volumes,
+                 driver: ComputeDriver, notify=None):
+        self.db = db
+        self.regions = regions
+        self.images = images
+        self.volumes = volumes
+        self.driver = driver
+        self.notify = notify or (lambda: None)
+
+    # --- lookups ---------------------------------------------------------------------------
+    def own(self, repo: Repo, identity: Identity, region: str, instance_id: str, *, lock: bool = False) -> Instance:
+        check_ids("ins", [instance_id], errors.InvalidInstanceIdMalformed, "instance")
+        row = repo.get_instance(instance_id, for_update=lock)
+        if row is None or row.owner_uin != identity.uin or row.region != region:
+            raise errors.InvalidInstanceIdNotFound(f"The instance `{instance_id}` does not exist in {region}.")
+        return row
+
+    def own_many(self, repo: Repo, identity: Identity, region: str, ids: list[str]) -> list[Instance]:
+        if len(ids) > 100:
+            raise errors.InvalidParameterValueLimitExceeded("At most 100 InstanceIds per call.")
+        return [self.own(repo, identity, region, i, lock=True) for i in dict.fromkeys(ids)]
+
+    # --- DescribeInstances / DescribeInstancesStatus ----------------------------------------------
+    def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
+                 offset: int | None, limit: int | None) -> tuple[int, list[InstanceView]]:
+        self.regions.get(region)
+        if ids and filters:
+            raise errors.InvalidParameter("InstanceIds and Filters cannot be given together.")
+        page = check_page(offset, limit, error=errors.InvalidParameterValueRange)
+        check_ids("ins", ids, errors.InvalidInstanceIdMalformed, "instance")
+        checked = check_filters(filters or [], INSTANCE_FILTERS, "DescribeInstances")
+        with self.db.read() as repo:
+            rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
+            tags = repo.tags_of(list(rows))
+            # filters need only the row and its tags; disks and keys are loaded for the page alone
+            found = match_all([InstanceView.of(r, tags=tags[i]) for i, r in rows.items()], checked, instance_matches)
+            page_ids = [v.instance_id for v in page.of(found)]
+            disks = repo.disks_of_instances(page_ids)
+            keys = repo.key_ids_of_instances(page_ids)
+            views = [InstanceView.of(rows[i], disks.get(i, []), keys.get(i, []), tags[i]) for i in page_ids]
+        return len(found), views
+
+    # --- instance types ------------------------------------------------------------------------------
+    def type_configs(self, region: str, filters: list[dict] | None):
+        checked = check_filters(filters or [], {"zone", "instance-family", "instance-type"}, "DescribeInstanceTypeConfigs")
+        out = []
+        for zone, t in offerings(self.regions, region):
+            fields = {"zone": zone, "instance-family": t.family, "instance-type": t.instance_type}
+            if all(fields[n] in values for n, values in checked):
+                out.append((zone, t))
+        return out
+
+    def zone_configs(self, region: str, filters: list[dict] | None):
+        checked = check_filters(filters or [], {"zone", "instance-family", "instance-type", "instance-charge-type", "sort-keys"},
+                                "DescribeZoneInstanceConfigInfos")
+        out = []
+        for zone, t in offerings(self.regions, region):
+            for charge in ("POSTPAID_BY_HOUR", "PREPAID"):
+                fields = {"zone": zone, "instance-family": t.family, "instance-type": t.instance_type,
+                          "instance-charge-type": charge}
+                if all(n == "sort-keys" or fields[n] in values for n, values in checked):
+                    out.append((zone, t, charge))
+        return out
+
+    # --- what jobs share -----------------------------------------------------------------------------
+    def disk_spec(self, region: str, disk_id: str, size_gib: int, position: int) -> DiskSpec:
+        """The driver's view of a disk of an instance."""
+        return DiskSpec(path=self.volumes.disk_path(region, disk_id), fmt="qcow2", size_bytes=size_gib * GIB,
+                        role="system" if position == 0 else "data", device=device_name(position))
+
+    def vm_spec(self, repo: Repo, row: Instance) -> VmSpec:
+        disks = repo.disks_of_instance(row.instance_id)
+        key_ids = repo.key_ids_of(row.instance_id)
+        return VmSpec(
+            instance_id=row.instance_id, cpu=row.cpu, memory_mib=row.memory_gib * 1024,
+            disks=[self.disk_spec(row.region, d.disk_id, d.size_gib, d.position) for d in disks],
+            user_data=base64.b64decode(row.user_data) if row.user_data else None, ssh_port=None,
+            hostname=row.hostname or None,
+            ssh_keys=[k.public_key for k in repo.key_pairs_of(row.owner_uin, key_ids)] if key_ids else [],
+        )
+
+    def os_facts(self, repo: Repo, row: Instance) -> dict:
+        """What the new image says about its OS: from the image the instance runs, else from the instance."""
+        facts = {"os_name": row.os_name, "os_type": row.os_type, "license_type": row.license_type,
+                 "platform": "Windows" if row.os_type == "Windows" else "Other", "architecture": "x86_64",
+                 "cloudinit": row.os_type != "Windows", "boot_mode": "Legacy BIOS", "image_id": row.image_id}
+        view = self.images.catalogue.get(row.image_id)
+        src = repo.get_image(row.image_id) if view is None else None
+        for obj in (view, src):
+            if obj is not None:
+                facts.update(platform=obj.platform, architecture=obj.architecture, cloudinit=bool(obj.cloudinit),
+                             boot_mode=obj.boot_mode)
+        return facts
+
+    def base_source(self, repo: Repo, disk: Disk) -> BaseSource | None:
+        """Where the disk's backing file comes from (None: a blank disk); reads the database only."""
+        if not disk.base_kind:
+            return None
+        manifest = None
+        if disk.base_kind == "snapshot":
+            snap = repo.get_snapshot(disk.base_id)
+            manifest = snap.manifest if snap is not None else None
+        return BaseSource(disk.region, disk.base_kind, disk.base_id, disk.base_index, manifest)
+
+    def source_manifest(self, source: BaseSource | None) -> Manifest | None:
+        """The chunk manifest of a backing file, or None (blank disk, or its source is gone)."""
+        if source is None:
+            return None
+        if source.kind == "image":
+            try:
+                return self.images.disk_manifest(source.region, source.base_id, source.index)
+            except errors.ApiError:
+                return None
+        return Manifest.from_json(source.snapshot_manifest) if source.snapshot_manifest is not None else None
+
+    def base_manifest(self, repo: Repo, disk: Disk) -> Manifest | None:
+        """The chunk manifest of the disk's backing file, or None (blank disk, or its source is gone)."""
+        return self.source_manifest(self.base_source(repo, disk))
+
+    def build_base(self, source: BaseSource | None) -> Path | None:
+        """The read-only backing file of a disk (built on first use); call it with no transaction open."""
+        if source is None:
+            return None
+        manifest = self.source_manifest(source)
+        if manifest is None:
+            if source.kind == "snapshot":
+                raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{source.base_id}` is gone.")
+            raise errors.InvalidImageIdIncorrectState(f"The image `{source.base_id}` has no stored disk {source.index}.")
+        return self.volumes.ensure_base(source.region, source.name, manifest)
+
+    def base_for(self, repo: Repo, disk: Disk) -> Path | None:
+        """``build_base`` of the disk's source (reads through ``repo``, then builds: avoid inside a transaction)."""
+        return self.build_base(self.base_source(repo, disk))
+
+    @contextlib.contextmanager
+    def frozen_disk(self, region: str, disk_id: str, instance_id: str | None, position: int) -> Iterator[Path]:
+        """A consistent view of a disk for a capture (CreateSnapshot, CreateImage): the driver's
+        ``frozen_disk`` while the disk is attached to a VM, else the file itself. Yields the disk
+        file's path; open no transaction inside."""
+        path = self.volumes.disk_path(region, disk_id)
+        if not instance_id or not self.driver.info(instance_id).exists:
+            yield path
+            return
+        with self.driver.frozen_disk(instance_id, device_name(position)) as frozen:
+            if Path(frozen) != path:  # Volumes.capture reads the disk file by its id
+                raise errors.InternalError(f"the driver froze {frozen}, not the disk file of `{disk_id}`")
+            yield path
+
+    def finish_job(self, handle: JobHandle, state: str | None, extra=None) -> None:
+        """The job's operation succeeded: the instance is ``state``; ``extra(repo, row)`` writes the rest."""
+        def apply(repo: Repo):
+            row = repo.get_instance(handle.view.resource_id)
+            if row is None:
+                return
+            lifecycle.finish_operation(row, state)
+            if extra:
+                extra(repo, row)
+
+        handle.finish(True, "", apply)
+
+    def fail_job(self, handle: JobHandle, exc: BaseException) -> None:
+        """A failed instance job: a launch leaves LAUNCH_FAILED with no disks; any other operation
+        leaves the instance in the power state its VM has (the API shows RUNNING or STOPPED)."""
+        message = lifecycle.failure_message(exc)
+        instance_id = handle.view.resource_id
+        launch = handle.view.kind == "instance_launch"
+        running = None
+        if launch:
+            try:
+                self.driver.destroy(instance_id)
+            except Exception:
+                pass
+            with self.db.read() as repo:
+                disks = repo.disks_of_instance(instance_id)
+            for disk in disks:
+                self.volumes.delete_disk(disk.region, disk.disk_id)
+        else:
+            try:
+                running = self.driver.info(instance_id).power_state == "running"
+            except Exception:
+                running = None
+        state = lifecycle.state_after_failure(launch, running)
+
+        def apply(repo: Repo):
+            row = repo.get_instance(instance_id)
+            if row is None:
+                return
+            lifecycle.fail_operation(row, message, state)
+            for disk in repo.disks_of_instance(instance_id):
+                if launch:
+                    repo.delete_disk(disk.disk_id)
+                elif disk.state == "EXPANDING":
+                    disk.state = "ATTACHED"
+
+        handle.finish(False, message, apply)
