@@ -113,6 +113,11 @@ class ImageService:
         self.exporter = ImageExporter(self.access, blobs, self.cos)
 
     # --- what other services use ------------------------------------------------------------------
+    @property
+    def public(self) -> list[ImageView]:
+        """The public images (the catalogue's; tests pick one to launch from)."""
+        return self.catalogue.public
+
     def get_visible(self, identity: Identity, region: str, image_id: str) -> ImageView:
         return self.access.get_visible(identity, region, image_id)
 
