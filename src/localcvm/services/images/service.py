@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from ...blobs import Manifest, gc as chunk_gc
 from ...blobs.registry import BlobRegistry
@@ -90,7 +89,6 @@ class ImageReport:
     source: str
     size_gib: int
     error: str
-    created_at: datetime
     disks: tuple[ImageDiskReport, ...]
     jobs: tuple[ImageJobReport, ...]
     sync_source: tuple[str, str] | None  # (image ID, region) the image is a copy of
@@ -146,12 +144,11 @@ class ImageService:
         page = check_page(req.offset, req.limit)
         wanted = set(check_ids("img", req.image_ids, errors.InvalidImageIdMalformed, "image"))
         checked = check_filters(list(req.filters), FILTER_NAMES, "DescribeImages")
-        for name, values in checked:
-            for v in values if name == "image-type" else ():
-                if v not in IMAGE_TYPES:
-                    raise errors.InvalidParameterValue(
-                        f"The image-type filter value `{v}` is not one of {', '.join(IMAGE_TYPES)}."
-                    )
+        for v in (v for name, values in checked if name == "image-type" for v in values):
+            if v not in IMAGE_TYPES:
+                raise errors.InvalidParameterValue(
+                    f"The image-type filter value `{v}` is not one of {', '.join(IMAGE_TYPES)}."
+                )
         images = self.access.visible_images(identity, region)
         if wanted:
             images = [v for v in images if v.image_id in wanted]
@@ -238,7 +235,7 @@ class ImageService:
                 return None
             return ImageReport(
                 image_id=row.image_id, region=row.region, owner_uin=row.owner_uin, name=row.name, state=row.state,
-                source=row.source, size_gib=row.size_gib, error=row.error, created_at=row.created_at,
+                source=row.source, size_gib=row.size_gib, error=row.error,
                 disks=tuple(ImageDiskReport(d.index, d.snapshot_id, d.virtual_size, d.manifest is not None)
                             for d in repo.image_disks(image_id)),
                 jobs=tuple(ImageJobReport(j.job_id, j.kind, j.state, j.progress, j.attempts, j.error)
