@@ -215,11 +215,13 @@ def images_show(
 ):
     """Show an image as the operator sees it: state, owner, disks, and why it failed if it did."""
     services = _services(data_dir, database_url)
-    info = services.images.operator_view(image_id)
+    from .api.images import operator_dict
+
+    report = services.images.operator_view(image_id)
     services.close()
-    if info is None:
+    if report is None:
         _fail(f"no custom image {image_id}")
-    typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(operator_dict(report), indent=2, ensure_ascii=False))
 
 
 @images_app.command("gc")

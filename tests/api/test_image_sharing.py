@@ -1,4 +1,4 @@
-"""ModifyImageSharePermission / DescribeImageSharePermission (PRODUCT.md R6, R10, R11), over the SDK."""
+"""ModifyImageSharePermission / DescribeImageSharePermission, over the SDK."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SyncImages (PRODUCT.md R12-R18): cross-region copies of custom images, in-region copies of shared
+"""SyncImages: cross-region copies of custom images, in-region copies of shared
 images, the quota and cross-border rules, real chunk copies as durable jobs; over the SDK."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from localcvm.blobs.chunks import CHUNK_SIZE
+from localcvm.blobs import CHUNK_SIZE
 from tests.helpers import stored_chunks, wait_until
 
 from .images_util import describe, image_of, wait_image

@@ -7,8 +7,7 @@ import random
 import signal
 from collections import defaultdict
 
-from localcvm.blobs.chunks import CHUNK_SIZE
-from localcvm.blobs.local import LocalChunkStore
+from localcvm.blobs import CHUNK_SIZE, LocalChunkStore
 from tests.helpers import stored_chunks, wait_until
 
 from .images_util import image_of

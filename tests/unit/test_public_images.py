@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localcvm.blobs.chunks import read_image
+from localcvm.blobs import read_image
 from localcvm.config import Settings
 from localcvm.services.core import Services
 
@@ -11,7 +11,7 @@ def test_public_image_disk_is_materialised_per_region(tmp_path):
     services = Services(Settings.load(data_dir=tmp_path / "data", workers=0))
     try:
         images = services.images
-        ubuntu = next(v for v in images.public if v.os_name.startswith("Ubuntu Server 22.04 LTS 64"))
+        ubuntu = next(v for v in images.catalogue.public if v.os_name.startswith("Ubuntu Server 22.04 LTS 64"))
         manifest = images.system_manifest("ap-guangzhou", ubuntu.image_id)
         assert manifest.virtual_size == ubuntu.size_gib * 1024**3  # the disk is as large as ImageSize says
         assert len(manifest.digests()) == 2  # ... but stores its first 2 MiB (MBR and labels); the rest are holes
@@ -26,7 +26,7 @@ def test_public_image_disk_is_materialised_per_region(tmp_path):
         # another region gets its own copy of the chunk
         images.system_manifest("ap-singapore", ubuntu.image_id)
         assert all(services.blobs.store("ap-singapore").has(d) for d in manifest.digests())
-        windows = next(v for v in images.public if v.os_type == "Windows")
+        windows = next(v for v in images.catalogue.public if v.os_type == "Windows")
         win_manifest = images.system_manifest("ap-guangzhou", windows.image_id)
         assert win_manifest.virtual_size == 50 * 1024**3
     finally:

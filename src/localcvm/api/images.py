@@ -1,13 +1,19 @@
-"""CVM image actions (cvm 2017-03-12): DescribeImages, ImportImage, ExportImages, ..."""
+"""CVM image actions (cvm 2017-03-12): DescribeImages, ImportImage, ExportImages, ...
+
+Each handler reads the validated parameters, builds the service's typed request, calls the
+service and renders its views.
+"""
 
 from __future__ import annotations
 
-from ..services.images import ImageView, export_images, localized
+from ..services import errors
+from ..services.images import (CreateImageRequest, DescribeImagesRequest, ExportImagesRequest, ImageReport,
+                               ImageView, ImportImageRequest, ModifyImageRequest, ShareRequest, SyncImagesRequest,
+                               localized)
+from ..services.tags import tags_for
+from .render import iso_time, page, tags
+from .render import iso_time as iso  # noqa: F401 - api/instances and api/keypairs still import it from here
 from .routes import CallContext, action
-
-
-def iso(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def image_dict(v: ImageView) -> dict:
@@ -15,7 +21,7 @@ def image_dict(v: ImageView) -> dict:
         "ImageId": v.image_id,
         "OsName": v.os_name,
         "ImageType": v.image_type,
-        "CreatedTime": iso(v.created_at),
+        "CreatedTime": iso_time(v.created_at),
         "ImageName": v.name,
         "ImageDescription": v.description,
         "ImageSize": v.size_gib,
@@ -26,8 +32,9 @@ def image_dict(v: ImageView) -> dict:
         "ImageSource": v.source,
         "SyncPercent": v.sync_percent,
         "IsSupportCloudinit": v.cloudinit,
-        "SnapshotSet": v.snapshots,
-        "Tags": [{"Key": k, "Value": val} for k, val in v.tags.items()],
+        "SnapshotSet": [{"SnapshotId": s.snapshot_id, "DiskUsage": s.disk_usage, "DiskSize": s.disk_size}
+                        for s in v.snapshots],
+        "Tags": tags(v.tags),
         "LicenseType": v.license_type,
         "ImageFamily": v.family,
         "ImageDeprecated": v.deprecated,
@@ -35,28 +42,74 @@ def image_dict(v: ImageView) -> dict:
     }
 
 
+def operator_dict(r: ImageReport) -> dict:
+    """``localcvm images show``: an image as operators see it."""
+    return {
+        "ImageId": r.image_id, "Region": r.region, "OwnerUin": r.owner_uin, "ImageName": r.name,
+        "ImageState": r.state, "ImageSource": r.source, "ImageSize": r.size_gib, "Error": r.error,
+        "Disks": [{"Index": d.index, "SnapshotId": d.snapshot_id, "VirtualSize": d.virtual_size, "Stored": d.stored}
+                  for d in r.disks],
+        "Jobs": [{"JobId": j.job_id, "Kind": j.kind, "State": j.state, "Progress": j.progress,
+                  "Attempts": j.attempts, "Error": j.error} for j in r.jobs],
+        "SyncSource": {"ImageId": r.sync_source[0], "Region": r.sync_source[1]} if r.sync_source else None,
+        "SharedWith": [{"AccountId": s.account_id, "CreatedTime": iso_time(s.created_at)} for s in r.shares],
+        # the owner pays the image's (snapshot) storage; accounts it is shared with pay nothing for it
+        "Billing": {"StoragePayerUin": r.owner_uin, "StorageGiB": r.size_gib,
+                    "RecipientCharge": 0, "Recipients": len(r.shares)},
+    }
+
+
+def _bool_text(p: dict, name: str) -> bool:
+    """ForcePoweroff / Sysprep are documented as the strings "true" / "false"."""
+    value = p.get(name)
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise errors.InvalidParameterValue(f"{name} must be `true` or `false`, got `{value}`.")
+    return text == "true"
+
+
 @action("cvm", "DescribeImages")
 def describe_images(ctx: CallContext, p: dict) -> dict:
-    total, views = ctx.services.images.describe(
-        ctx.identity, ctx.region, image_ids=p.get("ImageIds"), filters=p.get("Filters"),
-        offset=p.get("Offset", 0), limit=p.get("Limit", 20), instance_type=p.get("InstanceType"),
-    )
-    return {"TotalCount": total, "ImageSet": [image_dict(localized(v, ctx.language)) for v in views]}
+    req = DescribeImagesRequest(image_ids=tuple(p.get("ImageIds") or ()), filters=tuple(p.get("Filters") or ()),
+                                offset=p.get("Offset"), limit=p.get("Limit"), instance_type=p.get("InstanceType"))
+    total, views = ctx.services.images.describe(ctx.identity, ctx.region, req)
+    return page(total, [image_dict(localized(v, ctx.language)) for v in views], "ImageSet")
 
 
 @action("cvm", "ImportImage")
 def import_image(ctx: CallContext, p: dict) -> dict:
-    return {"ImageId": ctx.services.images.import_image(ctx.identity, ctx.region, p)}
+    req = ImportImageRequest(
+        name=p["ImageName"], os_type=p["OsType"], os_version=p["OsVersion"], architecture=p["Architecture"],
+        image_url=p["ImageUrl"], description=p.get("ImageDescription", ""), boot_mode=p.get("BootMode"),
+        license_type=p.get("LicenseType"), family=p.get("ImageFamily", ""),
+        with_data_disks=bool(p.get("ImportImageDataDiskList")), force=bool(p.get("Force")),
+        dry_run=bool(p.get("DryRun")), tags=tags_for(p.get("TagSpecification"), "image"),
+    )
+    return {"ImageId": ctx.services.images.importer.request(ctx.identity, ctx.region, req)}
 
 
 @action("cvm", "CreateImage")
 def create_image(ctx: CallContext, p: dict) -> dict:
-    return {"ImageId": ctx.services.image_creator.create(ctx.identity, ctx.region, ctx.request_id, p)}
+    req = CreateImageRequest(
+        name=p["ImageName"], description=p.get("ImageDescription", ""), family=p.get("ImageFamily", ""),
+        instance_id=p.get("InstanceId"), snapshot_ids=tuple(p.get("SnapshotIds") or ()),
+        data_disk_ids=tuple(p.get("DataDiskIds") or ()), force_poweroff=_bool_text(p, "ForcePoweroff"),
+        sysprep=_bool_text(p, "Sysprep"), dry_run=bool(p.get("DryRun")),
+        tags=tags_for(p.get("TagSpecification"), "image"),
+    )
+    return {"ImageId": ctx.services.image_creator.create(ctx.identity, ctx.region, ctx.request_id, req)}
 
 
 @action("cvm", "ModifyImageAttribute")
 def modify_image_attribute(ctx: CallContext, p: dict) -> dict:
-    ctx.services.images.modify(ctx.identity, ctx.region, p)
+    deprecated = p.get("ImageDeprecated")
+    req = ModifyImageRequest(image_id=p["ImageId"], name=p.get("ImageName"), description=p.get("ImageDescription"),
+                             family=p.get("ImageFamily"), deprecated=None if deprecated is None else bool(deprecated))
+    ctx.services.images.modify(ctx.identity, ctx.region, req)
     return {}
 
 
@@ -75,33 +128,44 @@ def describe_image_quota(ctx: CallContext, p: dict) -> dict:
 
 @action("cvm", "DescribeImportImageOs", inline=True)
 def describe_import_image_os(ctx: CallContext, p: dict) -> dict:
-    return ctx.services.images.import_os()
+    systems = ctx.services.images.import_os()
+    windows = next(s.versions for s in systems if s.os_name == "Windows")
+    return {
+        "ImportImageOsListSupported": {"Linux": [s.os_name for s in systems if s.os_name != "Windows"],
+                                       "Windows": list(windows)},
+        "ImportImageOsVersionSet": [{"OsName": s.os_name, "OsVersions": list(s.versions),
+                                     "Architecture": list(s.architectures)} for s in systems],
+    }
 
 
 @action("cvm", "ExportImages")
 def export(ctx: CallContext, p: dict) -> dict:
-    task_id, paths = export_images(ctx.services.images, ctx.identity, ctx.region, p)
-    return {"TaskId": task_id, "CosPaths": paths}
+    prefixes = p.get("FileNamePrefixList")
+    req = ExportImagesRequest(image_ids=tuple(p.get("ImageIds") or ()), bucket_name=p["BucketName"],
+                              export_format=p.get("ExportFormat"),
+                              file_name_prefixes=None if prefixes is None else tuple(prefixes),
+                              only_root_disk=bool(p.get("OnlyExportRootDisk")), dry_run=bool(p.get("DryRun")))
+    result = ctx.services.images.exporter.request(ctx.identity, ctx.region, req)
+    return {"TaskId": result.task_id, "CosPaths": list(result.cos_paths)}
 
 
 @action("cvm", "ModifyImageSharePermission")
 def modify_image_share_permission(ctx: CallContext, p: dict) -> dict:
-    from ..services.image_share import modify_share_permission
-
-    modify_share_permission(ctx.services.images, ctx.identity, ctx.region, p)
+    req = ShareRequest(image_id=p["ImageId"], permission=p["Permission"], account_ids=tuple(p["AccountIds"]))
+    ctx.services.images.sharing.modify(ctx.identity, ctx.region, req)
     return {}
 
 
 @action("cvm", "DescribeImageSharePermission")
 def describe_image_share_permission(ctx: CallContext, p: dict) -> dict:
-    from ..services.image_share import describe_share_permission
-
-    return {"SharePermissionSet": describe_share_permission(ctx.services.images, ctx.identity, ctx.region, p["ImageId"])}
+    shares = ctx.services.images.sharing.describe(ctx.identity, ctx.region, p["ImageId"])
+    return {"SharePermissionSet": [{"CreatedTime": iso_time(s.created_at), "AccountId": s.account_id} for s in shares]}
 
 
 @action("cvm", "SyncImages")
 def sync_images(ctx: CallContext, p: dict) -> dict:
-    from ..services.image_sync import sync_images as sync
-
-    created = sync(ctx.services.images, ctx.identity, ctx.region, p)
-    return {"ImageSet": created if p.get("ImageSetRequired") else []}
+    req = SyncImagesRequest(image_ids=tuple(p["ImageIds"]), destination_regions=tuple(p["DestinationRegions"]),
+                            image_name=p.get("ImageName"), encrypt=bool(p.get("Encrypt")), dry_run=bool(p.get("DryRun")))
+    created = ctx.services.images.copier.request(ctx.identity, ctx.region, req)
+    return {"ImageSet": [{"ImageId": c.image_id, "Region": c.region} for c in created] if p.get("ImageSetRequired")
+            else []}

@@ -7,8 +7,7 @@ from ..jobs.worker import JobKind, WorkerPool
 from ..store.db import Database
 from . import errors
 from .iam import AccountService
-from .image_sync import run_sync
-from .images import ImageService, run_export
+from .images import ImageCreator, ImageService
 from .regions import RegionCatalogue
 from ..blobs.registry import BlobRegistry
 
@@ -34,10 +33,8 @@ class Services:
         self.instances = InstanceService(self.db, self.regions, self.images, self.volumes, self.driver, notify=self._notify)
         self.keypairs = KeyPairService(self.db)
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
-        from .image_create import ImageCreator
-
-        self.image_creator = ImageCreator(self.db, self.images, self.instances, self.blobs, self.driver,
-                                          notify=self._notify)
+        self.image_creator = ImageCreator(self.images.access, self.instances, self.volumes, self.blobs, self.driver,
+                                          disk_manifest=self.images.disk_manifest)
 
     def _notify(self) -> None:
         if self.workers is not None:
@@ -46,8 +43,8 @@ class Services:
     def job_kinds(self) -> dict[str, JobKind]:
         images = self.images
         return {
-            "import_image": JobKind(run=images.run_import, on_error=images.fail_job),
-            "export_image": JobKind(run=lambda h: run_export(images, h), on_error=lambda h, e: h.finish(False, str(e))),
+            "import_image": JobKind(run=images.importer.run, on_error=images.fail_job),
+            "export_image": JobKind(run=images.exporter.run, on_error=images.exporter.fail),
             "instance_launch": JobKind(run=self.instances.run_launch, on_error=self.instances.fail_job),
             "instance_power": JobKind(run=self.instances.run_power, on_error=self.instances.fail_job),
             "instance_terminate": JobKind(run=self.instances.run_terminate, on_error=self.instances.fail_job),
@@ -56,7 +53,7 @@ class Services:
             "snapshot_create": JobKind(run=self.disks.run_snapshot, on_error=self.disks.fail_snapshot),
             "image_create": JobKind(run=self.image_creator.run, on_error=self.image_creator.fail),
             # a copy resumes where it was: restarts are not failures, so allow many attempts
-            "sync_image": JobKind(run=lambda h: run_sync(images, h), on_error=images.fail_job, max_attempts=100),
+            "sync_image": JobKind(run=images.copier.run, on_error=images.fail_job, max_attempts=100),
         }
 
     def start_workers(self, threads: int | None = None) -> WorkerPool | None:

@@ -216,3 +216,7 @@ ResourceUnavailableSnapshotCreating = error_class("ResourceUnavailable.SnapshotC
 UnsupportedOperationSnapshotHasBindedImage = error_class(
     "UnsupportedOperation.SnapshotHasBindedImage", "The snapshot backs a custom image; delete the image first."
 )
+
+# --- image jobs that fail (ImportImage, SyncImages): the image's state and error say why ------------
+ImportFailed = error_class("FailedOperation", "The image could not be imported.")
+SyncFailed = error_class("FailedOperation", "The image could not be copied.")

@@ -342,3 +342,11 @@ class Repo:
             for link in self.session.scalars(q):
                 out.setdefault(link.instance_id, []).append(link.key_id)
         return out
+
+    # --- after the transaction (images) ----------------------------------------------------------
+    def after_commit(self, callback) -> None:
+        """Run ``callback()`` once this transaction has committed (never if it rolls back): the place
+        for file-system work that must not run while the transaction holds its locks."""
+        from sqlalchemy import event
+
+        event.listen(self.session, "after_commit", lambda _session: callback(), once=True)

@@ -1,4 +1,4 @@
-"""CreateImage (R9, R12): custom images captured from an instance's disks or built from snapshots.
+"""CreateImage: custom images captured from an instance's disks or built from snapshots.
 
 An image from an instance appears at once as ``CREATING`` with one CBS
 snapshot per captured disk (system disk first, then the ``DataDiskIds``), and
@@ -23,100 +23,96 @@ from __future__ import annotations
 import random
 import shutil
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..blobs.chunks import Manifest
-from ..hypervisor.driver import ComputeDriver, InvalidVmState, VmNotFound
-from ..jobs.queue import JobHandle, enqueue
-from ..store.db import Database
-from ..store.models import Disk, Image, ImageDisk, Snapshot
-from ..store.repo import Repo, utcnow
-from . import errors
-from .iam import Identity
-from .ids import is_id, new_id
-from .images import ImageService, check_description, check_family, check_name
-from .tags import tags_for
-from .instances import InstanceService
-from ..blobs.registry import BlobRegistry
+from ...blobs import Manifest
+from ...blobs.registry import BlobRegistry
+from ...hypervisor.driver import ComputeDriver, InvalidVmState, VmNotFound
+from ...imaging.volumes import Volumes
+from ...jobs.queue import JobHandle, enqueue
+from ...store.models import Disk, Image, ImageDisk, Snapshot
+from ...store.repo import Repo, utcnow
+from .. import errors
+from ..iam import Identity
+from ..ids import is_id, new_id
+from . import lifecycle
+from .rules import ImageAccess, check_description, check_family, check_name
+
+if TYPE_CHECKING:  # pragma: no cover - services.instances imports this package
+    from ..instances import InstanceService
 
 CAPTURABLE_STATES = ("RUNNING", "STOPPED")
 REAL_SECONDS = (3 * 60, 10 * 60)  # how long a real CreateImage takes, roughly
 
 
+@dataclass(frozen=True)
+class CreateImageRequest:
+    """CreateImage's parameters (``force_poweroff``/``sysprep``: the documented "true"/"false", decoded)."""
 
-def _bool_text(p: dict, name: str) -> bool:
-    """ForcePoweroff / Sysprep are documented as the strings "true" / "false"."""
-    value = p.get(name)
-    if value is None or value == "":
-        return False
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text not in ("true", "false"):
-        raise errors.InvalidParameterValue(f"{name} must be `true` or `false`, got `{value}`.")
-    return text == "true"
+    name: str
+    description: str = ""
+    family: str = ""
+    instance_id: str | None = None
+    snapshot_ids: tuple[str, ...] = ()
+    data_disk_ids: tuple[str, ...] = ()
+    force_poweroff: bool = False
+    sysprep: bool = False
+    dry_run: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _DiskBase:
+    """What a captured disk is an overlay of, read in the transaction (the manifest is built after it)."""
+
+    kind: str | None
+    base_id: str | None
+    index: int
+    region: str
+    snapshot_manifest: str | None
 
 
 class ImageCreator:
-    def __init__(self, db: Database, images: ImageService, instances: InstanceService, blobs: BlobRegistry,
-                 driver: ComputeDriver, notify=None):
-        self.db = db
-        self.images = images
+    """CreateImage and the ``image_create`` job."""
+
+    def __init__(self, access: ImageAccess, instances: "InstanceService", volumes: Volumes, blobs: BlobRegistry,
+                 driver: ComputeDriver, disk_manifest):
+        self.access = access
+        self.db = access.db
         self.instances = instances
-        self.volumes = images.volumes
+        self.volumes = volumes
         self.blobs = blobs
         self.driver = driver
-        self.notify = notify or (lambda: None)
+        self.disk_manifest = disk_manifest  # (region, image_id, index) -> Manifest: an image's disk
 
     # --- the request ------------------------------------------------------------------------------
-    def create(self, identity: Identity, region: str, request_id: str, p: dict) -> str:
-        self.images.regions.get(region)
-        name = check_name(p["ImageName"])
-        description = check_description(p.get("ImageDescription", ""))
-        family = check_family(p.get("ImageFamily", ""))
-        tags = tags_for(p.get("TagSpecification"), "image")
-        force = _bool_text(p, "ForcePoweroff")
-        sysprep = _bool_text(p, "Sysprep")
-        instance_id, snapshot_ids = p.get("InstanceId"), p.get("SnapshotIds")
+    def create(self, identity: Identity, region: str, request_id: str, req: CreateImageRequest) -> str:
+        self.access.regions.get(region)
+        name = check_name(req.name)
+        description = check_description(req.description)
+        family = check_family(req.family)
+        instance_id, snapshot_ids = req.instance_id, list(req.snapshot_ids)
         if instance_id and snapshot_ids:
             raise errors.InvalidParameter("InstanceId and SnapshotIds cannot be given together; give one of them.")
         if not instance_id and not snapshot_ids:
             raise errors.MissingParameter("CreateImage needs `InstanceId` or `SnapshotIds`.")
-        if snapshot_ids and p.get("DataDiskIds"):
+        if snapshot_ids and req.data_disk_ids:
             raise errors.InvalidParameter("DataDiskIds can only be given with InstanceId.")
         image_id = new_id("img")
         with self.db.write() as repo:
             if instance_id:
-                plan = self._plan_from_instance(repo, identity, region, instance_id, p.get("DataDiskIds") or [],
-                                                force, sysprep)
+                plan = self._plan_from_instance(repo, identity, region, instance_id, list(req.data_disk_ids),
+                                                req.force_poweroff, req.sysprep)
             else:
                 plan = self._plan_from_snapshots(repo, identity, region, snapshot_ids)
-            self.images.reserve_custom_image(repo, identity, region, name)
-            if p.get("DryRun"):
+            self.access.reserve_custom_image(repo, identity, region, name)
+            if req.dry_run:
                 raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so no image was made.")
-            facts = plan["facts"]
-            repo.add(Image(
-                image_id=image_id, region=region, owner_uin=identity.uin, kind="PRIVATE", source="CREATE_IMAGE",
-                name=name, description=description, os_name=facts.get("os_name", "Other Linux"),
-                platform=facts.get("platform", "Other"), os_type=facts.get("os_type", "Linux"),
-                architecture=facts.get("architecture", "x86_64"), size_gib=plan["size_gib"], state="CREATING",
-                sync_percent=0, cloudinit=bool(facts.get("cloudinit", True)),
-                license_type=facts.get("license_type", "TencentCloud"),
-                boot_mode=facts.get("boot_mode", "Legacy BIOS"), family=family, deprecated=False,
-                creator=identity.uin, price_hourly=0.0, provider="", error="", created_at=utcnow(),
-            ))
-            now = utcnow()
-            for index, d in enumerate(plan["disks"]):
-                repo.add(ImageDisk(image_id=image_id, index=index, snapshot_id=d["snapshot_id"],
-                                   virtual_size=d["size_gib"] * 1024**3, manifest=None))
-                if d.get("new_snapshot"):
-                    repo.add(Snapshot(
-                        snapshot_id=d["snapshot_id"], owner_uin=identity.uin, region=region, zone=d["zone"],
-                        disk_id=d["disk_id"], usage="SYSTEM_DISK" if index == 0 else "DATA_DISK",
-                        size_gib=d["size_gib"], name=f"Created by CreateImage for {image_id}", state="CREATING",
-                        percent=0, manifest=None, created_at=now,
-                    ))
-            if tags:
-                repo.set_tags(image_id, tags)
+            self._add_image(repo, identity, region, image_id, plan, name=name, description=description, family=family)
+            if req.tags:
+                repo.set_tags(image_id, dict(req.tags))
             payload = {"region": region, "instance_id": instance_id or None, "disks": plan["disks"],
                        "force_poweroff": bool(plan.get("stop")), "request_id": request_id}
             if instance_id:
@@ -126,8 +122,35 @@ class ImageCreator:
                 if plan.get("stop"):
                     row.state = "STOPPING"
             enqueue(repo, "image_create", image_id, payload, owner_uin=identity.uin)
-        self.notify()
+        self.access.notify()
         return image_id
+
+    @staticmethod
+    def _add_image(repo: Repo, identity: Identity, region: str, image_id: str, plan: dict, *,
+                   name: str, description: str, family: str) -> None:
+        """The CREATING image, its disks and the snapshots it captures."""
+        facts = plan["facts"]
+        now = utcnow()
+        repo.add(Image(
+            image_id=image_id, region=region, owner_uin=identity.uin, kind="PRIVATE", source="CREATE_IMAGE",
+            name=name, description=description, os_name=facts.get("os_name", "Other Linux"),
+            platform=facts.get("platform", "Other"), os_type=facts.get("os_type", "Linux"),
+            architecture=facts.get("architecture", "x86_64"), size_gib=plan["size_gib"], state=lifecycle.CREATING,
+            sync_percent=0, cloudinit=bool(facts.get("cloudinit", True)),
+            license_type=facts.get("license_type", "TencentCloud"),
+            boot_mode=facts.get("boot_mode", "Legacy BIOS"), family=family, deprecated=False,
+            creator=identity.uin, price_hourly=0.0, provider="", error="", created_at=now,
+        ))
+        for index, d in enumerate(plan["disks"]):
+            repo.add(ImageDisk(image_id=image_id, index=index, snapshot_id=d["snapshot_id"],
+                               virtual_size=d["size_gib"] * 1024**3, manifest=None))
+            if d.get("new_snapshot"):
+                repo.add(Snapshot(
+                    snapshot_id=d["snapshot_id"], owner_uin=identity.uin, region=region, zone=d["zone"],
+                    disk_id=d["disk_id"], usage="SYSTEM_DISK" if index == 0 else "DATA_DISK",
+                    size_gib=d["size_gib"], name=f"Created by CreateImage for {image_id}", state="CREATING",
+                    percent=0, manifest=None, created_at=now,
+                ))
 
     def _plan_from_instance(self, repo: Repo, identity: Identity, region: str, instance_id: str,
                             data_disk_ids: list[str], force: bool, sysprep: bool) -> dict:
@@ -193,10 +216,10 @@ class ImageCreator:
     # --- the job ------------------------------------------------------------------------------------
     def run(self, handle: JobHandle) -> None:
         p = handle.payload
-        image_id, region, instance_id = handle.view.resource_id, p["region"], p.get("instance_id")
+        image_id, instance_id = handle.view.resource_id, p.get("instance_id")
         with self.db.read() as repo:
             image = repo.get_image(image_id)
-            if image is None or image.state != "CREATING":
+            if image is None or image.state != lifecycle.CREATING:
                 handle.finish(False, "image gone")
                 return
         if not instance_id:  # from snapshots: the manifests exist already
@@ -209,36 +232,59 @@ class ImageCreator:
             except (VmNotFound, InvalidVmState):
                 pass  # already off (a resumed job)
             self._set_instance_state(instance_id, "STOPPED")
-        manifests: dict[str, Manifest] = {}
-        work = self.blobs.work_dir(handle.view.job_id)
-        try:
-            total = len(p["disks"])
-            for n, d in enumerate(p["disks"]):
-                with self.db.read() as repo:
-                    disk = repo.get_disk(d["disk_id"])
-                    if disk is None or disk.instance_id != instance_id:
-                        raise errors.InvalidDiskIdNotFound(f"The disk `{d['disk_id']}` left the instance during capture.")
-                    base = self.instances.base_manifest(repo, disk)
-                    os_facts = self.instances.os_facts(repo, repo.get_instance(instance_id)) if n == 0 else None
-
-                def progress(done: int, todo: int, n=n) -> None:
-                    handle.progress(int(95 * (n + done / max(todo, 1)) / total))
-
-                manifest = self.volumes.capture(region, d["disk_id"], work, progress=progress, base=base)
-                if os_facts:
-                    manifest.facts["os"] = os_facts
-                manifests[d["snapshot_id"]] = manifest
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        manifests = self._capture(handle, p["region"], instance_id, p["disks"])
         self._pace(handle)
         if p.get("force_poweroff"):
             self.driver.power_on(instance_id)
         self._finish(handle, manifests, restarted=bool(p.get("force_poweroff")))
 
+    def _capture(self, handle: JobHandle, region: str, instance_id: str, disks: list[dict]) -> dict[str, Manifest]:
+        """Each disk's chunks stored (only what changed since its base), ``{snapshot_id: manifest}``."""
+        manifests: dict[str, Manifest] = {}
+        work = self.blobs.work_dir(handle.view.job_id)
+        try:
+            for n, d in enumerate(disks):
+                with self.db.read() as repo:
+                    disk = repo.get_disk(d["disk_id"])
+                    if disk is None or disk.instance_id != instance_id:
+                        raise errors.InvalidDiskIdNotFound(f"The disk `{d['disk_id']}` left the instance during capture.")
+                    base = self._base_of(repo, disk)
+                    os_facts = self.instances.os_facts(repo, repo.get_instance(instance_id)) if n == 0 else None
+
+                def progress(done: int, todo: int, n=n) -> None:
+                    handle.progress(int(95 * (n + done / max(todo, 1)) / len(disks)))
+
+                manifest = self.volumes.capture(region, d["disk_id"], work, progress=progress,
+                                                base=self._base_manifest(base))
+                if os_facts:
+                    manifest.facts["os"] = os_facts
+                manifests[d["snapshot_id"]] = manifest
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return manifests
+
+    @staticmethod
+    def _base_of(repo: Repo, disk: Disk) -> _DiskBase:
+        snap = repo.get_snapshot(disk.base_id) if disk.base_kind == "snapshot" else None
+        return _DiskBase(disk.base_kind, disk.base_id, disk.base_index, disk.region,
+                         snap.manifest if snap is not None else None)
+
+    def _base_manifest(self, base: _DiskBase) -> Manifest | None:
+        """The manifest of the disk's backing file, or None (blank disk, or its source is gone).
+        Built after the transaction: a public image's disk is stored on first use."""
+        if base.kind == "image":
+            try:
+                return self.disk_manifest(base.region, base.base_id, base.index)
+            except errors.ApiError:
+                return None
+        if base.kind == "snapshot" and base.snapshot_manifest is not None:
+            return Manifest.from_json(base.snapshot_manifest)
+        return None
+
     def _pace(self, handle: JobHandle) -> None:
         """With ``--time-scale``, stretch the capture to time_scale x 3-10 minutes (a real
         CreateImage takes minutes), so that clients can test their polling; 0: no delay."""
-        scale = self.images.settings.time_scale
+        scale = self.access.settings.time_scale
         if scale <= 0:
             return
         checkpoint = dict(handle.checkpoint)
@@ -261,9 +307,11 @@ class ImageCreator:
 
         def apply(repo: Repo):
             image = repo.get_image(image_id)
-            if image is None or image.state != "CREATING":
+            if image is None or image.state != lifecycle.CREATING:
                 return
-            for disk in repo.image_disks(image_id):
+            disks = repo.image_disks(image_id)
+            by_index: dict[int, Manifest] = {}
+            for disk in disks:
                 manifest = manifests.get(disk.snapshot_id)
                 snap = repo.get_snapshot(disk.snapshot_id)
                 if manifest is None:  # built from an existing snapshot
@@ -272,8 +320,8 @@ class ImageCreator:
                     manifest = Manifest.from_json(snap.manifest)
                 elif snap is not None:
                     snap.manifest, snap.state, snap.percent = manifest.to_json(), "NORMAL", 100
-                disk.manifest, disk.virtual_size = manifest.to_json(), manifest.virtual_size
-            image.state, image.sync_percent = "NORMAL", None
+                by_index[disk.index] = manifest
+            lifecycle.complete(image, disks, by_index)
             if instance_id:
                 row = repo.get_instance(instance_id)
                 if row is not None:
@@ -284,7 +332,7 @@ class ImageCreator:
         handle.finish(True, "", apply)
 
     def fail(self, handle: JobHandle, exc: BaseException) -> None:
-        message = exc.message if isinstance(exc, errors.ApiError) else f"{type(exc).__name__}: {exc}"
+        message = lifecycle.failure_text(exc)
         image_id, p = handle.view.resource_id, handle.payload
         instance_id = p.get("instance_id")
         powered = None
@@ -297,9 +345,8 @@ class ImageCreator:
 
         def apply(repo: Repo):
             image = repo.get_image(image_id)
-            if image is not None and image.state == "CREATING":
-                image.state, image.error, image.sync_percent = "CREATEFAILED", message[:1024], None
-                for d in p["disks"]:
+            if image is not None and lifecycle.fail(image, message):
+                for d in p["disks"]:  # the snapshots the capture made never became usable
                     if d.get("new_snapshot"):
                         repo.delete_snapshot(d["snapshot_id"])
             if instance_id:

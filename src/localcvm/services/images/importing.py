@@ -1,0 +1,231 @@
+"""ImportImage: the request, and its job (download -> inspect (untrusted!) -> convert to raw -> chunk -> NORMAL).
+
+Each step of the job is idempotent and checkpointed, so a job whose worker died
+is picked up again and finishes. Progress is reported as the image's
+``SyncPercent`` while it is IMPORTING.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ...blobs import write_image
+from ...blobs.registry import BlobRegistry
+from ...imaging import qemu_img
+from ...imaging.inspect import UnsafeImage, inspect_image
+from ...imaging.volumes import Volumes
+from ...jobs.queue import JobHandle, enqueue
+from ...store.models import Image, ImageDisk
+from ...store.repo import Repo, utcnow
+from .. import errors
+from ..errors import ImportFailed
+from ..iam import Identity
+from ..ids import new_id
+from . import lifecycle
+from .catalogue import IMPORT_OS, WINDOWS_IMPORT
+from .rules import ImageAccess, check_description, check_family, check_name, check_url
+
+GIB = 1024**3
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class ImportImageRequest:
+    """ImportImage's parameters."""
+
+    name: str
+    os_type: str
+    os_version: str
+    architecture: str
+    image_url: str
+    description: str = ""
+    boot_mode: str | None = None
+    license_type: str | None = None
+    family: str = ""
+    with_data_disks: bool = False  # ImportImageDataDiskList was given
+    force: bool = False
+    dry_run: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class ImageImporter:
+    """ImportImage and the ``import_image`` job."""
+
+    def __init__(self, access: ImageAccess, blobs: BlobRegistry, volumes: Volumes):
+        self.access = access
+        self.settings = access.settings
+        self.blobs = blobs
+        self.volumes = volumes
+
+    def request(self, identity: Identity, region: str, req: ImportImageRequest) -> str:
+        self.access.regions.get(region)
+        name = check_name(req.name)
+        description = check_description(req.description)
+        os_type, os_version, arch = req.os_type, req.os_version, req.architecture
+        boot_mode, license_type = self._check_os(req)
+        family = check_family(req.family)
+        if req.with_data_disks:
+            raise errors.UnsupportedOperation("Importing data disks with ImportImageDataDiskList is not supported yet.")
+        url = check_url(req.image_url, self.settings.import_allowed_hosts)
+        image_id = new_id("img")
+        with self.access.db.write() as repo:
+            self.access.reserve_custom_image(repo, identity, region, name)
+            if req.dry_run:
+                raise errors.DryRunOperation("The request would have succeeded; DryRun is set, so nothing was imported.")
+            platform = os_type if os_type != "Other Linux" else "Other"
+            repo.add(Image(
+                image_id=image_id, region=region, owner_uin=identity.uin, kind="PRIVATE", source="EXTERNAL_IMPORT",
+                name=name, description=description, os_name=f"{os_type} {os_version}".strip(), platform=platform,
+                os_type="Windows" if os_type in WINDOWS_IMPORT else "Linux",
+                architecture={"arm_64": "arm"}.get(arch, arch), size_gib=0, state=lifecycle.IMPORTING, sync_percent=0,
+                cloudinit=os_type not in WINDOWS_IMPORT, license_type=license_type, boot_mode=boot_mode,
+                family=family, deprecated=False, creator=identity.uin, price_hourly=0.0, provider="", error="",
+                created_at=utcnow(),
+            ))
+            repo.add(ImageDisk(image_id=image_id, index=0, snapshot_id=new_id("snap"), virtual_size=0, manifest=None))
+            if req.tags:
+                repo.set_tags(image_id, dict(req.tags))
+            enqueue(repo, "import_image", image_id, {"url": url, "region": region, "force": req.force},
+                    owner_uin=identity.uin)
+        self.access.notify()
+        return image_id
+
+    @staticmethod
+    def _check_os(req: ImportImageRequest) -> tuple[str, str]:
+        """The OS as DescribeImportImageOs lists it; ``(boot mode, license type)``."""
+        if req.os_type not in IMPORT_OS:
+            raise errors.InvalidImageOsTypeUnsupported(
+                f"The OsType `{req.os_type}` is not supported; DescribeImportImageOs lists the supported ones."
+            )
+        versions, arches = IMPORT_OS[req.os_type]
+        if req.os_version not in versions and "-" not in versions:
+            raise errors.InvalidImageOsVersionUnsupported(
+                f"The OsVersion `{req.os_version}` of {req.os_type} is not supported (supported: {', '.join(versions)})."
+            )
+        if req.architecture not in arches:
+            raise errors.InvalidParameterValue(
+                f"The Architecture `{req.architecture}` is not supported for {req.os_type} (supported: {', '.join(arches)})."
+            )
+        boot_mode = req.boot_mode or "Legacy BIOS"
+        if boot_mode not in ("Legacy BIOS", "UEFI"):
+            raise errors.InvalidParameterValue(f"BootMode must be `Legacy BIOS` or `UEFI`, got `{boot_mode}`.")
+        license_type = req.license_type or "TencentCloud"
+        if license_type not in ("TencentCloud", "BYOL"):
+            raise errors.InvalidParameterValue(f"LicenseType must be `TencentCloud` or `BYOL`, got `{license_type}`.")
+        return boot_mode, license_type
+
+    # --- the job ----------------------------------------------------------------------------------
+    def run(self, handle: JobHandle) -> None:
+        image_id = handle.view.resource_id
+        region = handle.payload["region"]
+        work = self.blobs.work_dir(handle.view.job_id)
+        raw = work / "disk.raw"
+        state = dict(handle.checkpoint)
+
+        def report(percent: float, **checkpoint) -> None:
+            pct = int(max(0, min(99, percent)))
+            state.update(checkpoint)
+
+            def apply(repo: Repo):
+                row = repo.get_image(image_id)
+                if row is None:
+                    raise ImportFailed("The image was deleted while it was being imported.")
+                row.sync_percent = pct
+
+            handle.progress(pct, state if checkpoint else None, apply)
+
+        try:
+            report(state.get("pct", 0))
+            self._fetch_raw(handle.payload["url"], work, state, report)
+            manifest = write_image(self.blobs.store(region), str(raw), facts={"source_format": state.get("format", "raw")},
+                                   progress=lambda done, total: report(70 + 29 * done / max(total, 1)))
+            # The converted file becomes the read-only base that instance disks are overlays of
+            # (a rename), so launching from the image never depends on its size.
+            self.volumes.adopt_base(region, f"{image_id}-0", Path(raw))
+            # Drop the scratch copy before the image turns NORMAL, so a launch right after never
+            # competes with deleting it (a crash from here on just redoes the import).
+            shutil.rmtree(work, ignore_errors=True)
+        except qemu_img.QemuImgError as exc:
+            raise ImportFailed(f"The image could not be converted: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise ImportFailed(f"Downloading the image failed: {type(exc).__name__}: {exc}") from None
+
+        def finish(repo: Repo):
+            row = repo.get_image(image_id)
+            if row is None:
+                raise ImportFailed("The image was deleted while it was being imported.")
+            lifecycle.complete(row, repo.image_disks(image_id), {0: manifest}, resize=True)
+
+        handle.finish(True, "", finish)
+        shutil.rmtree(work, ignore_errors=True)
+
+    def _fetch_raw(self, url: str, work: Path, state: dict, report) -> None:
+        """``work/disk.raw``: downloaded, inspected and converted (steps a resumed job did already are skipped)."""
+        src, raw = str(work / "download"), str(work / "disk.raw")
+        if state.get("converted") and os.path.exists(raw):
+            return
+        if not (state.get("downloaded") and os.path.exists(src)):
+            download(url, src, self.settings.max_import_bytes, lambda f: report(f * 40))
+            report(40, downloaded=True, pct=40)
+        # The file is untrusted: inspect its header in Python before qemu-img reads it.
+        try:
+            found = inspect_image(src, max_virtual_size=self.settings.max_image_virtual_gib * GIB)
+        except UnsafeImage as exc:
+            raise ImportFailed(f"The image was rejected: {exc}") from None
+        if found.format == "raw":
+            os.replace(src, raw)
+        else:
+            qemu_img.convert(src, found.format, raw, "raw", lambda pct: report(40 + pct * 0.3))
+            os.unlink(src)
+        report(70, converted=True, pct=70, format=found.format)
+
+
+def _same_origin(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+
+
+def download(url: str, dest: str, max_bytes: int, progress) -> int:
+    """Stream ``url`` to ``dest``; redirects are followed only within the same origin."""
+    tmp = dest + ".part"
+    with httpx.Client(follow_redirects=False, timeout=httpx.Timeout(30.0, read=120.0)) as client:
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            with client.stream("GET", current) as resp:
+                if resp.is_redirect:
+                    target = urljoin(current, resp.headers.get("location", ""))
+                    if not _same_origin(url, target):
+                        raise ImportFailed(f"The image URL redirects to another host ({urlsplit(target).hostname}); refused.")
+                    current = target
+                    continue
+                if resp.status_code != 200:
+                    raise ImportFailed(f"Downloading the image failed: HTTP {resp.status_code} from {urlsplit(url).hostname}.")
+                declared = resp.headers.get("content-length")
+                expected = int(declared) if declared and declared.isdigit() else None
+                if expected is not None and expected > max_bytes:
+                    raise ImportFailed(f"The image file is {expected} bytes; the limit is {max_bytes}.")
+                got = 0
+                with open(tmp, "wb") as fh:
+                    for chunk in resp.iter_bytes(1024 * 1024):
+                        got += len(chunk)
+                        if got > max_bytes:
+                            raise ImportFailed(f"The image file exceeds the limit of {max_bytes} bytes.")
+                        fh.write(chunk)
+                        if expected:
+                            progress(got / expected)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                if expected is not None and got != expected:
+                    raise ImportFailed(f"The download was truncated: got {got} of {expected} bytes.")
+                if got == 0:
+                    raise ImportFailed("The image file is empty.")
+                os.replace(tmp, dest)
+                return got
+        raise ImportFailed(f"The image URL redirects more than {MAX_REDIRECTS} times.")
