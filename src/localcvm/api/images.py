@@ -12,7 +12,6 @@ from ..services.images import (CreateImageRequest, DescribeImagesRequest, Export
                                localized)
 from ..services.tags import tags_for
 from .render import iso_time, page, tags
-from .render import iso_time as iso  # noqa: F401 - api/instances and api/keypairs still import it from here
 from .routes import CallContext, action
 
 

@@ -33,8 +33,7 @@ class Services:
         self.instances = InstanceService(self.db, self.regions, self.images, self.volumes, self.driver, notify=self._notify)
         self.keypairs = KeyPairService(self.db)
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
-        self.image_creator = ImageCreator(self.images.access, self.instances, self.volumes, self.blobs, self.driver,
-                                          disk_manifest=self.images.disk_manifest)
+        self.image_creator = ImageCreator(self.images.access, self.instances, self.volumes, self.blobs, self.driver)
 
     def _notify(self) -> None:
         if self.workers is not None:

@@ -44,17 +44,6 @@ class ImageSnapshot:
     disk_usage: str  # SYSTEM_DISK | DATA_DISK
     disk_size: int  # GiB
 
-    # Transitional: services/instances still reads "DiskUsage"/"DiskSize" by their wire names;
-    # remove get/__getitem__ once it reads .disk_usage/.disk_size.
-    def get(self, key: str, default=None):
-        return self._by_wire_name().get(key, default)
-
-    def __getitem__(self, key: str):
-        return self._by_wire_name()[key]
-
-    def _by_wire_name(self) -> dict:
-        return {"SnapshotId": self.snapshot_id, "DiskUsage": self.disk_usage, "DiskSize": self.disk_size}
-
 
 @dataclass(frozen=True)
 class ImageView:

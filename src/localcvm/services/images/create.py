@@ -63,29 +63,17 @@ class CreateImageRequest:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _DiskBase:
-    """What a captured disk is an overlay of, read in the transaction (the manifest is built after it)."""
-
-    kind: str | None
-    base_id: str | None
-    index: int
-    region: str
-    snapshot_manifest: str | None
-
-
 class ImageCreator:
     """CreateImage and the ``image_create`` job."""
 
     def __init__(self, access: ImageAccess, instances: "InstanceService", volumes: Volumes, blobs: BlobRegistry,
-                 driver: ComputeDriver, disk_manifest):
+                 driver: ComputeDriver):
         self.access = access
         self.db = access.db
         self.instances = instances
         self.volumes = volumes
         self.blobs = blobs
         self.driver = driver
-        self.disk_manifest = disk_manifest  # (region, image_id, index) -> Manifest: an image's disk
 
     # --- the request ------------------------------------------------------------------------------
     def create(self, identity: Identity, region: str, request_id: str, req: CreateImageRequest) -> str:
@@ -116,11 +104,9 @@ class ImageCreator:
             payload = {"region": region, "instance_id": instance_id or None, "disks": plan["disks"],
                        "force_poweroff": bool(plan.get("stop")), "request_id": request_id}
             if instance_id:
-                row = repo.get_instance(instance_id)
-                row.latest_operation, row.latest_operation_state = "CreateImage", "OPERATING"
-                row.latest_operation_request_id, row.latest_operation_error = request_id, ""
-                if plan.get("stop"):
-                    row.state = "STOPPING"
+                self.instances.lifecycle.begin_operation(
+                    repo.get_instance(instance_id), "CreateImage", CAPTURABLE_STATES, request_id,
+                    interim="STOPPING" if plan.get("stop") else None)
             enqueue(repo, "image_create", image_id, payload, owner_uin=identity.uin)
         self.access.notify()
         return image_id
@@ -155,12 +141,7 @@ class ImageCreator:
     def _plan_from_instance(self, repo: Repo, identity: Identity, region: str, instance_id: str,
                             data_disk_ids: list[str], force: bool, sysprep: bool) -> dict:
         row = self.instances.own(repo, identity, region, instance_id, lock=True)
-        if row.state not in CAPTURABLE_STATES:
-            raise errors.instance_state_error(row.state, row.instance_id, "CreateImage")
-        if row.latest_operation_state == "OPERATING":
-            raise errors.OperationDeniedInstanceOperationInProgress(
-                f"The instance `{instance_id}` is busy with {row.latest_operation}; try again when it has finished."
-            )
+        self.instances.lifecycle.check_operation(row, "CreateImage", CAPTURABLE_STATES)
         if sysprep and row.os_type != "Windows":
             raise errors.InvalidParameterValue("Sysprep applies to Windows instances only.")
         if sysprep and row.state == "RUNNING" and not force:
@@ -248,38 +229,21 @@ class ImageCreator:
                     disk = repo.get_disk(d["disk_id"])
                     if disk is None or disk.instance_id != instance_id:
                         raise errors.InvalidDiskIdNotFound(f"The disk `{d['disk_id']}` left the instance during capture.")
-                    base = self._base_of(repo, disk)
+                    source, position = self.instances.base_source(repo, disk), disk.position
                     os_facts = self.instances.os_facts(repo, repo.get_instance(instance_id)) if n == 0 else None
 
                 def progress(done: int, todo: int, n=n) -> None:
                     handle.progress(int(95 * (n + done / max(todo, 1)) / len(disks)))
 
-                manifest = self.volumes.capture(region, d["disk_id"], work, progress=progress,
-                                                base=self._base_manifest(base))
+                base = self.instances.source_manifest(source)  # a public image's disk is stored on first use
+                with self.instances.frozen_disk(region, d["disk_id"], instance_id, position):
+                    manifest = self.volumes.capture(region, d["disk_id"], work, progress=progress, base=base)
                 if os_facts:
                     manifest.facts["os"] = os_facts
                 manifests[d["snapshot_id"]] = manifest
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return manifests
-
-    @staticmethod
-    def _base_of(repo: Repo, disk: Disk) -> _DiskBase:
-        snap = repo.get_snapshot(disk.base_id) if disk.base_kind == "snapshot" else None
-        return _DiskBase(disk.base_kind, disk.base_id, disk.base_index, disk.region,
-                         snap.manifest if snap is not None else None)
-
-    def _base_manifest(self, base: _DiskBase) -> Manifest | None:
-        """The manifest of the disk's backing file, or None (blank disk, or its source is gone).
-        Built after the transaction: a public image's disk is stored on first use."""
-        if base.kind == "image":
-            try:
-                return self.disk_manifest(base.region, base.base_id, base.index)
-            except errors.ApiError:
-                return None
-        if base.kind == "snapshot" and base.snapshot_manifest is not None:
-            return Manifest.from_json(base.snapshot_manifest)
-        return None
 
     def _pace(self, handle: JobHandle) -> None:
         """With ``--time-scale``, stretch the capture to time_scale x 3-10 minutes (a real
@@ -325,9 +289,7 @@ class ImageCreator:
             if instance_id:
                 row = repo.get_instance(instance_id)
                 if row is not None:
-                    row.latest_operation_state = "SUCCESS"
-                    if restarted:
-                        row.state = "RUNNING"
+                    self.instances.lifecycle.finish_operation(row, "RUNNING" if restarted else None)
 
         handle.finish(True, "", apply)
 
@@ -352,9 +314,9 @@ class ImageCreator:
             if instance_id:
                 row = repo.get_instance(instance_id)
                 if row is not None:
-                    row.latest_operation_state, row.latest_operation_error = "FAILED", message[:255]
-                    if powered is not None and row.state in ("STOPPING", "STOPPED"):
-                        row.state = "RUNNING" if powered else "STOPPED"
+                    back = powered is not None and row.state in ("STOPPING", "STOPPED")
+                    self.instances.lifecycle.fail_operation(
+                        row, message, state=("RUNNING" if powered else "STOPPED") if back else None)
 
         handle.finish(False, message, apply)
         shutil.rmtree(self.blobs.work_dir(handle.view.job_id), ignore_errors=True)

@@ -133,7 +133,7 @@ class LaunchOps:
         sys_size = req.system_disk_size or max(50, image.size_gib)
         rules.check_system_disk_size(sys_size, image.size_gib, image.image_id)
         # A whole-machine custom image brings its data disks: each becomes a new data disk, before DataDisks.
-        image_data = [(i, s) for i, s in enumerate(image.snapshots) if s.get("DiskUsage") == "DATA_DISK"]
+        image_data = [(i, s) for i, s in enumerate(image.snapshots) if s.disk_usage == "DATA_DISK"]
         if len(req.data_disks) + len(image_data) > rules.MAX_DATA_DISKS:
             raise errors.InvalidParameterValueLimitExceeded(
                 f"At most {rules.MAX_DATA_DISKS} data disks, got {len(req.data_disks)} DataDisks"
@@ -141,7 +141,7 @@ class LaunchOps:
             )
         disks = [DiskPlan("SYSTEM_DISK", sys_type, sys_size, "_system", 0, base_kind="image", base_id=image.image_id)]
         for pos, (index, snap) in enumerate(image_data, start=1):
-            disks.append(DiskPlan("DATA_DISK", "CLOUD_PREMIUM", snap["DiskSize"], f"_data{pos}", pos,
+            disks.append(DiskPlan("DATA_DISK", "CLOUD_PREMIUM", snap.disk_size, f"_data{pos}", pos,
                                   base_kind="image", base_id=image.image_id, base_index=index))
         with self.db.read() as repo:
             for i, d in enumerate(req.data_disks):

@@ -62,6 +62,9 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
         self.volumes = volumes
         self.driver = driver
         self.notify = notify or (lambda: None)
+        # the instance state machine, for the other services that run an operation on an instance
+        # (CreateImage captures one); they reach it through this service to keep imports one way
+        self.lifecycle = lifecycle
 
     # --- lookups ---------------------------------------------------------------------------
     def own(self, repo: Repo, identity: Identity, region: str, instance_id: str, *, lock: bool = False) -> Instance:
@@ -168,10 +171,6 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
             except errors.ApiError:
                 return None
         return Manifest.from_json(source.snapshot_manifest) if source.snapshot_manifest is not None else None
-
-    def base_manifest(self, repo: Repo, disk: Disk) -> Manifest | None:
-        """The chunk manifest of the disk's backing file, or None (blank disk, or its source is gone)."""
-        return self.source_manifest(self.base_source(repo, disk))
 
     def build_base(self, source: BaseSource | None) -> Path | None:
         """The read-only backing file of a disk (built on first use); call it with no transaction open."""
