@@ -10,7 +10,7 @@ from ..store.models import KeyPair
 from ..store.repo import utcnow
 from . import errors, sshkeys
 from .instances import lifecycle
-from .query import check_filters, check_ids, check_page, match_all
+from .query import check_filters, check_ids, check_page, match_all, tag_matches
 from .iam import Identity
 from .ids import is_id, new_id
 
@@ -142,10 +142,6 @@ def _key_matches(v: KeyPairView, name: str, values: list[str]) -> bool:
         return str(v.project_id) in values
     if name == "key-name":
         return any(x in v.name for x in values)
-    if name == "tag-key":
-        return any(k in values for k in v.tags)
-    if name == "tag-value":
-        return any(x in values for x in v.tags.values())
-    if name.startswith("tag:"):
-        return v.tags.get(name[4:]) in values
+    if (tagged := tag_matches(v.tags, name, values)) is not None:
+        return tagged
     return False

@@ -74,3 +74,18 @@ def match_all(items: Sequence[T], checked: list[tuple[str, list[str]]],
     for name, values in checked:
         out = [v for v in out if matches(v, name, values)]
     return out
+
+
+TAG_FILTERS = ("tag-key", "tag-value")
+
+
+def tag_matches(tags: dict[str, str], name: str, values: list[str]) -> bool | None:
+    """The tag filters every Describe* action shares: ``tag-key``, ``tag-value`` and ``tag:<key>``
+    (the key's value is one of ``values``); None when ``name`` is not a tag filter."""
+    if name == "tag-key":
+        return any(k in values for k in tags)
+    if name == "tag-value":
+        return any(v in values for v in tags.values())
+    if name.startswith("tag:"):
+        return tags.get(name[4:]) in values
+    return None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ...store.models import Disk, Snapshot
+from ..query import tag_matches
 
 DISK_FILTERS = {"disk-usage", "disk-charge-type", "portable", "project-id", "disk-id", "disk-name", "disk-type",
                 "disk-state", "instance-id", "zone", "instance-ip-address", "instance-name", "tag-key", "tag-value",
@@ -61,16 +62,6 @@ class SnapshotView:
                    dict(tags or {}), images)
 
 
-def _tag_match(tags: dict[str, str], name: str, values: list[str]) -> bool | None:
-    if name == "tag-key":
-        return any(k in values for k in tags)
-    if name == "tag-value":
-        return any(x in values for x in tags.values())
-    if name.startswith("tag:"):
-        return tags.get(name[4:]) in values
-    return None
-
-
 def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:
     simple = {"disk-usage": v.usage, "disk-charge-type": v.charge_type, "disk-id": v.disk_id, "disk-type": v.disk_type,
               "disk-state": v.state, "instance-id": v.instance_id or "", "zone": v.zone,
@@ -79,7 +70,7 @@ def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:
         return simple[name] in values
     if name == "disk-name":
         return any(x in v.name for x in values)
-    return bool(_tag_match(v.tags, name, values))
+    return bool(tag_matches(v.tags, name, values))
 
 
 def snapshot_matches(v: SnapshotView, name: str, values: list[str]) -> bool:
@@ -89,4 +80,4 @@ def snapshot_matches(v: SnapshotView, name: str, values: list[str]) -> bool:
         return simple[name] in values
     if name == "snapshot-name":
         return any(x in v.name for x in values)
-    return bool(_tag_match(v.tags, name, values))
+    return bool(tag_matches(v.tags, name, values))

@@ -20,7 +20,7 @@ from ...store.db import Database
 from ...store.repo import Repo
 from .. import errors
 from ..iam import Identity
-from ..query import check_filters, check_ids, check_page, match_all
+from ..query import check_filters, check_ids, check_page, match_all, tag_matches
 from ..regions import RegionCatalogue
 from . import lifecycle
 from .catalogue import Catalogue, ImageView, ImportOs, import_os_list
@@ -287,11 +287,6 @@ def _matches(v: ImageView, name: str, values: list[str]) -> bool:
              "image-source": v.source, "architecture": v.architecture}
     if name in exact:
         return exact[name] in values
-    if name == "tag-key":
-        return any(k in values for k in v.tags)
-    if name == "tag-value":
-        return any(val in values for val in v.tags.values())
-    if name.startswith("tag:"):
-        key = name[4:]
-        return key in v.tags and v.tags[key] in values
+    if (tagged := tag_matches(v.tags, name, values)) is not None:
+        return tagged
     return False  # dedicated-cluster-id, cdc-cache-status: no image lives in a CDC here

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from ...store.models import Disk, Instance
 from .. import errors
+from ..query import tag_matches
 
 INSTANCE_FILTERS = {"zone", "project-id", "instance-id", "uuid", "security-group-id", "instance-name",
                     "instance-charge-type", "instance-state", "private-ip-address", "public-ip-address",
@@ -116,12 +117,8 @@ def instance_matches(v: InstanceView, name: str, values: list[str]) -> bool:
         return any(x in v.name for x in values)
     if name == "security-group-id":
         return any(sg in values for sg in v.security_group_ids)
-    if name == "tag-key":
-        return any(k in values for k in v.tags)
-    if name == "tag-value":
-        return any(x in values for x in v.tags.values())
-    if name.startswith("tag:"):
-        return v.tags.get(name[4:]) in values
+    if (tagged := tag_matches(v.tags, name, values)) is not None:
+        return tagged
     if name == "creation-start-time":
         return v.created_at >= parse_time(values[0])
     if name == "creation-end-time":
