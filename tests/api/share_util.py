@@ -37,7 +37,7 @@ def accounts(server, n: int, prefix: str) -> list[dict]:
         "out = []\n"
         "for name in json.loads(sys.argv[1]):\n"
         "    c = s.accounts.create_account(name)\n"
-        "    out.append({'Uin': c.uin, 'SecretId': c.secret_id, 'SecretKey': c.secret_key, 'Name': c.name})\n"
+        "    out.append({'Uin': c.uin, 'AppId': c.app_id, 'SecretId': c.secret_id, 'SecretKey': c.secret_key, 'Name': c.name})\n"
         "print(json.dumps(out))\n"
     )
     done = subprocess.run([sys.executable, "-c", script, json.dumps(names)], env=server.env(), capture_output=True,

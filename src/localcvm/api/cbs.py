@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..services.disks import CreateDisksRequest, DiskView, SnapshotView
+from ..services.tags import tag_map
 from .render import cbs_time, page, tags
 from .routes import CallContext, action
 
@@ -34,16 +35,12 @@ def snapshot_dict(v: SnapshotView) -> dict:
     }
 
 
-def _tag_map(items: list[dict] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in items or []}
-
-
 @action("cbs", "CreateDisks")
 def create_disks(ctx: CallContext, p: dict) -> dict:
     req = CreateDisksRequest(
         zone=p["Placement"]["Zone"], disk_type=p["DiskType"], charge_type=p["DiskChargeType"],
         disk_size=p.get("DiskSize"), snapshot_id=p.get("SnapshotId"), disk_name=p.get("DiskName"),
-        count=p.get("DiskCount", 1), encrypted=bool(p.get("Encrypt") or p.get("KmsKeyId")), tags=_tag_map(p.get("Tags")))
+        count=p.get("DiskCount", 1), encrypted=bool(p.get("Encrypt") or p.get("KmsKeyId")), tags=tag_map(p.get("Tags")))
     return {"DiskIdSet": ctx.services.disks.create(ctx.identity, ctx.region, req)}
 
 
@@ -83,7 +80,7 @@ def terminate_disks(ctx: CallContext, p: dict) -> dict:
 @action("cbs", "CreateSnapshot")
 def create_snapshot(ctx: CallContext, p: dict) -> dict:
     snapshot_id = ctx.services.disks.create_snapshot(ctx.identity, ctx.region, p.get("DiskId"), p.get("SnapshotName"),
-                                                     _tag_map(p.get("Tags")))
+                                                     tag_map(p.get("Tags")))
     return {"SnapshotId": snapshot_id}
 
 

@@ -10,7 +10,7 @@ from ..store.models import KeyPair
 from ..store.repo import utcnow
 from . import errors, sshkeys
 from .instances import lifecycle
-from .query import check_filters, check_ids, check_page, match_all, tag_matches
+from .query import check_filters, check_ids, check_page, match_all, require_ids, tag_matches
 from .iam import Identity
 from .ids import is_id, new_id
 
@@ -90,7 +90,7 @@ class KeyPairService:
 
     def delete(self, identity: Identity, ids: list[str]) -> None:
         with self.db.write() as repo:
-            keys = [self.own(repo, identity, k) for k in dict.fromkeys(ids)]
+            keys = [self.own(repo, identity, k) for k in dict.fromkeys(require_ids("KeyIds", ids))]
             for key in keys:
                 bound = repo.instances_with_key(key.key_id)
                 if bound:

@@ -89,3 +89,11 @@ def tag_matches(tags: dict[str, str], name: str, values: list[str]) -> bool | No
     if name.startswith("tag:"):
         return tags.get(name[4:]) in values
     return None
+
+
+def require_ids(name: str, ids: Sequence[str] | None) -> list[str]:
+    """The IDs an action acts on: a required ID list must name at least one resource (the real API
+    refuses an empty one rather than doing nothing)."""
+    if not ids:
+        raise errors.MissingParameter(f"`{name}` must list at least one ID.")
+    return list(ids)

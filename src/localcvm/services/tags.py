@@ -1,4 +1,5 @@
-"""Tags given at creation (``TagSpecification``): one rule for every resource type."""
+"""Tags given at creation (``TagSpecification``, or CBS's plain ``Tags`` list): one rule for every
+resource type."""
 
 from __future__ import annotations
 
@@ -9,6 +10,19 @@ MAX_KEY = 127
 MAX_VALUE = 255
 
 
+def tag_map(items: list[dict] | None) -> dict[str, str]:
+    """``{key: value}`` from ``[{"Key", "Value"}, ...]`` once each key and value is within the limits."""
+    tags: dict[str, str] = {}
+    for tag in items or []:
+        key, value = tag["Key"], tag["Value"]
+        if not key or len(key) > MAX_KEY:
+            raise errors.InvalidParameterValue(f"A tag key must be 1 to {MAX_KEY} characters, got {len(key)}.")
+        if len(value) > MAX_VALUE:
+            raise errors.InvalidParameterValue(f"A tag value must be at most {MAX_VALUE} characters, got {len(value)}.")
+        tags[key] = value
+    return tags
+
+
 def tags_for(specs: list[dict] | None, resource_type: str) -> dict[str, str]:
     """``{key: value}`` from the ``TagSpecification`` items of ``resource_type``."""
     tags: dict[str, str] = {}
@@ -17,11 +31,5 @@ def tags_for(specs: list[dict] | None, resource_type: str) -> dict[str, str]:
             raise errors.InvalidParameterValue(
                 f"TagSpecification.ResourceType must be `{resource_type}`, got `{spec.get('ResourceType')}`."
             )
-        for tag in spec.get("Tags") or []:
-            key, value = tag["Key"], tag["Value"]
-            if not key or len(key) > MAX_KEY:
-                raise errors.InvalidParameterValue(f"A tag key must be 1 to {MAX_KEY} characters, got {len(key)}.")
-            if len(value) > MAX_VALUE:
-                raise errors.InvalidParameterValue(f"A tag value must be at most {MAX_VALUE} characters, got {len(value)}.")
-            tags[key] = value
+        tags.update(tag_map(spec.get("Tags")))
     return tags

@@ -144,7 +144,7 @@ class Instance(Base):
     owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
     region: Mapped[str] = mapped_column(String(32), index=True)
     zone: Mapped[str] = mapped_column(String(32))
-    project_id: Mapped[int] = mapped_column(Integer, default=0)
+    project_id: Mapped[int] = mapped_column(BigInteger, default=0)
     instance_type: Mapped[str] = mapped_column(String(32))
     cpu: Mapped[int] = mapped_column(Integer)
     memory_gib: Mapped[int] = mapped_column(Integer)
@@ -228,7 +228,7 @@ class KeyPair(Base):
     key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    project_id: Mapped[int] = mapped_column(Integer, default=0)
+    project_id: Mapped[int] = mapped_column(BigInteger, default=0)
     description: Mapped[str] = mapped_column(String(256), default="")
     public_key: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(128), default="")
@@ -252,4 +252,15 @@ class ClientToken(Base):
     action: Mapped[str] = mapped_column(String(64), primary_key=True)
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
     result: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CosBucket(Base):
+    """An export bucket and the account it belongs to (a COS bucket belongs to one account: its
+    name carries that account's AppId, ``name-APPID``)."""
+
+    __tablename__ = "cos_buckets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import (Account, ApiKey, ClientToken, Disk, Image, ImageDisk, ImageShare, Instance, InstanceKeyPair, Job,
+from .models import (Account, ApiKey, ClientToken, CosBucket, Disk, Image, ImageDisk, ImageShare, Instance, InstanceKeyPair, Job,
                      KeyPair, Lock, Snapshot, Tag)
 
 
@@ -342,6 +342,16 @@ class Repo:
             for link in self.session.scalars(q):
                 out.setdefault(link.instance_id, []).append(link.key_id)
         return out
+
+    # --- export buckets --------------------------------------------------------------------------
+    def bucket_owner(self, name: str, claimant: str) -> str:
+        """The account a bucket belongs to; a bucket seen for the first time becomes ``claimant``'s."""
+        self.lock(f"bucket:{name}")
+        row = self.session.get(CosBucket, name)
+        if row is None:
+            row = CosBucket(name=name, owner_uin=claimant, created_at=utcnow())
+            self.session.add(row)
+        return row.owner_uin
 
     # --- after the transaction (images) ----------------------------------------------------------
     def after_commit(self, callback) -> None:

@@ -20,7 +20,8 @@ from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
 from ..instances import DISK_TYPES, MAX_DATA_DISKS, SYSTEM_DISK_MAX, BaseSource, InstanceService, device_name, lifecycle
-from ..query import check_filters, check_page, match_all
+from ..names import check_display_name
+from ..query import check_filters, check_page, match_all, require_ids
 from ..regions import RegionCatalogue
 from .snapshots import SnapshotOps
 from .views import DISK_FILTERS, DiskView, disk_matches
@@ -74,6 +75,7 @@ class DiskService(SnapshotOps):
             raise errors.UnsupportedOperation("Encrypted disks are not supported.")
         if not 1 <= req.count <= 50:
             raise errors.InvalidParameterValue(f"DiskCount must be between 1 and 50, got {req.count}.")
+        check_display_name("DiskName", req.disk_name)
         with self.db.write() as repo:
             size, source = self._create_size(repo, identity, region, req)
             ids = []
@@ -308,7 +310,7 @@ class DiskService(SnapshotOps):
 
     def terminate(self, identity: Identity, region: str, disk_ids: list[str]) -> None:
         with self.db.write() as repo:
-            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(disk_ids)]
+            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(require_ids("DiskIds", disk_ids))]
             for d in disks:
                 if d.state != "UNATTACHED":
                     raise errors.ResourceUnavailableAttached(f"The disk `{d.disk_id}` is attached; detach it first.")

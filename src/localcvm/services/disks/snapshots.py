@@ -12,7 +12,8 @@ from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
 from ..instances import lifecycle
-from ..query import check_filters, check_page, match_all
+from ..names import check_display_name
+from ..query import check_filters, check_page, match_all, require_ids
 from .views import SNAPSHOT_FILTERS, BoundImage, SnapshotView, snapshot_matches
 
 
@@ -29,6 +30,7 @@ class SnapshotOps:
                         tags: dict[str, str] | None = None) -> str:
         if not disk_id:
             raise errors.MissingParameter("The request is missing the required parameter `DiskId`.")
+        name = check_display_name("SnapshotName", name)
         with self.db.write() as repo:
             d = self.own(repo, identity, region, disk_id)
             if d.state not in ("ATTACHED", "UNATTACHED"):
@@ -107,7 +109,8 @@ class SnapshotOps:
     def delete_snapshots(self, identity: Identity, region: str, snapshot_ids: list[str],
                          delete_bind_images: bool = False) -> None:
         with self.db.write() as repo:
-            snaps = [self.own_snapshot(repo, identity, region, s) for s in dict.fromkeys(snapshot_ids)]
+            snaps = [self.own_snapshot(repo, identity, region, s)
+                     for s in dict.fromkeys(require_ids("SnapshotIds", snapshot_ids))]
             bound = repo.images_of_snapshots([s.snapshot_id for s in snaps])
             for s in snaps:
                 if s.state == "CREATING":

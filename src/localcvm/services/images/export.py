@@ -63,6 +63,13 @@ def check_bucket(name: str) -> str:
     return name
 
 
+def _unique_exports(req: ExportImagesRequest) -> list[tuple[str, str]]:
+    """``(image_id, file name prefix)`` pairs in request order, each once: the same image under the same
+    prefix would write the same objects twice."""
+    prefixes = req.file_name_prefixes or ("",) * len(req.image_ids)
+    return list(dict.fromkeys(zip(req.image_ids, prefixes)))
+
+
 def _check_format(req: ExportImagesRequest) -> str:
     fmt = (req.export_format or "RAW").upper()
     if fmt not in EXPORT_FORMATS:
@@ -106,6 +113,7 @@ class ObjectStore:
         return Path(self.settings.data_dir) / "cos" / bucket
 
     def bucket_writable(self, bucket: str) -> bool:
+        """Whether exports can be written to ``bucket``; creates nothing (see ``open_bucket``)."""
         if self.is_s3:
             try:
                 self._client().head_bucket(Bucket=bucket)
@@ -113,8 +121,14 @@ class ObjectStore:
             except Exception:
                 return False
         path = self.bucket_dir(bucket)
-        path.mkdir(parents=True, exist_ok=True)
-        return os.access(path, os.W_OK)
+        while not path.exists():  # a local bucket is made on first use: its nearest existing parent decides
+            path = path.parent
+        return path.is_dir() and os.access(path, os.W_OK)
+
+    def open_bucket(self, bucket: str) -> None:
+        """Make a local bucket's directory (an S3 bucket must exist already)."""
+        if not self.is_s3:
+            self.bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
 
     def put_file(self, bucket: str, key: str, path: Path) -> None:
         """Publish ``path`` as ``key``; readers never see a partial object."""
@@ -122,7 +136,8 @@ class ObjectStore:
             self._client().upload_file(str(path), bucket, key)
             return
         dest = self.bucket_dir(bucket) / key
-        tmp = dest.with_name("." + dest.name + ".part")
+        # one temporary name per write: concurrent exports of the same object never share it
+        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.part")
         if path.stat().st_dev != tmp.parent.stat().st_dev:
             shutil.copyfile(path, tmp)
         else:
@@ -153,7 +168,8 @@ class ImageExporter:
         task_id = secrets.randbelow(9_000_000) + 1_000_000
         plans: list[tuple[str, int, str]] = []
         with self.access.db.write() as repo:
-            for i, image_id in enumerate(req.image_ids):
+            self._check_bucket_owner(repo, identity, bucket)
+            for image_id, prefix in _unique_exports(req):
                 if image_id in self.access.catalogue:
                     raise errors.UnsupportedOperationPublicImageExportUnsupported(
                         f"The image `{image_id}` is a public or marketplace image; only custom images can be exported."
@@ -165,18 +181,29 @@ class ImageExporter:
                         f"The image `{image_id}` is a Windows image; Windows images cannot be exported."
                     )
                 lifecycle.check_normal(row)
-                prefix = req.file_name_prefixes[i] if req.file_name_prefixes else ""
                 for disk in repo.image_disks(image_id)[: 1 if req.only_root_disk else None]:
                     plans.append((image_id, disk.index,
                                   export_file_name(prefix, image_id, disk.snapshot_id, disk.index, fmt)))
             if req.dry_run:
                 raise errors.DryRunOperation("The images can be exported; DryRun is set, so nothing was exported.")
+            repo.after_commit(lambda: self.cos.open_bucket(bucket))
             for image_id, index, name in plans:
                 enqueue(repo, "export_image", image_id,
                         {"region": region, "bucket": bucket, "key": name, "format": fmt, "disk": index,
                          "task_id": task_id}, owner_uin=identity.uin)
         self.access.notify()
         return ExportResult(task_id, tuple(name for _, _, name in plans))
+
+    @staticmethod
+    def _check_bucket_owner(repo, identity: Identity, bucket: str) -> None:
+        """A COS bucket belongs to one account, whose AppId its name carries (``name-APPID``); a bucket
+        named without one belongs to the first account that exports to it."""
+        suffix = re.fullmatch(r".*-(\d{7,})", bucket)
+        foreign_suffix = suffix is not None and int(suffix.group(1)) != identity.app_id
+        if foreign_suffix or repo.bucket_owner(bucket, identity.uin) != identity.uin:
+            raise errors.InvalidParameterValueInvalidBucketPermissionForExport(
+                f"The bucket `{bucket}` belongs to another account; export to a bucket of this account."
+            )
 
     # --- the job ------------------------------------------------------------------------------------
     def run(self, handle: JobHandle) -> None:

@@ -15,6 +15,7 @@ from ...store.db import Database
 from ...store.models import Image
 from ...store.repo import Repo
 from .. import errors
+from ..names import check_display_name
 from ..iam import Identity
 from ..ids import is_id
 from ..regions import RegionCatalogue
@@ -24,11 +25,7 @@ GIB = 1024**3
 
 
 def check_name(name: str) -> str:
-    if not name or not name.strip():
-        raise errors.InvalidParameterValue("ImageName must not be empty.")
-    if len(name) > 60:
-        raise errors.InvalidParameterValue(f"ImageName must be at most 60 characters, got {len(name)}.")
-    return name
+    return check_display_name("ImageName", name, required=True)
 
 
 def check_description(text: str | None) -> str:

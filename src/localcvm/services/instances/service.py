@@ -27,7 +27,7 @@ from ...store.repo import Repo
 from .. import errors
 from ..iam import Identity
 from ..images import ImageService
-from ..query import check_filters, check_ids, check_page, match_all
+from ..query import check_filters, check_ids, check_page, match_all, require_ids
 from ..regions import RegionCatalogue
 from . import lifecycle
 from .change import ChangeOps
@@ -75,6 +75,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
         return row
 
     def own_many(self, repo: Repo, identity: Identity, region: str, ids: list[str]) -> list[Instance]:
+        require_ids("InstanceIds", ids)
         if len(ids) > 100:
             raise errors.InvalidParameterValueLimitExceeded("At most 100 InstanceIds per call.")
         return [self.own(repo, identity, region, i, lock=True) for i in dict.fromkeys(ids)]
