@@ -101,7 +101,6 @@ class FixedClock:
 
 def test_capability_flags_and_interface():
     assert issubclass(FakeDriver, ComputeDriver)
-    assert FakeDriver.real_vm is False
     assert FakeDriver.supports_console and FakeDriver.supports_live_snapshot
     assert FakeDriver.supports_hot_plug and FakeDriver.supports_online_resize
     assert PowerState.RUNNING == "running"  # services may compare with plain strings
@@ -217,7 +216,7 @@ def test_unknown_vm(tmp_path, driver):
         lambda: driver.console_log("ins-nope0000"),
         lambda: driver.attach_disk("ins-nope0000", disk),
         lambda: driver.detach_disk("ins-nope0000", "vdb"),
-        lambda: driver.snapshot_disk("ins-nope0000", "vda", tmp_path / "s.raw"),
+        lambda: _freeze(driver, "ins-nope0000", "vda"),
         lambda: driver.resize_disk("ins-nope0000", "vda", 2 * SIZE),
     ]
     for call in calls:
@@ -443,61 +442,38 @@ def test_faults_are_per_driver(tmp_path, state_dir):
 # --------------------------------------------------------------------------
 
 
-def test_snapshot_disk_content(tmp_path, driver):
+def _freeze(driver, instance_id: str, device: str) -> None:
+    with driver.frozen_disk(instance_id, device):
+        pass
+
+
+def test_frozen_disk_yields_the_disk_and_holds_it(tmp_path, driver):
     spec = vm_spec(tmp_path, data_disks=1)
-    # what the guest "wrote": 1 MiB of 0xab at the start of the data disk
-    run("qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 1M", str(spec.disks[1].path))
-    driver.spawn(spec)
-    expected = b"\xab" * MiB + b"\0" * (SIZE - MiB)
-
-    live = tmp_path / "live.raw"
-    driver.snapshot_disk(spec.instance_id, "vdb", live)  # running: supports_live_snapshot
-    assert live.stat().st_size == SIZE and live.read_bytes() == expected
-    assert live.stat().st_blocks * 512 < SIZE // 2  # the zero part stayed sparse
-
+    driver.spawn(spec)  # running: supports_live_snapshot
+    with driver.frozen_disk(spec.instance_id, "vdb") as path:
+        assert path == spec.disks[1].path
+        # nothing can change the disk while it is frozen: another thread's resize waits
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (driver.resize_disk(spec.instance_id, "vdb", 2 * SIZE), done.set()))
+        worker.start()
+        assert not done.wait(0.3)
+    worker.join(10)
+    assert done.is_set()
     driver.power_off(spec.instance_id)
-    cold = tmp_path / "cold.raw"
-    driver.snapshot_disk(spec.instance_id, "vdb", cold)
-    assert cold.read_bytes() == expected
-    driver.snapshot_disk(spec.instance_id, "vdb", cold)  # an existing file is replaced
-    assert cold.read_bytes() == expected
-    assert sorted(p.name for p in tmp_path.glob(".*.tmp")) == []
+    with driver.frozen_disk(spec.instance_id, "vdb") as path:
+        assert path == spec.disks[1].path
 
 
-def test_snapshot_flattens_a_backing_chain(tmp_path, driver):
-    """Instance disks are qcow2 overlays over a read-only raw base: the snapshot has both layers."""
-    base = tmp_path / "base.raw"
-    base.write_bytes(b"\0" * (2 * MiB) + b"\xcd" * MiB + b"\0" * (SIZE - 3 * MiB))
-    os.chmod(base, 0o444)
-    overlay = make_disk(tmp_path / "overlay.qcow2", SIZE, backing=base)
-    run("qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 1M", str(overlay))
-    driver.spawn(VmSpec("ins-chain001", 1, 512, [DiskSpec(overlay, "qcow2", SIZE, "system", "vda")]))
-    dest = tmp_path / "snap.raw"
-    driver.snapshot_disk("ins-chain001", "vda", dest)
-    data = dest.read_bytes()
-    assert data[:MiB] == b"\xab" * MiB
-    assert data[MiB:2 * MiB] == b"\0" * MiB
-    assert data[2 * MiB:3 * MiB] == b"\xcd" * MiB
-    assert len(data) == SIZE
-
-
-def test_snapshot_failures_leave_no_file(tmp_path, driver):
+def test_frozen_disk_failures(tmp_path, driver):
     spec = vm_spec(tmp_path)
     driver.spawn(spec)
-    out = tmp_path / "out"
-    out.mkdir()
-    driver.inject("snapshot_disk", RuntimeError("crash mid-copy"))
-    with pytest.raises(RuntimeError):
-        driver.snapshot_disk(spec.instance_id, "vda", out / "snap.raw")
-    assert list(out.iterdir()) == []  # neither the destination nor the temp file
     with pytest.raises(InvalidDisk, match="no disk at vdz"):
-        driver.snapshot_disk(spec.instance_id, "vdz", out / "snap.raw")
-    with pytest.raises(DriverError, match="does not exist"):
-        driver.snapshot_disk(spec.instance_id, "vda", tmp_path / "nodir" / "snap.raw")
-    spec.disks[0].path.unlink()  # the disk file vanished under the VM
-    with pytest.raises(InvalidDisk, match="does not exist"):
-        driver.snapshot_disk(spec.instance_id, "vda", out / "snap.raw")
-    assert list(out.iterdir()) == []
+        with driver.frozen_disk(spec.instance_id, "vdz"):
+            pass
+    driver.inject("frozen_disk", RuntimeError("freeze failed"))
+    with pytest.raises(RuntimeError):
+        with driver.frozen_disk(spec.instance_id, "vda"):
+            pass
 
 
 def test_attach_detach(tmp_path, driver, state_dir):
@@ -550,7 +526,7 @@ def test_capability_flags_are_honoured(tmp_path, state_dir):
     iid = spec.instance_id
     extra = DiskSpec(make_disk(tmp_path / "x.qcow2"), "qcow2", SIZE, "data", "vdc")
     refused = [
-        lambda: driver.snapshot_disk(iid, "vdb", tmp_path / "s.raw"),
+        lambda: _freeze(driver, iid, "vdb"),
         lambda: driver.resize_disk(iid, "vdb", 2 * SIZE),
         lambda: driver.attach_disk(iid, extra),
         lambda: driver.detach_disk(iid, "vdb"),
@@ -561,7 +537,6 @@ def test_capability_flags_are_honoured(tmp_path, state_dir):
     driver.power_off(iid)
     for call in refused:
         call()
-    assert (tmp_path / "s.raw").exists()
 
 
 def test_resize_disk(tmp_path, driver, state_dir):

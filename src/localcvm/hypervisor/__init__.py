@@ -12,7 +12,7 @@ Public API::
     driver.power_on(id) / power_off(id, hard) / reboot(id, hard) / destroy(id)
     driver.info(id) -> VmInfo / list() -> [VmInfo] / console_log(id) -> str
     driver.attach_disk(id, DiskSpec) / detach_disk(id, device)
-    driver.snapshot_disk(id, device, dest_path) / resize_disk(id, device, new_size)
+    driver.frozen_disk(id, device) / resize_disk(id, device, new_size)
     with driver.frozen_disk(id, device) as path: ...   a consistent view of a disk, for a capture
 """
 

@@ -39,9 +39,8 @@ Capability flags
 
 Callers test the class attributes below, never ``isinstance``:
 
-``real_vm``                a guest OS really runs (SSH, real console output);
 ``supports_console``       ``console_log`` returns the serial console;
-``supports_live_snapshot`` ``snapshot_disk`` and ``frozen_disk`` work while the VM runs (else
+``supports_live_snapshot`` ``frozen_disk`` works while the VM runs (else
                            the caller stops the VM first);
 ``supports_hot_plug``      ``attach_disk``/``detach_disk`` work while the VM
                            runs;
@@ -279,11 +278,9 @@ class ComputeDriver(abc.ABC):
 
     #: short name of the driver ("fake", "qemu")
     name: str = "abstract"
-    #: a guest OS really runs (reachable over SSH, real console output)
-    real_vm: bool = False
     #: console_log returns the VM's serial console
     supports_console: bool = True
-    #: snapshot_disk works on a running VM
+    #: frozen_disk works on a running VM
     supports_live_snapshot: bool = False
     #: attach_disk / detach_disk work on a running VM
     supports_hot_plug: bool = False
@@ -369,18 +366,6 @@ class ComputeDriver(abc.ABC):
 
         ``InvalidDisk`` for the system disk. A running VM needs
         ``supports_hot_plug``.
-        """
-
-    @abc.abstractmethod
-    def snapshot_disk(self, instance_id: str, device: str, dest_path: Path) -> None:
-        """Write a consistent point-in-time copy of the disk at ``device`` to ``dest_path``.
-
-        The copy is a **raw** image of the disk's guest-visible content
-        (backing chains flattened), sparse where the disk reads as zeros.
-        It is written to a temporary file in ``dest_path``'s directory and
-        renamed into place, so ``dest_path`` never holds a partial image
-        (an existing file there is replaced). The directory must exist.
-        A running VM needs ``supports_live_snapshot``.
         """
 
     @abc.abstractmethod

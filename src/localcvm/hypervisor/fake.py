@@ -12,8 +12,7 @@ keeps real state:
   is a regular, readable and writable file that ``qemu-img info -f FMT``
   accepts with the declared virtual size, and that no other VM holds it;
   ``power_on`` opens the disks again as a real boot would;
-  ``snapshot_disk`` really produces the bytes (``qemu-img convert`` to
-  raw); ``frozen_disk`` holds the VM's lock while the caller reads the
+  ``frozen_disk`` holds the VM's lock while the caller reads the
   disk file; ``resize_disk`` really resizes (``qemu-img resize``).
 * **A console log** per VM (``<instance_id>.console.log``) with plausible,
   deterministic boot and shutdown lines.
@@ -93,7 +92,6 @@ class FakeDriver(FaultInjection, ComputeDriver):
     """
 
     name = "fake"
-    real_vm = False
     supports_console = True
     supports_live_snapshot = True
     supports_hot_plug = True
@@ -391,33 +389,6 @@ class FakeDriver(FaultInjection, ComputeDriver):
                 return  # nothing attached there: detached already
             state["disks"].remove(current)
             self._write(state)
-
-    def snapshot_disk(self, instance_id: str, device: str, dest_path: Path) -> None:
-        dest = Path(dest_path)
-        with self._locks.hold(instance_id):
-            # Holding the VM's lock is what makes the copy consistent here: nothing can
-            # resize, detach or replace the disk while it is read.
-            state = self._require(instance_id)
-            disk = self._find_disk(state, device)
-            if disk is None:
-                raise InvalidDisk(f"VM {instance_id} has no disk at {device}", instance_id, device)
-            self._live_check(state, "snapshot_disk", self.supports_live_snapshot, "snapshot a disk of")
-            if not dest.parent.is_dir():
-                raise DriverError(f"cannot snapshot {device} of VM {instance_id}: directory {dest.parent} "
-                                  "does not exist", instance_id)
-            inspect_disk(instance_id, device, Path(disk["path"]), disk["fmt"])
-            tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
-            try:
-                try:
-                    # Flattens any backing chain; holes stay holes in the raw output; fsynced.
-                    qemu_img.convert(disk["path"], disk["fmt"], tmp, "raw")
-                except qemu_img.QemuImgError as exc:
-                    raise DriverError(f"snapshot of {device} of VM {instance_id} failed: {exc}", instance_id) from exc
-                self._fault("snapshot_disk", instance_id, device, dest)
-                os.replace(tmp, dest)
-                fsync_dir(dest.parent)
-            finally:
-                tmp.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def frozen_disk(self, instance_id: str, device: str) -> Iterator[Path]:

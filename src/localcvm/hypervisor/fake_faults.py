@@ -14,7 +14,7 @@ __all__ = ["FAULTABLE", "FaultInjection"]
 #: The methods ``inject`` can make fail.
 FAULTABLE = frozenset({
     "spawn", "power_on", "power_off", "reboot", "destroy", "info", "list", "console_log",
-    "attach_disk", "detach_disk", "snapshot_disk", "frozen_disk", "resize_disk",
+    "attach_disk", "detach_disk", "frozen_disk", "resize_disk",
 })
 
 
@@ -37,12 +37,10 @@ class FaultInjection:
         Injections for one method queue up in order.
 
         A fault fires once the call's arguments are checked and the VM is
-        found, before anything changes. Two methods fire later, so that a
+        found, before anything changes. One method fires later, so that a
         fault runs the same clean-up as a real mid-operation failure:
         ``spawn`` after its disks are checked and its console log is
-        started (a failed spawn must leave neither behind), and
-        ``snapshot_disk`` after the copy is written to its temporary file
-        (``dest_path`` must not appear).
+        started (a failed spawn must leave neither behind).
         """
         if method not in FAULTABLE:
             raise ValueError(f"cannot inject into {method!r}; choose one of {sorted(FAULTABLE)}")

@@ -10,6 +10,7 @@ Layout (low level: it must not import ``localcvm.store``, ``localcvm.api`` or
                   they share (InspectResult, UnsafeImage, UnsupportedImage, bounded reads)
     volumes.py    Volumes (qcow2 overlays over raw bases materialised from chunk manifests),
                   capture_chunks (a disk's contents back into chunks), GIB
+    public_disk.py  the bytes of a public image's system disk (an MBR, one partition, a label)
 
 Public API::
 

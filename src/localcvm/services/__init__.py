@@ -1,1 +1,2 @@
-"""The product's rules (PRODUCT.md R1-R18). Services never see HTTP."""
+"""The product's rules: images, instances, disks and snapshots, key pairs, accounts, regions.
+Services never see HTTP: they take typed requests and return views (see docs/architecture.md)."""

@@ -220,3 +220,25 @@ UnsupportedOperationSnapshotHasBindedImage = error_class(
 # --- image jobs that fail (ImportImage, SyncImages): the image's state and error say why ------------
 ImportFailed = error_class("FailedOperation", "The image could not be imported.")
 SyncFailed = error_class("FailedOperation", "The image could not be copied.")
+
+# --- instance parameter rules (RunInstances, ResetInstance, ModifyInstancesAttribute, ...) ------------
+InvalidParameterValueInvalidPassword = error_class(
+    "InvalidParameterValue.InvalidPassword", "The password does not meet the password complexity rules."
+)
+InvalidInstanceNameTooLong = error_class("InvalidInstanceName.TooLong", "The instance name is too long.")
+InvalidParameterValueIllegalHostName = error_class(
+    "InvalidParameterValue.IllegalHostName", "The HostName value is not valid."
+)
+InvalidParameterHostNameIllegal = error_class("InvalidParameter.HostNameIllegal", "The HostName does not follow the rules.")
+InvalidParameterValueInvalidUserDataFormat = error_class(
+    "InvalidParameterValue.InvalidUserDataFormat", "UserData must be base64-encoded."
+)
+InvalidParameterValueTooLarge = error_class("InvalidParameterValue.TooLarge", "The value exceeds the maximum.")
+
+# --- key pair names -------------------------------------------------------------------------------
+InvalidKeyPairNameEmpty = error_class("InvalidKeyPairNameEmpty", "The key pair name is empty.")
+InvalidKeyPairNameTooLong = error_class("InvalidKeyPairNameTooLong", "The key pair name is longer than 25 characters.")
+InvalidKeyPairNameIncludeIllegalChar = error_class(
+    "InvalidKeyPairNameIncludeIllegalChar",
+    "The key pair name may only contain English letters, digits and underscores.",
+)

@@ -35,15 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from . import errors
-from .errors import error_class
-
-# --- error classes not (yet) in errors.py; real codes from the SDK's errorcodes.py ----------
-InvalidKeyPairNameEmpty = error_class("InvalidKeyPairNameEmpty", "The key pair name is empty.")
-InvalidKeyPairNameTooLong = error_class("InvalidKeyPairNameTooLong", "The key pair name is longer than 25 characters.")
-InvalidKeyPairNameIncludeIllegalChar = error_class(
-    "InvalidKeyPairNameIncludeIllegalChar",
-    "The key pair name may only contain English letters, digits and underscores.",
-)
+from .errors import InvalidKeyPairNameEmpty, InvalidKeyPairNameTooLong, InvalidKeyPairNameIncludeIllegalChar
 
 # --- the documented rules ------------------------------------------------------------------
 KEY_NAME_MAX_LENGTH = 25

@@ -4,7 +4,7 @@ An image from an instance appears at once as ``CREATING`` with one CBS
 snapshot per captured disk (system disk first, then the ``DataDiskIds``), and
 a durable ``image_create`` job captures the disks incrementally (only the
 chunks the instance changed since launch are read and stored, see
-``volumes.capture_chunks``). The job is idempotent: after a crash it runs
+``Volumes.capture``). The job is idempotent: after a crash it runs
 again from the start, and every chunk it already stored is found and skipped.
 On success the image and its snapshots become ``NORMAL`` in one transaction
 (the manifests are written last); on failure the image becomes
@@ -142,6 +142,9 @@ class ImageCreator:
                             data_disk_ids: list[str], force: bool, sysprep: bool) -> dict:
         row = self.instances.own(repo, identity, region, instance_id, lock=True)
         self.instances.lifecycle.check_operation(row, "CreateImage", CAPTURABLE_STATES)
+        if row.state == "RUNNING" and not force and not self.driver.supports_live_snapshot:
+            raise errors.instance_state_error(
+                row.state, row.instance_id, "CreateImage without ForcePoweroff (this hypervisor captures stopped disks only)")
         if sysprep and row.os_type != "Windows":
             raise errors.InvalidParameterValue("Sysprep applies to Windows instances only.")
         if sysprep and row.state == "RUNNING" and not force:
@@ -264,7 +267,7 @@ class ImageCreator:
         with self.db.write() as repo:
             row = repo.get_instance(instance_id)
             if row is not None:
-                row.state = state
+                self.instances.lifecycle.advance(row, state)
 
     def _finish(self, handle: JobHandle, manifests: dict[str, Manifest | None], restarted: bool = False) -> None:
         image_id, instance_id = handle.view.resource_id, handle.payload.get("instance_id")

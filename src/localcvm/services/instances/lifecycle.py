@@ -90,6 +90,12 @@ def record_done(row: Instance, action: str, request_id: str) -> None:
     row.latest_operation_request_id, row.latest_operation_error = request_id, ""
 
 
+def advance(row: Instance, state: str) -> None:
+    """The running operation's job has moved the instance to ``state`` (e.g. CreateImage with
+    ForcePoweroff: STOPPING, then STOPPED while the disks are captured); it is still OPERATING."""
+    row.state = state
+
+
 def finish_operation(row: Instance, state: str | None = None) -> None:
     """The running operation succeeded; the instance is now in ``state`` (None: it stays)."""
     if state is not None:

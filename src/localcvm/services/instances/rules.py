@@ -28,21 +28,17 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from ..errors import InvalidParameterValue, InvalidParameterValueRange, UnsupportedOperation, error_class
-
-# --- error classes not (yet) in errors.py; real codes from the SDK's errorcodes.py ----------
-InvalidParameterValueInvalidPassword = error_class(
-    "InvalidParameterValue.InvalidPassword", "The password does not meet the password complexity rules."
+from ..errors import (
+    InvalidInstanceNameTooLong,
+    InvalidParameterHostNameIllegal,
+    InvalidParameterValue,
+    InvalidParameterValueIllegalHostName,
+    InvalidParameterValueInvalidPassword,
+    InvalidParameterValueInvalidUserDataFormat,
+    InvalidParameterValueRange,
+    InvalidParameterValueTooLarge,
+    UnsupportedOperation,
 )
-InvalidInstanceNameTooLong = error_class("InvalidInstanceName.TooLong", "The instance name is too long.")
-InvalidParameterValueIllegalHostName = error_class(
-    "InvalidParameterValue.IllegalHostName", "The HostName value is not valid."
-)
-InvalidParameterHostNameIllegal = error_class("InvalidParameter.HostNameIllegal", "The HostName does not follow the rules.")
-InvalidParameterValueInvalidUserDataFormat = error_class(
-    "InvalidParameterValue.InvalidUserDataFormat", "UserData must be base64-encoded."
-)
-InvalidParameterValueTooLarge = error_class("InvalidParameterValue.TooLarge", "The value exceeds the maximum.")
 
 
 def _is_windows(os_type: str) -> bool:
