@@ -219,3 +219,26 @@ def running_server(data_dir: Path, **kwargs):
         yield server
     finally:
         server.stop()
+
+
+def sdk_signed_request(client, action: str, params: dict):
+    """The request an official-SDK ``client`` signs for ``action``, captured where it would be sent
+    (``ApiRequest.send_request``): nothing goes on the wire. Returns the SDK's ``RequestInternal``."""
+    from unittest import mock
+
+    from tencentcloud.common.http.request import ApiRequest
+
+    captured = []
+
+    def capture(_self, req_inter):
+        captured.append(req_inter)
+        raise ConnectionAbortedError("captured, not sent")  # the SDK wraps it in its own exception
+
+    with mock.patch.object(ApiRequest, "send_request", capture):
+        try:
+            client.call(action, params)
+        except Exception:
+            pass
+    if not captured:
+        raise AssertionError(f"the SDK sent no request for {action}")
+    return captured[0]

@@ -207,6 +207,94 @@ def accounts_allow_cross_border(
     typer.echo(f"{uin}: cross-border image copies {'revoked' if revoke else 'allowed'}")
 
 
+keys_app = typer.Typer(
+    help="Manage API keys (a key is named by its SecretId). A change applies from the next request on, "
+         "in every server and worker on the same database.",
+    no_args_is_help=True, rich_markup_mode=None,
+)
+accounts_app.add_typer(keys_app, name="keys")
+SecretIdArg = typer.Argument(..., help="The key's SecretId (AKID...).")
+
+
+def _key_json(key) -> dict:
+    created = key.created_at.strftime("%Y-%m-%dT%H:%M:%SZ") if key.created_at else None
+    return {"SecretId": key.secret_id, "Uin": key.uin, "Status": "Enabled" if key.enabled else "Disabled",
+            "CreatedTime": created}
+
+
+@keys_app.command("list")
+def keys_list(
+    uin: Optional[str] = typer.Option(None, "--uin", help="Only this account's keys."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """List API keys with their account and status (never prints secret keys)."""
+    services = _services(data_dir, database_url)
+    keys = [_key_json(k) for k in services.accounts.list_keys(uin)]
+    services.close()
+    if as_json:
+        typer.echo(json.dumps(keys))
+        return
+    typer.echo(f"{'SECRET ID':<40}{'UIN':<14}{'STATUS':<10}CREATED")
+    for k in keys:
+        typer.echo(f"{k['SecretId']:<40}{k['Uin']:<14}{k['Status']:<10}{k['CreatedTime'] or ''}")
+
+
+@keys_app.command("create")
+def keys_create(
+    uin: str = typer.Option(..., "--uin", help="The account that gets the new key."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """Create a new key pair for an account and print it (the SecretKey is shown only here)."""
+    services = _services(data_dir, database_url)
+    creds = services.accounts.create_key(uin)
+    services.close()
+    if creds is None:
+        _fail(f"no account with Uin {uin}")
+    if as_json:
+        typer.echo(json.dumps({"Uin": creds.uin, "SecretId": creds.secret_id, "SecretKey": creds.secret_key}))
+    else:
+        typer.echo(f"Uin:       {creds.uin}\nSecretId:  {creds.secret_id}\nSecretKey: {creds.secret_key}")
+
+
+def _set_key(secret_id: str, enabled: bool, data_dir: Optional[Path], database_url: Optional[str]) -> None:
+    services = _services(data_dir, database_url)
+    key = services.accounts.set_key_enabled(secret_id, enabled)
+    services.close()
+    if key is None:
+        _fail(f"no API key with SecretId {secret_id}")
+    typer.echo(f"{secret_id}: {'enabled' if enabled else 'disabled'}")
+
+
+@keys_app.command("disable")
+def keys_disable(secret_id: str = SecretIdArg, data_dir: Optional[Path] = DataDirOpt,
+                 database_url: Optional[str] = DbOpt):
+    """Disable a key: requests signed with it get AuthFailure.SecretIdNotFound from now on."""
+    _set_key(secret_id, False, data_dir, database_url)
+
+
+@keys_app.command("enable")
+def keys_enable(secret_id: str = SecretIdArg, data_dir: Optional[Path] = DataDirOpt,
+                database_url: Optional[str] = DbOpt):
+    """Enable a disabled key again."""
+    _set_key(secret_id, True, data_dir, database_url)
+
+
+@keys_app.command("delete")
+def keys_delete(secret_id: str = SecretIdArg, data_dir: Optional[Path] = DataDirOpt,
+                database_url: Optional[str] = DbOpt):
+    """Delete a key for good."""
+    services = _services(data_dir, database_url)
+    found = services.accounts.delete_key(secret_id)
+    services.close()
+    if not found:
+        _fail(f"no API key with SecretId {secret_id}")
+    typer.echo(f"{secret_id}: deleted")
+
+
 @images_app.command("show")
 def images_show(
     image_id: str = typer.Argument(..., help="The image ID (img-xxxxxxxx)."),

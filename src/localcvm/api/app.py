@@ -151,9 +151,11 @@ class ApiApplication:
         return b"".join(chunks)
 
     async def _lookup(self, secret_id: str) -> tuple[str, Identity]:
-        found = self.services.accounts.peek(secret_id)
-        if found is None:
-            found = await run_in_threadpool(self.services.accounts.lookup, secret_id)
+        accounts = self.services.accounts
+        if accounts.keys.inline:
+            found = accounts.lookup(secret_id)
+        else:
+            found = await run_in_threadpool(accounts.lookup, secret_id)
         if found is None:
             raise errors.AuthFailureSecretIdNotFound(f"The SecretId `{secret_id}` does not exist or is disabled.")
         return found
