@@ -59,6 +59,11 @@ def _open_services(workers_flag: str, min_workers: int, **overrides):
     settings = Settings.load(**overrides)
     if settings.time_scale < 0:
         _fail("--time-scale must be 0 or more")
+    for name in ("header_timeout", "body_timeout", "keepalive_timeout"):
+        if getattr(settings, name) <= 0:
+            _fail(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    if settings.max_connections < 1:
+        _fail("--max-connections must be 1 or more")
     if settings.workers < min_workers:
         _fail(f"{workers_flag} must be {min_workers} or more (its default comes from LOCALCVM_WORKERS)")
     try:
@@ -86,16 +91,35 @@ def serve(
         None, "--workers", help="Background-job threads in this process [env LOCALCVM_WORKERS; default 4; "
                                 "0 = none: run `localcvm worker` processes instead].",
     ),
+    header_timeout: Optional[float] = typer.Option(
+        None, "--header-timeout", help="Seconds a client has to send a request's line and headers, from "
+        "connecting or from the request's first byte; then 408 and close [env LOCALCVM_HEADER_TIMEOUT; default 10].",
+    ),
+    body_timeout: Optional[float] = typer.Option(
+        None, "--body-timeout", help="Seconds a client has to send a request's body after its headers "
+        "[env LOCALCVM_BODY_TIMEOUT; default 60].",
+    ),
+    keepalive_timeout: Optional[float] = typer.Option(
+        None, "--keepalive-timeout", help="Seconds an idle kept-alive connection stays open between requests "
+        "[env LOCALCVM_KEEPALIVE_TIMEOUT; default 5].",
+    ),
+    max_connections: Optional[int] = typer.Option(
+        None, "--max-connections", help="Most connections open at once; one more is closed at once "
+        "[env LOCALCVM_MAX_CONNECTIONS; default 1000].",
+    ),
 ):
     """Run the API server (all products on one port)."""
     import uvicorn
 
     from .api.app import create_app
+    from .api.transport import guarded_protocol
     from .services import errors
 
     _setup_logging(log_level)
     settings, services = _open_services("--workers", 0, host=host, port=port, data_dir=data_dir,
-                                        database_url=database_url, tls=tls, time_scale=time_scale, workers=workers)
+                                        database_url=database_url, tls=tls, time_scale=time_scale, workers=workers,
+                                        header_timeout=header_timeout, body_timeout=body_timeout,
+                                        keepalive_timeout=keepalive_timeout, max_connections=max_connections)
     try:
         generated = services.accounts.ensure_root(settings.secret_id, settings.secret_key)
     except errors.ApiError as exc:
@@ -116,7 +140,9 @@ def serve(
     sys.stdout.flush()
     uvicorn.run(
         create_app(services), host=settings.host, port=settings.port, log_level=log_level.lower(),
-        access_log=False, **ssl_kwargs,
+        access_log=False, timeout_keep_alive=settings.keepalive_timeout,
+        http=guarded_protocol(settings.header_timeout, settings.body_timeout, settings.max_connections),
+        **ssl_kwargs,
     )
 
 
