@@ -74,6 +74,8 @@ class Server:
     database_url: str = ""
     tls: bool = False
     extra_env: dict = field(default_factory=dict)
+    # working directory of the server process (default: the test's own)
+    cwd: Path | None = None
     port: int = 0
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
@@ -125,7 +127,7 @@ class Server:
         if self.tls:
             args.append("--tls")
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd)
         log.close()
         verify = str(self.ca_file) if self.tls else True
 
