@@ -174,13 +174,29 @@ def test_out_of_range_integers_are_invalid_parameter_value(server, product, acti
     assert f"`{path}`" in err.message and "out of range" in err.message
 
 
-def test_largest_int64_and_uint64_do_not_overflow_the_store(server):
-    """The top of each accepted range goes through validation and must not reach the store as an overflow."""
+def test_largest_uint64_offset_does_not_overflow_the_store(server):
+    """The top of the accepted uint64 range goes through validation and must not overflow the store."""
     offset = sdk.common(server).call_json("DescribeImages", {"Offset": INT64_MAX, "Limit": 1})["Response"]
     assert offset["ImageSet"] == []
-    err = _error(lambda: sdk.common(server).call_json(
-        "CreateKeyPair", {"KeyName": "top-project", "ProjectId": INT64_MAX}))
-    assert err.code != "InternalError", err.message
+
+
+@pytest.mark.parametrize("project_id", [2**31, INT64_MAX])
+def test_largest_int64_project_id_does_not_overflow_the_store(server, backend, project_id, request):
+    """ProjectId is int64 in the spec; a value that passes validation must not reach the store as an overflow.
+    Known failure on PostgreSQL (owned by services/keypairs + store/models): key_pairs.project_id and
+    instances.project_id are INTEGER (32-bit on PostgreSQL), so 2^31 and above give InternalError there;
+    the fix is a ProjectId check in the services (the real API answers InvalidProjectId.NotFound for a
+    project that does not exist) or BIGINT columns."""
+    if backend == "postgres":
+        request.applymarker(pytest.mark.xfail(reason="ProjectId >= 2^31 overflows INTEGER columns on PostgreSQL "
+                                                     "(services/keypairs.py, store/models.py; issue 16 item 1)"))
+    name = f"top{project_id % 997}"
+    try:
+        got = sdk.common(server).call_json("CreateKeyPair", {"KeyName": name, "ProjectId": project_id})["Response"]
+    except TencentCloudSDKException as err:
+        assert err.code != "InternalError", err.message
+    else:
+        sdk.common(server).call_json("DeleteKeyPairs", {"KeyIds": [got["KeyPair"]["KeyId"]]})
 
 
 def test_legacy_out_of_range_integer(server):

@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 
 from tests.api import instances_util, sdk
+from tests.conftest import BACKENDS
 from tests.helpers import Server, wait_until
 
 from .strategies import Pool
 
 # LOCALCVM_FUZZ_BUDGET multiplies the examples per action (default 1: the CI budget);
-# LOCALCVM_FUZZ_BACKEND=postgres runs the server on a throw-away PostgreSQL database instead of SQLite.
+# LOCALCVM_FUZZ_BACKEND (sqlite | postgres) picks the server's database; by default PostgreSQL when the
+# suite runs its PostgreSQL variants (it enforces column types and lengths that SQLite does not).
 BUDGET = float(os.environ.get("LOCALCVM_FUZZ_BUDGET", "1") or 1)
-FUZZ_BACKEND = os.environ.get("LOCALCVM_FUZZ_BACKEND", "sqlite")
+FUZZ_BACKEND = os.environ.get("LOCALCVM_FUZZ_BACKEND") or ("postgres" if "postgres" in BACKENDS else "sqlite")
 ID_RE = re.compile(r"\b(?:ins|img|disk|snap|skey)-[a-z0-9]{8}\b")
 
 

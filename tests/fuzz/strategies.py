@@ -63,6 +63,7 @@ def string_values(pool: Pool):
     return st.one_of(
         _pick(lambda: pool.strings),
         _pick(lambda: pool.seen or pool.strings),
+        st.from_regex(r"[a-z][a-z0-9_]{2,12}", fullmatch=True),  # a fresh, plausible name
         st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=24),
     )
 
