@@ -261,3 +261,20 @@ def test_client_disconnect_mid_body_logs_one_line(server):
                      timeout=20, what="the disconnect to be logged")
     assert "Traceback" not in new and "InternalError" not in new, new
     assert len([line for line in new.splitlines() if "ClientDisconnected" in line]) == 1
+
+
+@pytest.mark.parametrize("product,action,params,path", [
+    # found by the fuzzer: PostgreSQL text cannot hold NUL, so this was an InternalError there
+    ("cbs", "DescribeSnapshots", {"SnapshotIds": ["\u0000"]}, "SnapshotIds.0"),
+    ("cvm", "DescribeImages", {"Filters": [{"Name": "image-name", "Values": ["a\u0000b"]}]}, "Filters.0.Values.0"),
+    ("cvm", "CreateKeyPair", {"KeyName": "k\u0000", "ProjectId": 0}, "KeyName"),
+])
+def test_nul_characters_are_invalid_parameter_value(server, product, action, params, path):
+    err = _error(lambda: sdk.common(server, product).call_json(action, params))
+    assert err.code == "InvalidParameterValue", (err.code, err.message)
+    assert f"`{path}`" in err.message and "NUL" in err.message
+
+
+def test_legacy_nul_character(server):
+    code, message = raw.error_of(raw.legacy_post(server, "DescribeImages", {"ImageIds.0": "\u0000"}))
+    assert code == "InvalidParameterValue" and "NUL" in message

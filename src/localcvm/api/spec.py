@@ -251,6 +251,10 @@ def _scalar(type_: str, kind: str, value, path: str, from_strings: bool):
     # strings (incl. datetime/date/binary kinds)
     if not isinstance(value, str):
         raise errors.InvalidParameter(f"The parameter `{path}` must be a string, got {_json_type(value)}.")
+    if "\x00" in value:
+        # No parameter of the API carries a NUL character, and the store cannot keep one
+        # (PostgreSQL text refuses it): refused here rather than failing in a query.
+        raise errors.InvalidParameterValue(f"The parameter `{path}` must not contain a NUL (U+0000) character.")
     return value
 
 
