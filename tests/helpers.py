@@ -74,6 +74,8 @@ class Server:
     database_url: str = ""
     tls: bool = False
     extra_env: dict = field(default_factory=dict)
+    # working directory of the server process (default: the test's own)
+    cwd: Path | None = None
     port: int = 0
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
@@ -125,7 +127,7 @@ class Server:
         if self.tls:
             args.append("--tls")
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd)
         log.close()
         verify = str(self.ca_file) if self.tls else True
 
@@ -219,3 +221,26 @@ def running_server(data_dir: Path, **kwargs):
         yield server
     finally:
         server.stop()
+
+
+def sdk_signed_request(client, action: str, params: dict):
+    """The request an official-SDK ``client`` signs for ``action``, captured where it would be sent
+    (``ApiRequest.send_request``): nothing goes on the wire. Returns the SDK's ``RequestInternal``."""
+    from unittest import mock
+
+    from tencentcloud.common.http.request import ApiRequest
+
+    captured = []
+
+    def capture(_self, req_inter):
+        captured.append(req_inter)
+        raise ConnectionAbortedError("captured, not sent")  # the SDK wraps it in its own exception
+
+    with mock.patch.object(ApiRequest, "send_request", capture):
+        try:
+            client.call(action, params)
+        except Exception:
+            pass
+    if not captured:
+        raise AssertionError(f"the SDK sent no request for {action}")
+    return captured[0]

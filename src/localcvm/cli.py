@@ -59,6 +59,11 @@ def _open_services(workers_flag: str, min_workers: int, **overrides):
     settings = Settings.load(**overrides)
     if settings.time_scale < 0:
         _fail("--time-scale must be 0 or more")
+    for name in ("header_timeout", "body_timeout", "keepalive_timeout"):
+        if getattr(settings, name) <= 0:
+            _fail(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    if settings.max_connections < 1:
+        _fail("--max-connections must be 1 or more")
     if settings.workers < min_workers:
         _fail(f"{workers_flag} must be {min_workers} or more (its default comes from LOCALCVM_WORKERS)")
     try:
@@ -86,16 +91,35 @@ def serve(
         None, "--workers", help="Background-job threads in this process [env LOCALCVM_WORKERS; default 4; "
                                 "0 = none: run `localcvm worker` processes instead].",
     ),
+    header_timeout: Optional[float] = typer.Option(
+        None, "--header-timeout", help="Seconds a client has to send a request's line and headers, from "
+        "connecting or from the request's first byte; then 408 and close [env LOCALCVM_HEADER_TIMEOUT; default 10].",
+    ),
+    body_timeout: Optional[float] = typer.Option(
+        None, "--body-timeout", help="Seconds a client has to send a request's body after its headers "
+        "[env LOCALCVM_BODY_TIMEOUT; default 60].",
+    ),
+    keepalive_timeout: Optional[float] = typer.Option(
+        None, "--keepalive-timeout", help="Seconds an idle kept-alive connection stays open between requests "
+        "[env LOCALCVM_KEEPALIVE_TIMEOUT; default 5].",
+    ),
+    max_connections: Optional[int] = typer.Option(
+        None, "--max-connections", help="Most connections open at once; one more is closed at once "
+        "[env LOCALCVM_MAX_CONNECTIONS; default 1000].",
+    ),
 ):
     """Run the API server (all products on one port)."""
     import uvicorn
 
     from .api.app import create_app
+    from .api.transport import guarded_protocol
     from .services import errors
 
     _setup_logging(log_level)
     settings, services = _open_services("--workers", 0, host=host, port=port, data_dir=data_dir,
-                                        database_url=database_url, tls=tls, time_scale=time_scale, workers=workers)
+                                        database_url=database_url, tls=tls, time_scale=time_scale, workers=workers,
+                                        header_timeout=header_timeout, body_timeout=body_timeout,
+                                        keepalive_timeout=keepalive_timeout, max_connections=max_connections)
     try:
         generated = services.accounts.ensure_root(settings.secret_id, settings.secret_key)
     except errors.ApiError as exc:
@@ -116,7 +140,9 @@ def serve(
     sys.stdout.flush()
     uvicorn.run(
         create_app(services), host=settings.host, port=settings.port, log_level=log_level.lower(),
-        access_log=False, **ssl_kwargs,
+        access_log=False, timeout_keep_alive=settings.keepalive_timeout,
+        http=guarded_protocol(settings.header_timeout, settings.body_timeout, settings.max_connections),
+        **ssl_kwargs,
     )
 
 
@@ -205,6 +231,94 @@ def accounts_allow_cross_border(
     if not found:
         _fail(f"no account with Uin {uin}")
     typer.echo(f"{uin}: cross-border image copies {'revoked' if revoke else 'allowed'}")
+
+
+keys_app = typer.Typer(
+    help="Manage API keys (a key is named by its SecretId). A change applies from the next request on, "
+         "in every server and worker on the same database.",
+    no_args_is_help=True, rich_markup_mode=None,
+)
+accounts_app.add_typer(keys_app, name="keys")
+SecretIdArg = typer.Argument(..., help="The key's SecretId (AKID...).")
+
+
+def _key_json(key) -> dict:
+    created = key.created_at.strftime("%Y-%m-%dT%H:%M:%SZ") if key.created_at else None
+    return {"SecretId": key.secret_id, "Uin": key.uin, "Status": "Enabled" if key.enabled else "Disabled",
+            "CreatedTime": created}
+
+
+@keys_app.command("list")
+def keys_list(
+    uin: Optional[str] = typer.Option(None, "--uin", help="Only this account's keys."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """List API keys with their account and status (never prints secret keys)."""
+    services = _services(data_dir, database_url)
+    keys = [_key_json(k) for k in services.accounts.list_keys(uin)]
+    services.close()
+    if as_json:
+        typer.echo(json.dumps(keys))
+        return
+    typer.echo(f"{'SECRET ID':<40}{'UIN':<14}{'STATUS':<10}CREATED")
+    for k in keys:
+        typer.echo(f"{k['SecretId']:<40}{k['Uin']:<14}{k['Status']:<10}{k['CreatedTime'] or ''}")
+
+
+@keys_app.command("create")
+def keys_create(
+    uin: str = typer.Option(..., "--uin", help="The account that gets the new key."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """Create a new key pair for an account and print it (the SecretKey is shown only here)."""
+    services = _services(data_dir, database_url)
+    creds = services.accounts.create_key(uin)
+    services.close()
+    if creds is None:
+        _fail(f"no account with Uin {uin}")
+    if as_json:
+        typer.echo(json.dumps({"Uin": creds.uin, "SecretId": creds.secret_id, "SecretKey": creds.secret_key}))
+    else:
+        typer.echo(f"Uin:       {creds.uin}\nSecretId:  {creds.secret_id}\nSecretKey: {creds.secret_key}")
+
+
+def _set_key(secret_id: str, enabled: bool, data_dir: Optional[Path], database_url: Optional[str]) -> None:
+    services = _services(data_dir, database_url)
+    key = services.accounts.set_key_enabled(secret_id, enabled)
+    services.close()
+    if key is None:
+        _fail(f"no API key with SecretId {secret_id}")
+    typer.echo(f"{secret_id}: {'enabled' if enabled else 'disabled'}")
+
+
+@keys_app.command("disable")
+def keys_disable(secret_id: str = SecretIdArg, data_dir: Optional[Path] = DataDirOpt,
+                 database_url: Optional[str] = DbOpt):
+    """Disable a key: requests signed with it get AuthFailure.SecretIdNotFound from now on."""
+    _set_key(secret_id, False, data_dir, database_url)
+
+
+@keys_app.command("enable")
+def keys_enable(secret_id: str = SecretIdArg, data_dir: Optional[Path] = DataDirOpt,
+                database_url: Optional[str] = DbOpt):
+    """Enable a disabled key again."""
+    _set_key(secret_id, True, data_dir, database_url)
+
+
+@keys_app.command("delete")
+def keys_delete(secret_id: str = SecretIdArg, data_dir: Optional[Path] = DataDirOpt,
+                database_url: Optional[str] = DbOpt):
+    """Delete a key for good."""
+    services = _services(data_dir, database_url)
+    found = services.accounts.delete_key(secret_id)
+    services.close()
+    if not found:
+        _fail(f"no API key with SecretId {secret_id}")
+    typer.echo(f"{secret_id}: deleted")
 
 
 @images_app.command("show")

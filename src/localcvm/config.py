@@ -29,6 +29,12 @@ class Settings:
     secret_key: str = ""
     # Largest accepted request body
     max_body_bytes: int = MAX_BODY_BYTES
+    # Read bounds per connection, seconds: request line + headers, then body, then idle between
+    # requests on a kept-alive connection; and the most connections open at once
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keepalive_timeout: float = 5.0
+    max_connections: int = 1000
     # Allowed clock skew for signed requests, seconds
     max_skew_seconds: int = 300
     # Emit one JSON line per request on stderr

@@ -54,3 +54,19 @@ def error_of(resp: httpx.Response) -> tuple[str, str]:
     data = resp.json()["Response"]
     assert data["RequestId"]
     return data["Error"]["Code"], data["Error"]["Message"]
+
+
+def legacy_post(server, action: str, params: dict[str, str], *, version="2017-03-12", region="ap-guangzhou",
+                sign_method="HmacSHA256") -> httpx.Response:
+    """A form-encoded request with the legacy signature (HmacSHA1/HmacSHA256), as the SDK builds it:
+    the string to sign is ``POST<host>/?<sorted k=v&...>`` (unencoded), the signature the SDK's ``Sign.sign``."""
+    import random
+    from urllib.parse import urlencode
+
+    form = dict(params, Action=action, Version=version, Region=region, SecretId=server.secret_id,
+                SignatureMethod=sign_method, Timestamp=str(int(time.time())), Nonce=str(random.randint(1, 2**31)))
+    to_sign = "POST" + server.endpoint + "/?" + "&".join(f"{k}={form[k]}" for k in sorted(form))
+    form["Signature"] = Sign.sign(server.secret_key, to_sign, sign_method)
+    verify = str(server.ca_file) if server.tls else True
+    return httpx.post(server.url + "/", content=urlencode(form).encode(), timeout=30, verify=verify,
+                      headers={"Content-Type": "application/x-www-form-urlencoded", "Host": server.endpoint})

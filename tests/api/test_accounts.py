@@ -70,3 +70,74 @@ def test_generated_root_keys_are_printed_once(tmp_path):
         assert sdk.cvm(srv).DescribeZones(models.DescribeZonesRequest()).TotalCount > 0
     finally:
         srv.stop()
+
+
+def _auth_code(srv, secret_id, secret_key) -> str:
+    client = sdk.cvm(srv, secret_id=secret_id, secret_key=secret_key)
+    try:
+        client.DescribeZones(models.DescribeZonesRequest())
+    except TencentCloudSDKException as err:
+        return err.code
+    return "ok"
+
+
+def test_key_disable_enable_delete_apply_at_once_in_every_server(make_server):
+    """A key changed with `localcvm accounts keys` is refused (or accepted) from the very next request,
+    by this server and by a second server process on the same database (issue 16 item 10)."""
+    from tests.helpers import Server
+
+    srv = make_server()
+    other = Server(data_dir=srv.data_dir, database_url=srv.database_url, extra_env={"LOCALCVM_WORKERS": "0"}).start()
+    try:
+        alice = json.loads(srv.cli("accounts", "create", "--name", "alice", "--json").stdout)
+        sid, key = alice["SecretId"], alice["SecretKey"]
+        for s in (srv, other):  # both servers have resolved the key once
+            assert _auth_code(s, sid, key) == "ok"
+        srv.cli("accounts", "keys", "disable", sid)
+        for s in (srv, other):
+            assert _auth_code(s, sid, key) == "AuthFailure.SecretIdNotFound"
+        listed = {k["SecretId"]: k for k in json.loads(srv.cli("accounts", "keys", "list", "--json").stdout)}
+        assert listed[sid]["Status"] == "Disabled" and listed[sid]["Uin"] == alice["Uin"]
+        assert key not in json.dumps(listed)
+        assert _auth_code(srv, srv.secret_id, srv.secret_key) == "ok"  # other keys unaffected
+
+        srv.cli("accounts", "keys", "enable", sid)
+        for s in (srv, other):
+            assert _auth_code(s, sid, key) == "ok"
+
+        second = json.loads(srv.cli("accounts", "keys", "create", "--uin", alice["Uin"], "--json").stdout)
+        assert _auth_code(other, second["SecretId"], second["SecretKey"]) == "ok"
+        srv.cli("accounts", "keys", "delete", sid)
+        for s in (srv, other):
+            assert _auth_code(s, sid, key) == "AuthFailure.SecretIdNotFound"
+            assert _auth_code(s, second["SecretId"], second["SecretKey"]) == "ok"
+        mine = json.loads(srv.cli("accounts", "keys", "list", "--uin", alice["Uin"], "--json").stdout)
+        assert [k["SecretId"] for k in mine] == [second["SecretId"]]
+    finally:
+        other.stop()
+
+
+def test_unknown_key_or_account_is_exit_code_2(make_server):
+    srv = make_server()
+    for command in ("disable", "enable", "delete"):
+        done = srv.cli("accounts", "keys", command, "AKIDnosuchkey000000000000000000000000", check=False)
+        assert done.returncode == 2, command
+        assert "no API key with SecretId AKIDnosuchkey" in done.stderr
+    done = srv.cli("accounts", "keys", "create", "--uin", "999", check=False)
+    assert done.returncode == 2 and "no account with Uin 999" in done.stderr
+
+
+def test_key_disabled_by_another_process_is_refused_at_once(make_server):
+    """No per-process cache of keys: a change committed by any process is seen by the next request."""
+    import sqlalchemy as sa
+
+    srv = make_server()
+    alice = json.loads(srv.cli("accounts", "create", "--name", "carol", "--json").stdout)
+    assert _auth_code(srv, alice["SecretId"], alice["SecretKey"]) == "ok"
+    url = srv.database_url or f"sqlite:///{srv.data_dir / 'localcvm.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE api_keys SET active = :off WHERE secret_id = :sid"),
+                     {"off": False, "sid": alice["SecretId"]})
+    engine.dispose()
+    assert _auth_code(srv, alice["SecretId"], alice["SecretKey"]) == "AuthFailure.SecretIdNotFound"

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from tencentcloud.common import abstract_client
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.http.request import RequestInternal
 from tencentcloud.cvm.v20170312 import models
+
+from tests.helpers import sdk_signed_request
 
 from . import raw, sdk
 
@@ -78,9 +79,7 @@ def test_plain_post_without_any_signature(server):
 
 
 def test_body_changed_after_signing(server):
-    client = sdk.cvm(server)
-    req = RequestInternal(server.endpoint, "POST", "/")
-    client._build_req_inter("DescribeZones", {}, req)  # the SDK's own signing
+    req = sdk_signed_request(sdk.cvm(server), "DescribeZones", {})  # the SDK's own signing
     assert req.header["Authorization"].startswith("TC3-HMAC-SHA256 ")
     tampered = req.data.replace("{}", '{"Foo": 1}') if req.data != "{}" else '{"Foo": 1}'
     resp = httpx.post(server.url + "/", content=tampered.encode(), headers=req.header, timeout=10)
@@ -91,9 +90,7 @@ def test_body_changed_after_signing(server):
 
 
 def test_legacy_params_changed_after_signing(server):
-    client = sdk.cvm(server, sign_method="HmacSHA256")
-    req = RequestInternal(server.endpoint, "POST", "/")
-    client._build_req_inter("DescribeZones", {}, req)
+    req = sdk_signed_request(sdk.cvm(server, sign_method="HmacSHA256"), "DescribeZones", {})
     tampered = req.data.replace("Region=ap-guangzhou", "Region=ap-shanghai")
     assert tampered != req.data
     resp = httpx.post(server.url + "/", content=tampered.encode(), headers=req.header, timeout=10)

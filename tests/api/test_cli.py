@@ -40,3 +40,15 @@ def test_help_texts(server):
     for text in ("[env LOCALCVM_HOST; default 127.0.0.1]", "[env LOCALCVM_PORT; default 4570]",
                  "[env LOCALCVM_DATA_DIR; default ~/.local/share/localcvm]", "[env LOCALCVM_DATABASE_URL;"):
         assert text in flat, text
+
+
+def test_help_texts_of_the_connection_bounds_and_keys(server):
+    flat = " ".join(server.cli("serve", "--help").stdout.split())
+    for text in ("--header-timeout", "[env LOCALCVM_HEADER_TIMEOUT; default 10]", "--body-timeout",
+                 "[env LOCALCVM_BODY_TIMEOUT; default 60]", "--keepalive-timeout",
+                 "[env LOCALCVM_KEEPALIVE_TIMEOUT; default 5]", "--max-connections",
+                 "[env LOCALCVM_MAX_CONNECTIONS; default 1000]"):
+        assert text in flat, text
+    keys_help = server.cli("accounts", "keys", "--help").stdout
+    for cmd in ("list", "create", "disable", "enable", "delete"):
+        assert cmd in keys_help

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from tests.helpers import wait_until
 
 from . import raw, sdk
 
@@ -147,3 +150,131 @@ def test_errors_never_leak_tracebacks(server):
         code, message = raw.error_of(raw.post(server, body, raw.tc3_headers(server, "DescribeZones", body)))
         assert code in ("InvalidRequest", "UnknownParameter"), (body[:20], code, message)
         assert "Traceback" not in message and "File \"" not in message
+
+
+# --- integer kinds: each has its own range (issue 16 item 1) -----------------------------------
+INT64_MAX = 2**63 - 1
+
+
+@pytest.mark.parametrize("product,action,params,path", [
+    ("cvm", "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3", "ProjectId": 2**63}}, "Placement.ProjectId"),
+    ("cvm", "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3", "ProjectId": 2**64 - 1}}, "Placement.ProjectId"),
+    ("cvm", "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3", "ProjectId": -(2**63) - 1}}, "Placement.ProjectId"),
+    ("cvm", "CreateKeyPair", {"KeyName": "k", "ProjectId": 2**63}, "ProjectId"),
+    ("cvm", "ImportKeyPair", {"KeyName": "k", "ProjectId": 2**64 - 1, "PublicKey": "ssh-ed25519 AAAA"}, "ProjectId"),
+    # uint64: the store keeps signed 64-bit integers, so 2^63 and above are refused too
+    ("cbs", "CreateDisks", {"Placement": {"Zone": "ap-guangzhou-3", "ProjectId": 2**63}, "DiskChargeType": "POSTPAID_BY_HOUR",
+                            "DiskType": "CLOUD_PREMIUM", "DiskSize": 10}, "Placement.ProjectId"),
+    ("cvm", "DescribeImages", {"Offset": 2**63}, "Offset"),
+    ("cvm", "DescribeImages", {"Limit": 2**64}, "Limit"),  # beyond u64: orjson reads a float
+])
+def test_out_of_range_integers_are_invalid_parameter_value(server, product, action, params, path):
+    err = _error(lambda: sdk.common(server, product).call_json(action, params))
+    assert err.code == "InvalidParameterValue", (err.code, err.message)
+    assert f"`{path}`" in err.message and "out of range" in err.message
+
+
+def test_largest_uint64_offset_does_not_overflow_the_store(server):
+    """The top of the accepted uint64 range goes through validation and must not overflow the store."""
+    offset = sdk.common(server).call_json("DescribeImages", {"Offset": INT64_MAX, "Limit": 1})["Response"]
+    assert offset["ImageSet"] == []
+
+
+@pytest.mark.parametrize("project_id", [2**31, INT64_MAX])
+def test_largest_int64_project_id_does_not_overflow_the_store(server, backend, project_id, request):
+    """ProjectId is int64 in the spec; a value that passes validation must not reach the store as an overflow.
+    Known failure on PostgreSQL (owned by services/keypairs + store/models): key_pairs.project_id and
+    instances.project_id are INTEGER (32-bit on PostgreSQL), so 2^31 and above give InternalError there;
+    the fix is a ProjectId check in the services (the real API answers InvalidProjectId.NotFound for a
+    project that does not exist) or BIGINT columns."""
+    if backend == "postgres":
+        request.applymarker(pytest.mark.xfail(reason="ProjectId >= 2^31 overflows INTEGER columns on PostgreSQL "
+                                                     "(services/keypairs.py, store/models.py; issue 16 item 1)"))
+    name = f"top{project_id % 997}"
+    try:
+        got = sdk.common(server).call_json("CreateKeyPair", {"KeyName": name, "ProjectId": project_id})["Response"]
+    except TencentCloudSDKException as err:
+        assert err.code != "InternalError", err.message
+    else:
+        sdk.common(server).call_json("DeleteKeyPairs", {"KeyIds": [got["KeyPair"]["KeyId"]]})
+
+
+def test_legacy_out_of_range_integer(server):
+    resp = raw.legacy_post(server, "DescribeImages", {"Offset": str(2**63)})
+    code, message = raw.error_of(resp)
+    assert code == "InvalidParameterValue" and "`Offset`" in message
+
+
+# --- legacy dotted keys (issue 16 item 5) -------------------------------------------------------
+@pytest.mark.parametrize("parts", [500, 1000])
+def test_legacy_deeply_dotted_key_is_refused(server, parts):
+    key = ".".join(["Filters"] + ["0"] * (parts - 1))
+    code, message = raw.error_of(raw.legacy_post(server, "DescribeImages", {key: "x"}))
+    assert code == "InvalidParameter", (code, message)
+    assert f"{parts} dotted parts" in message
+
+
+def test_legacy_request_still_works(server):
+    resp = raw.legacy_post(server, "DescribeImages", {"Limit": "1", "Filters.0.Name": "image-type",
+                                                      "Filters.0.Values.0": "PUBLIC_IMAGE"})
+    assert resp.json()["Response"]["TotalCount"] >= 1, resp.text
+
+
+# --- bodies (issue 16 item 8) -------------------------------------------------------------------
+@pytest.mark.parametrize("body", [b" ", b"\n\t \r\n"])
+def test_whitespace_only_body_is_malformed_json(server, body):
+    code, message = raw.error_of(raw.post(server, body, raw.tc3_headers(server, "DescribeZones", body)))
+    assert code == "InvalidRequest" and "JSON" in message
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-16", "application/json;charset=latin-1",
+                                          'application/json; charset="UTF-32"'])
+def test_charset_other_than_utf8_is_refused(server, content_type):
+    body = b"{}"
+    headers = raw.tc3_headers(server, "DescribeZones", body, content_type=content_type)
+    code, message = raw.error_of(raw.post(server, body, headers))
+    assert code == "InvalidRequest" and "charset" in message
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json;charset=UTF-8"])
+def test_utf8_charset_is_accepted(server, content_type):
+    body = b"{}"
+    resp = raw.post(server, body, raw.tc3_headers(server, "DescribeZones", body, content_type=content_type))
+    assert resp.json()["Response"]["TotalCount"] > 0, resp.text
+
+
+def test_legacy_body_that_is_not_utf8_is_refused(server):
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Host": server.endpoint}
+    resp = httpx.post(server.url + "/", content=b"Action=DescribeZones&Name=\xff\xfe", headers=headers, timeout=10)
+    code, message = raw.error_of(resp)
+    assert code == "InvalidRequest" and "UTF-8" in message
+
+
+# --- a client that goes away mid-body (issue 16 item 6) -----------------------------------------
+def test_client_disconnect_mid_body_logs_one_line(server):
+    import socket
+
+    before = len(server.log())
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":")
+    new = wait_until(lambda: "ClientDisconnected" in server.log()[before:] and server.log()[before:],
+                     timeout=20, what="the disconnect to be logged")
+    assert "Traceback" not in new and "InternalError" not in new, new
+    assert len([line for line in new.splitlines() if "ClientDisconnected" in line]) == 1
+
+
+@pytest.mark.parametrize("product,action,params,path", [
+    # found by the fuzzer: PostgreSQL text cannot hold NUL, so this was an InternalError there
+    ("cbs", "DescribeSnapshots", {"SnapshotIds": ["\u0000"]}, "SnapshotIds.0"),
+    ("cvm", "DescribeImages", {"Filters": [{"Name": "image-name", "Values": ["a\u0000b"]}]}, "Filters.0.Values.0"),
+    ("cvm", "CreateKeyPair", {"KeyName": "k\u0000", "ProjectId": 0}, "KeyName"),
+])
+def test_nul_characters_are_invalid_parameter_value(server, product, action, params, path):
+    err = _error(lambda: sdk.common(server, product).call_json(action, params))
+    assert err.code == "InvalidParameterValue", (err.code, err.message)
+    assert f"`{path}`" in err.message and "NUL" in err.message
+
+
+def test_legacy_nul_character(server):
+    code, message = raw.error_of(raw.legacy_post(server, "DescribeImages", {"ImageIds.0": "\u0000"}))
+    assert code == "InvalidParameterValue" and "NUL" in message

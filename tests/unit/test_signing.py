@@ -7,21 +7,19 @@ import time
 
 import pytest
 from tencentcloud.common import credential
-from tencentcloud.common.http.request import RequestInternal
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.cvm.v20170312 import cvm_client
 
 from localcvm.api import signing
 from localcvm.services import errors
+from tests.helpers import sdk_signed_request
 
 
 def _sdk_request(sign_method="TC3-HMAC-SHA256", key="secret-key", method="POST"):
     prof = ClientProfile(signMethod=sign_method, httpProfile=HttpProfile(endpoint="127.0.0.1:4570", protocol="http", reqMethod=method))
     client = cvm_client.CvmClient(credential.Credential("AKIDx", key), "ap-guangzhou", prof)
-    req = RequestInternal("127.0.0.1:4570", method, "/")
-    client._build_req_inter("DescribeImages", {"Limit": 3, "Filters": [{"Name": "image-id", "Values": ["img-1"]}]}, req)
-    return req
+    return sdk_signed_request(client, "DescribeImages", {"Limit": 3, "Filters": [{"Name": "image-id", "Values": ["img-1"]}]})
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])

@@ -54,3 +54,28 @@ def test_shape_strict_rejects_unknown_members(cvm):
     action = cvm.actions["DescribeZones"]
     with pytest.raises(errors.InternalError):
         cvm.shape_response(action, {"TotalCount": 1, "ZoneSet": [], "Surprise": 1}, strict=True)
+
+
+@pytest.mark.parametrize("kind,low,high", [("int64", -(2**63), 2**63 - 1), ("uint64", 0, 2**63 - 1),
+                                           ("int32", -(2**31), 2**31 - 1), ("uint32", 0, 2**32 - 1)])
+def test_each_integer_kind_has_its_own_range(kind, low, high):
+    from localcvm.api.spec import Member
+
+    spec = ProductSpec("x", "1", {"objects": {"In": {"members": [{"name": "N", "type": "int", "member": kind}]},
+                                              "Out": {"members": []}},
+                                  "actions": {"A": {"input": "In", "output": "Out"}}})
+    action = spec.actions["A"]
+    assert isinstance(spec.objects["In"].members["N"], Member)
+    for ok in (low, high, 0 if low == 0 else -1):
+        assert spec.validate_request(action, {"N": ok}) == {"N": ok}
+        assert spec.validate_request(action, {"N": str(ok)}, from_strings=True) == {"N": ok}
+    for bad in (low - 1, high + 1, float(2**64), -float(2**63 + 4096)):
+        with pytest.raises(errors.InvalidParameterValue, match=r"`N` is out of range"):
+            spec.validate_request(action, {"N": bad})
+
+
+def test_unflatten_bounds_the_depth():
+    assert unflatten({".".join(["A"] * 32): "x"})  # deepest accepted
+    for parts in (33, 1000, 5000):
+        with pytest.raises(errors.InvalidParameter, match=f"{parts} dotted parts"):
+            unflatten({".".join(["A"] * parts): "x"})

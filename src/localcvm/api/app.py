@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
@@ -72,6 +72,11 @@ class ApiApplication:
             result = await self._process(request, request_id, log_fields)
             result["RequestId"] = request_id
             log_fields["status"] = "ok"
+        except ClientDisconnect:
+            # The client went away before its body was read: its doing, not a server error.
+            # The request log line below says so; nobody is left to answer.
+            result = {"RequestId": request_id}
+            log_fields["status"] = "ClientDisconnected"
         except Exception as exc:  # every failure becomes an envelope
             result = error_body(exc, request_id)
             log_fields["status"] = result["Error"]["Code"]
@@ -146,9 +151,11 @@ class ApiApplication:
         return b"".join(chunks)
 
     async def _lookup(self, secret_id: str) -> tuple[str, Identity]:
-        found = self.services.accounts.peek(secret_id)
-        if found is None:
-            found = await run_in_threadpool(self.services.accounts.lookup, secret_id)
+        accounts = self.services.accounts
+        if accounts.keys.inline:
+            found = accounts.lookup(secret_id)
+        else:
+            found = await run_in_threadpool(accounts.lookup, secret_id)
         if found is None:
             raise errors.AuthFailureSecretIdNotFound(f"The SecretId `{secret_id}` does not exist or is disabled.")
         return found
@@ -192,15 +199,15 @@ class ApiApplication:
 
     @staticmethod
     def _json_params(content_type: str, body: bytes) -> dict:
-        media = content_type.split(";")[0].strip().lower()
+        media = _media_type(content_type, "application/json")
         if media != "application/json":
             raise errors.InvalidRequest(
                 f"Content-Type `{content_type or '(none)'}` is not supported for TC3-HMAC-SHA256 POST requests; "
                 "send `application/json`."
             )
-        if not body.strip():
+        if not body:  # no body at all: no parameters
             return {}
-        try:
+        try:  # orjson reads UTF-8 only and refuses invalid UTF-8; whitespace alone is not JSON
             params = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise errors.InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
@@ -212,14 +219,20 @@ class ApiApplication:
         if request.method == "GET":
             raw = request.scope.get("query_string", b"").decode("latin-1")
         else:
-            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            media = _media_type(request.headers.get("content-type", ""), "application/x-www-form-urlencoded")
             if media != "application/x-www-form-urlencoded":
                 raise errors.AuthFailureInvalidAuthorization(
                     "The request carries no Authorization header; sign it with TC3-HMAC-SHA256 "
                     "(or send a form-encoded request signed with HmacSHA1/HmacSHA256)."
                 )
-            raw = body.decode("utf-8", errors="replace")
-        params = dict(parse_qsl(raw, keep_blank_values=True))
+            try:
+                raw = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise errors.InvalidRequest("The request body is not valid UTF-8.") from None
+        try:
+            params = dict(parse_qsl(raw, keep_blank_values=True, errors="strict"))
+        except UnicodeDecodeError:
+            raise errors.InvalidRequest("A percent-encoded parameter is not valid UTF-8.") from None
         if not params.get("Signature") or not params.get("SecretId"):
             raise errors.AuthFailureInvalidAuthorization(
                 "The request is not signed: send an Authorization header (TC3-HMAC-SHA256) "
@@ -251,6 +264,25 @@ class ApiApplication:
             language=params.get("Language") or None, params=unflatten(rest), from_strings=True,
             identity=identity, sign_method=method_name,
         )
+
+
+def _media_type(content_type: str, expected: str) -> str:
+    """The media type of a Content-Type header; refuses a charset other than UTF-8 for ``expected``.
+
+    API 3.0 requests are UTF-8 (the SDKs send ``application/json`` or ``application/json;
+    charset=utf-8``); a body declared in another charset is not read as if it were UTF-8.
+    """
+    media, _, rest = content_type.partition(";")
+    media = media.strip().lower()
+    if media == expected:
+        for param in rest.split(";"):
+            name, _, value = param.partition("=")
+            charset = value.strip().strip('"').lower()
+            if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+                raise errors.InvalidRequest(
+                    f"The charset `{value.strip()[:32]}` of Content-Type is not supported; send the body in UTF-8."
+                )
+    return media
 
 
 def create_app(services: Services, specs: SpecRegistry | None = None) -> Starlette:

@@ -29,7 +29,21 @@ PRODUCTS: dict[str, str] = {
     "cam": "2019-01-16",
 }
 
-_SCALARS = {"string", "int64", "uint64", "bool", "float", "double", "datetime", "date", "binary", "int"}
+# Integer kinds the specs use, each with the range a value of that kind may take. The wire
+# range of ``uint64`` is 0..2^64-1, but localcvm keeps integers in signed 64-bit columns
+# (SQLite INTEGER, PostgreSQL BIGINT), so a ``uint64`` value above 2^63-1 could not be stored:
+# it is refused here, with the other out-of-range values, instead of overflowing the store.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "int64": (-(2**63), 2**63 - 1),
+    "uint64": (0, 2**63 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "uint32": (0, 2**32 - 1),
+    "int": (-(2**63), 2**63 - 1),  # a member typed "int" without a kind
+}
+_SCALARS = {"string", "bool", "float", "double", "datetime", "datetime_iso", "date", "binary", *INT_RANGES}
+# Deepest dotted key a legacy (form/query) request may carry. The specs nest a few levels
+# (``Filters.0.Values.1`` is four parts); anything far deeper is refused, not recursed into.
+MAX_KEY_PARTS = 32
 
 
 def tccli_services_dir() -> Path:
@@ -177,7 +191,7 @@ class ProductSpec:
             obj = self.objects.get(member.member)
             return value if obj is None else self._shape_object(obj, value, path, strict)
         kind = member.member
-        if kind in ("int64", "uint64", "int"):
+        if kind in INT_RANGES:
             return int(value)
         if kind in ("float", "double"):
             return float(value)
@@ -210,21 +224,8 @@ def _json_type(value) -> str:
 
 def _scalar(type_: str, kind: str, value, path: str, from_strings: bool):
     """Check/convert one scalar leaf. ``type_`` is the spec's type, ``kind`` its member kind."""
-    if kind in ("int64", "uint64", "int") or type_ == "int":
-        if from_strings and isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
-                raise errors.InvalidParameter(f"The parameter `{path}` must be an integer, got `{value}`.") from None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise errors.InvalidParameter(f"The parameter `{path}` must be an integer, got {_json_type(value)}.")
-        if kind == "uint64" and value < 0:
-            raise errors.InvalidParameterValue(f"The parameter `{path}` must not be negative, got {value}.")
-        if not -(2**63) <= value < 2**64:
-            raise errors.InvalidParameterValue(f"The parameter `{path}` is out of range.")
-        return value
+    if kind in INT_RANGES or type_ == "int":
+        return _integer(kind if kind in INT_RANGES else "int", value, path, from_strings)
     if kind in ("float", "double") or type_ == "float":
         if from_strings and isinstance(value, str):
             try:
@@ -250,6 +251,35 @@ def _scalar(type_: str, kind: str, value, path: str, from_strings: bool):
     # strings (incl. datetime/date/binary kinds)
     if not isinstance(value, str):
         raise errors.InvalidParameter(f"The parameter `{path}` must be a string, got {_json_type(value)}.")
+    if "\x00" in value:
+        # No parameter of the API carries a NUL character, and the store cannot keep one
+        # (PostgreSQL text refuses it): refused here rather than failing in a query.
+        raise errors.InvalidParameterValue(f"The parameter `{path}` must not contain a NUL (U+0000) character.")
+    return value
+
+
+def _integer(kind: str, value, path: str, from_strings: bool) -> int:
+    if from_strings and isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise errors.InvalidParameter(f"The parameter `{path}` must be an integer, got `{value[:64]}`.") from None
+    low, high = INT_RANGES[kind]
+    if isinstance(value, float) and value.is_integer():
+        # JSON numbers beyond 64 bits arrive as floats, rounded: only a float that holds its
+        # integer exactly (below 2^53) is taken as that integer.
+        if abs(value) >= 2**53:
+            raise errors.InvalidParameterValue(
+                f"The parameter `{path}` is out of range: expected an integer from {low} to {high} ({kind})."
+            )
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.InvalidParameter(f"The parameter `{path}` must be an integer, got {_json_type(value)}.")
+    if not low <= value <= high:
+        shown = str(value) if abs(value) < 10**40 else f"a {len(str(abs(value)))}-digit number"
+        raise errors.InvalidParameterValue(
+            f"The parameter `{path}` is out of range: expected an integer from {low} to {high} ({kind}), got {shown}."
+        )
     return value
 
 
@@ -258,6 +288,11 @@ def unflatten(params: dict[str, str]) -> dict:
     root: dict = {}
     for key, value in params.items():
         parts = key.split(".")
+        if len(parts) > MAX_KEY_PARTS:
+            shown = key if len(key) <= 80 else key[:80] + "..."
+            raise errors.InvalidParameter(
+                f"The parameter `{shown}` has {len(parts)} dotted parts; at most {MAX_KEY_PARTS} are accepted."
+            )
         node = root
         for part in parts[:-1]:
             node = node.setdefault(part, {})

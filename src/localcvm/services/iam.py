@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 import string
-import threading
-import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..store.db import Database
+from ..store.keys import KeyReader
 from . import errors
 
 _ALNUM = string.ascii_letters + string.digits
@@ -44,14 +44,18 @@ def new_secret_key() -> str:
 
 
 class AccountService:
-    """Creates accounts and resolves SecretIds (with a short positive cache)."""
+    """Creates accounts, manages their API keys and resolves SecretIds.
 
-    CACHE_SECONDS = 30.0
+    A SecretId is resolved from the database on every request, never from a per-process
+    cache: a key disabled or deleted (by `localcvm accounts keys`, from any process sharing
+    the database) is refused from the very next request on, as the real service refuses a
+    disabled key at once (AuthFailure.SecretIdNotFound). Any exact cache would need the same
+    database round trip to check that it is still current, so it would save nothing.
+    """
 
     def __init__(self, db: Database):
         self.db = db
-        self._cache: dict[str, tuple[float, str, Identity]] = {}
-        self._lock = threading.Lock()
+        self.keys = KeyReader(db)
 
     def create_account(self, name: str, secret_id: str | None = None, secret_key: str | None = None) -> Credentials:
         name = (name or "").strip()
@@ -113,30 +117,57 @@ class AccountService:
         with self.db.write() as repo:
             return repo.set_cross_border(uin, allowed)
 
-    def peek(self, secret_id: str) -> tuple[str, Identity] | None:
-        """The cached (secret_key, identity) for ``secret_id``; never touches the database."""
-        with self._lock:
-            hit = self._cache.get(secret_id)
-        if hit and hit[0] > time.monotonic():
-            return hit[1], hit[2]
-        return None
-
     def lookup(self, secret_id: str) -> tuple[str, Identity] | None:
-        """(secret_key, identity) for an active SecretId, or None."""
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(secret_id)
-        if hit and hit[0] > now:
-            return hit[1], hit[2]
+        """(secret_key, identity) for an enabled SecretId, or None (one indexed read, every time)."""
+        found = self.keys.find_active(secret_id)
+        if found is None:
+            return None
+        secret_key, uin, app_id, name = found
+        return secret_key, Identity(uin, app_id, name, secret_id)
+
+    # --- API keys (operators: `localcvm accounts keys ...`) ------------------------------------
+    def list_keys(self, uin: str | None = None) -> list[KeyView]:
+        """Every API key (of one account with ``uin``), oldest first; never the secret keys."""
         with self.db.read() as repo:
-            key = repo.get_key(secret_id)
-            if key is None or not key.active:
-                return None
-            account = repo.get_account(key.uin)
+            uins = [uin] if uin else [a.uin for a in repo.list_accounts()]
+            return [_key_view(k) for u in uins for k in repo.keys_of(u)]
+
+    def create_key(self, uin: str) -> Credentials | None:
+        """A new enabled key pair for the account ``uin``; None if there is no such account."""
+        with self.db.write() as repo:
+            account = repo.get_account(uin)
             if account is None:
                 return None
-            ident = Identity(account.uin, account.app_id, account.name, secret_id)
-            result = (key.secret_key, ident)
-        with self._lock:
-            self._cache[secret_id] = (now + self.CACHE_SECONDS, *result)
-        return result
+            secret_id, secret_key = new_secret_id(), new_secret_key()
+            repo.add_key(account.uin, secret_id, secret_key)
+            return Credentials(account.uin, account.app_id, account.name, secret_id, secret_key)
+
+    def set_key_enabled(self, secret_id: str, enabled: bool) -> KeyView | None:
+        """Enable or disable a key (effective from the next request); None if there is no such key."""
+        with self.db.write() as repo:
+            key = repo.get_key(secret_id)
+            if key is None:
+                return None
+            key.active = enabled
+            return _key_view(key)
+
+    def delete_key(self, secret_id: str) -> bool:
+        """Delete a key for good (effective from the next request); False if there is no such key."""
+        with self.db.write() as repo:
+            key = repo.get_key(secret_id)
+            if key is None:
+                return False
+            repo.session.delete(key)
+            return True
+
+
+@dataclass(frozen=True)
+class KeyView:
+    secret_id: str
+    uin: str
+    enabled: bool
+    created_at: datetime | None
+
+
+def _key_view(key) -> KeyView:
+    return KeyView(key.secret_id, key.uin, bool(key.active), key.created_at)
