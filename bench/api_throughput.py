@@ -26,6 +26,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.* helpers
+from tests.helpers import sdk_signed_request  # noqa: E402
+
 SECRET_ID = "AKIDbenchmark00000000000000000000000"
 SECRET_KEY = "benchmarkSecretKey00000000000000"
 
@@ -57,7 +60,6 @@ def raw_request(method: str, host: str, headers: dict, body: bytes) -> bytes:
 
 def tencent_signed(endpoint: str) -> bytes:
     from tencentcloud.common import credential
-    from tencentcloud.common.http.request import RequestInternal
     from tencentcloud.common.profile.client_profile import ClientProfile
     from tencentcloud.common.profile.http_profile import HttpProfile
     from tencentcloud.cvm.v20170312 import cvm_client
@@ -66,8 +68,7 @@ def tencent_signed(endpoint: str) -> bytes:
         credential.Credential(SECRET_ID, SECRET_KEY), "ap-guangzhou",
         ClientProfile(httpProfile=HttpProfile(endpoint=endpoint, protocol="http")),
     )
-    req = RequestInternal(endpoint, "POST", "/")
-    client._build_req_inter("DescribeZones", {}, req)
+    req = sdk_signed_request(client, "DescribeZones", {})  # signed by the SDK, captured before it is sent
     return raw_request("POST", endpoint, req.header, req.data.encode())
 
 

@@ -181,15 +181,9 @@ def test_largest_uint64_offset_does_not_overflow_the_store(server):
 
 
 @pytest.mark.parametrize("project_id", [2**31, INT64_MAX])
-def test_largest_int64_project_id_does_not_overflow_the_store(server, backend, project_id, request):
-    """ProjectId is int64 in the spec; a value that passes validation must not reach the store as an overflow.
-    Known failure on PostgreSQL (owned by services/keypairs + store/models): key_pairs.project_id and
-    instances.project_id are INTEGER (32-bit on PostgreSQL), so 2^31 and above give InternalError there;
-    the fix is a ProjectId check in the services (the real API answers InvalidProjectId.NotFound for a
-    project that does not exist) or BIGINT columns."""
-    if backend == "postgres":
-        request.applymarker(pytest.mark.xfail(reason="ProjectId >= 2^31 overflows INTEGER columns on PostgreSQL "
-                                                     "(services/keypairs.py, store/models.py; issue 16 item 1)"))
+def test_largest_int64_project_id_does_not_overflow_the_store(server, project_id):
+    """ProjectId is int64 in the spec; a value that passes validation must not reach the store as an
+    overflow (the project_id columns are 64-bit, on PostgreSQL too)."""
     name = f"top{project_id % 997}"
     try:
         got = sdk.common(server).call_json("CreateKeyPair", {"KeyName": name, "ProjectId": project_id})["Response"]
