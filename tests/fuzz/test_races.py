@@ -40,6 +40,7 @@ class Log:
     """What the clients saw: accepted calls (action, resource, request id) and refusals."""
 
     accepted: list[tuple[str, str, str]] = field(default_factory=list)
+    answers: list[dict] = field(default_factory=list)
     refused: list[tuple[str, str, str]] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,6 +57,7 @@ class Log:
             return
         with self.lock:
             self.accepted.append((action, resource, resp["RequestId"]))
+            self.answers.append(resp)
 
 
 def _json_caller(c):
@@ -178,7 +180,7 @@ def test_disk_and_snapshot_operations_race(server):
     _race([lambda n=n: worker(n) for n in range(CLIENTS)])
     _fail_with_seed(log, "disk")
     print("STATS disk", len(log.accepted), len(log.refused), sorted({c for _, _, c in log.refused}))
-    snaps = [s["SnapshotId"] for s in cbs("DescribeSnapshots", {"Limit": 100})["SnapshotSet"]]
+    snaps = [a["SnapshotId"] for a in log.answers if "SnapshotId" in a]
     wait_until(lambda: _settled(server, disks + snaps + [iid]), timeout=120, what="every disk and snapshot job ended")
     shown = cbs("DescribeDisks", {"DiskIds": disks})["DiskSet"]
     for d in shown:
