@@ -27,6 +27,7 @@ PRODUCTS: dict[str, str] = {
     "cbs": "2017-03-12",
     "vpc": "2017-03-12",
     "cam": "2019-01-16",
+    "tag": "2018-08-13",
 }
 
 _SCALARS = {"string", "int64", "uint64", "bool", "float", "double", "datetime", "date", "binary", "int"}
