@@ -157,6 +157,13 @@ class Repo:
         q = select(Image.image_id).where(Image.sync_source == image_id, Image.state == "SYNCING")
         return list(self.session.scalars(q.order_by(Image.image_id)))
 
+    def sources_being_copied(self, image_ids: list[str]) -> set[str]:
+        """Those of ``image_ids`` that have a copy (SyncImages) still SYNCING."""
+        if not image_ids:
+            return set()
+        q = select(Image.sync_source).where(Image.sync_source.in_(image_ids), Image.state == "SYNCING")
+        return set(self.session.scalars(q))
+
     def sync_source_manifests_in_region(self, region: str) -> list[str]:
         """Manifests of the source images of copies still SYNCING into ``region`` (chunk GC keeps them)."""
         sources = select(Image.sync_source).where(Image.region == region, Image.state == "SYNCING",
