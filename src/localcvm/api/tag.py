@@ -5,11 +5,8 @@ The tag service is global: it takes no Region; a resource's region is part of it
 
 from __future__ import annotations
 
-from ..services.tagging import ResourceTag
+from ..services.tagging import DEFAULT_LIMIT, ResourceTag
 from .routes import CallContext, action
-
-# DescribeResourceTags* page 15 tags by default (the tag API's documented default Limit)
-DEFAULT_LIMIT = 15
 
 
 def tag_resource(t: ResourceTag) -> dict:

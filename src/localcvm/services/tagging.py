@@ -25,6 +25,8 @@ from .tags import tag_map
 MAX_TAGS_PER_CALL = 10
 MAX_IDS = 50
 MAX_TAGS_PER_RESOURCE = 50
+# DescribeResourceTags* page 15 tags unless told otherwise
+DEFAULT_LIMIT = 15
 
 # What localcvm serves, as (service type, resource prefix) of the six-segment description.
 PREFIXES: dict[str, tuple[str, ...]] = {"cvm": ("instance", "image", "keypair"), "cbs": ("disk", "snapshot")}
@@ -145,14 +147,14 @@ class TaggingService:
         if len(ids) > MAX_IDS:
             raise ResourceNumPerRequest(f"At most {MAX_IDS} ResourceIds per call, got {len(ids)}.")
         found = self._tags(identity, [ResourceName(service, region, prefix, i) for i in dict.fromkeys(ids)])
-        page = check_page(offset, 15 if limit is None else limit, error=errors.InvalidParameterValue)
+        page = check_page(offset, DEFAULT_LIMIT if limit is None else limit)
         return len(found), page.of(found)
 
     def resource_tags(self, identity: Identity, service: str | None, prefix: str | None, region: str | None,
                       resource_id: str | None, offset: int | None, limit: int | None) -> tuple[int, list[ResourceTag]]:
         """DescribeResourceTags: the tags of one resource of the caller, named by its ID (and optionally
         its service type, prefix and region)."""
-        page = check_page(offset, 15 if limit is None else limit, error=errors.InvalidParameterValue)
+        page = check_page(offset, DEFAULT_LIMIT if limit is None else limit)
         if not resource_id:
             raise errors.MissingParameter("localcvm's DescribeResourceTags needs ResourceId.")
         names = [ResourceName(s, region or "", p, resource_id) for s, prefixes in PREFIXES.items() for p in prefixes
