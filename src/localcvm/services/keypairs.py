@@ -10,7 +10,7 @@ from ..store.models import KeyPair
 from ..store.repo import utcnow
 from . import errors, sshkeys
 from .instances import lifecycle
-from .query import check_filters, check_ids, check_page, match_all, require_ids, tag_matches
+from .query import IdKind, check_describe, match_all, require_ids, tag_matches
 from .iam import Identity
 from .ids import is_id, new_id
 
@@ -78,15 +78,13 @@ class KeyPairService:
 
     def describe(self, identity: Identity, ids: list[str] | None, filters: list[dict] | None, offset: int | None,
                  limit: int | None) -> tuple[int, list[KeyPairView]]:
-        if ids and filters:
-            raise errors.InvalidParameter("KeyIds and Filters cannot be given together.")
-        page = check_page(offset, limit, error=errors.InvalidParameterValueRange)
-        check_ids("skey", ids, errors.InvalidKeyPairIdMalformed, "key pair")
-        checked = check_filters(filters or [], KEY_FILTERS, "DescribeKeyPairs")
+        query = check_describe("DescribeKeyPairs", "KeyIds", ids, filters, KEY_FILTERS, offset, limit,
+                               id_kind=IdKind("skey", errors.InvalidKeyPairIdMalformed, "key pair"),
+                               limit_error=errors.InvalidParameterValueRange)
         with self.db.read() as repo:
             views = [self._view(repo, k) for k in repo.key_pairs_of(identity.uin, ids)]
-        found = match_all(views, checked, _key_matches)
-        return len(found), page.of(found)
+        found = match_all(views, query.filters, _key_matches)
+        return len(found), query.page.of(found)
 
     def delete(self, identity: Identity, ids: list[str]) -> None:
         with self.db.write() as repo:

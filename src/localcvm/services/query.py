@@ -31,6 +31,37 @@ class Page:
         return list(items[self.offset: self.offset + self.limit])
 
 
+@dataclass(frozen=True)
+class Query:
+    """A checked Describe* request: its page and its filters."""
+
+    page: Page
+    filters: list[tuple[str, list[str]]]
+
+
+@dataclass(frozen=True)
+class IdKind:
+    """How a Describe* action's IDs look (``prefix-xxxxxxxx``) and what a malformed one gives."""
+
+    prefix: str
+    error: type[errors.ApiError]
+    noun: str
+
+
+def check_describe(action: str, ids_name: str, ids: Sequence[str] | None, filters: list[dict] | None,
+                   known: set[str], offset: int | None, limit: int | None, *, id_kind: IdKind | None = None,
+                   limit_error: type[errors.ApiError] = errors.InvalidParameterValue,
+                   coexist_error: type[errors.ApiError] = errors.InvalidParameter) -> Query:
+    """The checks every Describe* action makes, in the order the real API reports them: IDs and
+    ``Filters`` together, then ``Offset``/``Limit``, then the IDs' format, then the filters."""
+    if ids and filters:
+        raise coexist_error(f"{ids_name} and Filters cannot be given together.")
+    page = check_page(offset, limit, error=limit_error)
+    if id_kind is not None:
+        check_ids(id_kind.prefix, ids, id_kind.error, id_kind.noun)
+    return Query(page, check_filters(list(filters or []), known, action))
+
+
 def check_page(offset: int | None, limit: int | None, *,
                error: type[errors.ApiError] = errors.InvalidParameterValue) -> Page:
     """``Page`` once ``Offset`` is not negative and ``Limit`` is within 0..100 (``error`` otherwise)."""

@@ -21,7 +21,7 @@ from ..iam import Identity
 from ..ids import is_id, new_id
 from ..instances import DISK_TYPES, MAX_DATA_DISKS, SYSTEM_DISK_MAX, BaseSource, InstanceService, device_name, lifecycle
 from ..names import check_display_name
-from ..query import check_filters, check_page, match_all, require_ids
+from ..query import check_describe, match_all, require_ids
 from ..regions import RegionCatalogue
 from .snapshots import SnapshotOps
 from .views import DISK_FILTERS, DiskView, disk_matches
@@ -131,17 +131,14 @@ class DiskService(SnapshotOps):
                  offset: int | None, limit: int | None, order_field: str | None = None,
                  order: str | None = None) -> tuple[int, list[DiskView]]:
         self.regions.get(region, product="cbs")
-        if ids and filters:
-            raise errors.InvalidParameter("DiskIds and Filters cannot be given together.")
-        page = check_page(offset, limit)
-        checked = check_filters(filters or [], DISK_FILTERS, "DescribeDisks")
+        query = check_describe("DescribeDisks", "DiskIds", ids, filters, DISK_FILTERS, offset, limit)
         with self.db.read() as repo:
             rows = repo.disks_of(identity.uin, region, ids)
             tags = repo.tags_of([d.disk_id for d in rows])
-        views = match_all([DiskView.of(d, tags[d.disk_id]) for d in rows], checked, disk_matches)
+        views = match_all([DiskView.of(d, tags[d.disk_id]) for d in rows], query.filters, disk_matches)
         if order_field in ("CREATE_TIME", "DEADLINE"):
             views.sort(key=lambda v: v.created_at, reverse=(order or "ASC") == "DESC")
-        return len(views), page.of(views)
+        return len(views), query.page.of(views)
 
     # --- AttachDisks / DetachDisks -------------------------------------------------------------------
     def attach(self, identity: Identity, region: str, request_id: str, instance_id: str, disk_ids: list[str],

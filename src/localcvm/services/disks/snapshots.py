@@ -16,7 +16,7 @@ from ..iam import Identity
 from ..ids import is_id, new_id
 from ..instances import lifecycle
 from ..names import check_display_name
-from ..query import check_filters, check_page, match_all, require_ids
+from ..query import check_describe, match_all, require_ids
 from .views import SNAPSHOT_FILTERS, BoundImage, SnapshotView, snapshot_matches
 
 
@@ -114,10 +114,7 @@ class SnapshotOps:
                            filters: list[dict] | None, offset: int | None,
                            limit: int | None) -> tuple[int, list[SnapshotView]]:
         self.regions.get(region, product="cbs")
-        if ids and filters:
-            raise errors.InvalidParameter("SnapshotIds and Filters cannot be given together.")
-        page = check_page(offset, limit)
-        checked = check_filters(filters or [], SNAPSHOT_FILTERS, "DescribeSnapshots")
+        query = check_describe("DescribeSnapshots", "SnapshotIds", ids, filters, SNAPSHOT_FILTERS, offset, limit)
         with self.db.read() as repo:
             rows = repo.snapshots_of(identity.uin, region, ids)
             tags = repo.tags_of([s.snapshot_id for s in rows])
@@ -126,8 +123,8 @@ class SnapshotOps:
         views = [SnapshotView.of(s, tags[s.snapshot_id],
                                  tuple(BoundImage(i, names.get(i, "")) for i in bound.get(s.snapshot_id, [])))
                  for s in rows]
-        found = match_all(views, checked, snapshot_matches)
-        return len(found), page.of(found)
+        found = match_all(views, query.filters, snapshot_matches)
+        return len(found), query.page.of(found)
 
     def delete_snapshots(self, identity: Identity, region: str, snapshot_ids: list[str],
                          delete_bind_images: bool = False) -> None:

@@ -20,7 +20,7 @@ from ...store.db import Database
 from ...store.repo import Repo
 from .. import errors
 from ..iam import Identity
-from ..query import check_filters, check_ids, check_page, match_all, tag_matches
+from ..query import IdKind, check_describe, match_all, tag_matches
 from ..regions import RegionCatalogue
 from . import lifecycle
 from .catalogue import Catalogue, ImageView, ImportOs, import_os_list
@@ -137,13 +137,10 @@ class ImageService:
 
     # --- DescribeImages, DescribeImageQuota, DescribeImportImageOs -----------------------------------
     def describe(self, identity: Identity, region: str, req: DescribeImagesRequest) -> tuple[int, list[ImageView]]:
-        if req.image_ids and req.filters:
-            raise errors.InvalidParameterCoexistImageIdsFilters(
-                "ImageIds and Filters cannot be given together; use the image-id filter or ImageIds alone."
-            )
-        page = check_page(req.offset, req.limit)
-        wanted = set(check_ids("img", req.image_ids, errors.InvalidImageIdMalformed, "image"))
-        checked = check_filters(list(req.filters), FILTER_NAMES, "DescribeImages")
+        query = check_describe("DescribeImages", "ImageIds", req.image_ids, list(req.filters), FILTER_NAMES,
+                               req.offset, req.limit, id_kind=IdKind("img", errors.InvalidImageIdMalformed, "image"),
+                               coexist_error=errors.InvalidParameterCoexistImageIdsFilters)
+        wanted, checked, page = set(req.image_ids or ()), query.filters, query.page
         for v in (v for name, values in checked if name == "image-type" for v in values):
             if v not in IMAGE_TYPES:
                 raise errors.InvalidParameterValue(

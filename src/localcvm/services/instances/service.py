@@ -27,7 +27,7 @@ from ...store.repo import Repo
 from .. import errors
 from ..iam import Identity
 from ..images import ImageService
-from ..query import check_filters, check_ids, check_page, match_all, require_ids
+from ..query import IdKind, check_describe, check_filters, check_ids, match_all, require_ids
 from ..regions import RegionCatalogue
 from . import lifecycle
 from .change import ChangeOps
@@ -84,17 +84,16 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
     def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
                  offset: int | None, limit: int | None) -> tuple[int, list[InstanceView]]:
         self.regions.get(region)
-        if ids and filters:
-            raise errors.InvalidParameter("InstanceIds and Filters cannot be given together.")
-        page = check_page(offset, limit, error=errors.InvalidParameterValueRange)
-        check_ids("ins", ids, errors.InvalidInstanceIdMalformed, "instance")
-        checked = check_filters(filters or [], INSTANCE_FILTERS, "DescribeInstances")
+        query = check_describe("DescribeInstances", "InstanceIds", ids, filters, INSTANCE_FILTERS, offset, limit,
+                               id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"),
+                               limit_error=errors.InvalidParameterValueRange)
         with self.db.read() as repo:
             rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
             tags = repo.tags_of(list(rows))
             # filters need only the row and its tags; disks and keys are loaded for the page alone
-            found = match_all([InstanceView.of(r, tags=tags[i]) for i, r in rows.items()], checked, instance_matches)
-            page_ids = [v.instance_id for v in page.of(found)]
+            found = match_all([InstanceView.of(r, tags=tags[i]) for i, r in rows.items()], query.filters,
+                              instance_matches)
+            page_ids = [v.instance_id for v in query.page.of(found)]
             disks = repo.disks_of_instances(page_ids)
             keys = repo.key_ids_of_instances(page_ids)
             views = [InstanceView.of(rows[i], disks.get(i, []), keys.get(i, []), tags[i]) for i in page_ids]
