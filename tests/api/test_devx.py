@@ -162,3 +162,36 @@ def test_ephemeral_refuses_a_data_dir(tmp_path):
     done = localcvm("serve", "--ephemeral", "--data-dir", str(tmp_path / "x"), "--port", str(free_port()),
                     env=clean_env(tmp_path), timeout=60)
     assert done.returncode == 2 and "--ephemeral" in done.stderr
+
+
+def test_exports_are_all_0644_and_a_raw_file_of_any_size_imports(server, files, tmp_path):
+    """A raw disk whose size is no multiple of 512 bytes imports (qemu-img reads it as whole sectors);
+    every export format is published 0644 (RAW was 0600)."""
+    import stat
+    import uuid
+
+    from .images_util import import_image, new_account, wait_image
+
+    raw = tmp_path / "odd.raw"
+    raw.write_bytes(b"localcvm" * 131072 + b"tail" * 25)  # 1 MiB + 100 bytes
+    url = files.add(f"{uuid.uuid4().hex[:6]}-odd.raw", raw)
+    _acct, client_for = new_account(server, f"odd-{uuid.uuid4().hex[:6]}")
+    client = client_for()
+    image_id = import_image(client, url, "odd-size")
+    img = wait_image(client, image_id)
+    assert img.ImageState == "NORMAL", img.to_json_string()
+    bucket = f"bucket-{uuid.uuid4().hex[:6]}"
+    for fmt in ("RAW", "QCOW2", "VMDK", "VHD"):
+        req = models.ExportImagesRequest()
+        req.from_json_string(json.dumps({"BucketName": bucket, "ImageIds": [image_id], "ExportFormat": fmt,
+                                         "FileNamePrefixList": [fmt.lower()]}))
+        out = server.data_dir / "cos" / bucket / client.ExportImages(req).CosPaths[0]
+        wait_until(out.exists, timeout=120, what=f"export {out}")
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644, (fmt, oct(out.stat().st_mode))
+
+
+def test_tccli_finds_a_tls_server(make_server, tmp_path):
+    srv = make_server(tls=True)
+    done = localcvm("tccli", "--data-dir", str(srv.data_dir), "cvm", "DescribeRegions", env=clean_env(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["TotalCount"] >= 10
