@@ -129,3 +129,14 @@ def test_only_the_root_account_may_reset(make_server):
     unsigned = httpx.post(srv.url + "/_localcvm/reset", json={}, timeout=10).json()["Response"]
     assert unsigned["Error"]["Code"].startswith("AuthFailure")
     assert everything(client_for())["key pairs"] == 1
+
+
+def test_cli_reset_without_a_running_server_works_on_the_data_dir(make_server):
+    srv = make_server()
+    _bob, client_for = new_account(srv, f"bob-{uuid.uuid4().hex[:6]}")
+    call(client_for(), "CreateKeyPair", {"KeyName": "offline", "ProjectId": 0})
+    srv.stop()
+    done = srv.cli("reset", "--json")
+    assert json.loads(done.stdout)["DeletedResources"] >= 1
+    srv.start()
+    assert everything(client_for())["key pairs"] == 0

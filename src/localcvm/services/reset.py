@@ -10,8 +10,12 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..store.reset import delete_resources
+
+if TYPE_CHECKING:
+    from .core import Services
 
 # directories of the data dir that hold resources' bytes (disks, image bases, chunks, exports, scratch)
 RESOURCE_DIRS = ("disks", "bases", "blobs", "cos", "work")
@@ -23,7 +27,7 @@ class ResetResult:
     accounts_dropped: int
 
 
-def reset_data(services, *, accounts: bool = False) -> ResetResult:
+def reset_data(services: Services, *, accounts: bool = False) -> ResetResult:
     """Drop every resource of ``services``' data dir (see the module docstring)."""
     keep = None
     if accounts:
