@@ -144,14 +144,15 @@ class ApiApplication:
         try:
             body = await self._read_body(request)
             call = await self._authenticate(request, body)
-            if not self.services.accounts.is_root(call.identity.uin):
+            if not await run_in_threadpool(self.services.accounts.is_root, call.identity.uin):
                 raise errors.AuthFailureUnauthorizedOperation("Only the data dir's root account may reset it.")
             everything = self._json_params(request.headers.get("content-type", ""), body).get("All") is True
             done = await run_in_threadpool(reset_data, self.services, accounts=everything)
             result = {"DeletedResources": done.rows, "DeletedAccounts": done.accounts_dropped, "RequestId": request_id}
         except Exception as exc:  # every failure becomes an envelope
             result = error_body(exc, request_id)
-        request_log.info(json.dumps({"request_id": request_id, "action": "reset", "status": result.get("Error", {}).get("Code", "ok")}))
+        status = result["Error"]["Code"] if "Error" in result else "ok"
+        request_log.info(json.dumps({"request_id": request_id, "action": "reset", "status": status}, separators=(",", ":")))
         return Response(orjson.dumps({"Response": result}), media_type="application/json")
 
     async def _read_body(self, request: Request) -> bytes:

@@ -145,7 +145,8 @@ def tccli(
     settings = client_settings(data_dir, database_url, tls=tls)
     env = os.environ
     if not any(a in ("--help", "-h", "help") for a in args) and args[0] not in ("configure", "help"):
-        scheme, where = tccli_target(settings, endpoint, tls)
+        given = args[args.index("--endpoint") + 1] if "--endpoint" in args[:-1] else None  # tccli's own
+        scheme, where = tccli_target(settings, endpoint or given, tls)
         if not env.get("TENCENTCLOUD_SECRET_ID") and "--secretId" not in args:
             env["TENCENTCLOUD_SECRET_ID"], env["TENCENTCLOUD_SECRET_KEY"] = tccli_credentials(settings)
         if "--endpoint" not in args:
