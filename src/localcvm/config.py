@@ -1,12 +1,15 @@
-"""Settings: command-line flags > ``LOCALCVM_*`` environment variables > defaults."""
+"""Settings: command-line flags > ``LOCALCVM_*`` environment variables > defaults; and the record
+a running server leaves in its data dir (``server.json``) so that clients find it."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_PORT = 4570
+SERVER_RECORD = "server.json"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # the real API's limit for a JSON request
 
 
@@ -41,9 +44,9 @@ class Settings:
     request_log: bool = True
     # Raise instead of warn when a handler's response does not fit the spec
     strict_responses: bool = False
-    # Custom images per account and region (PRODUCT.md R7)
+    # Custom images per account and region (the real DescribeImageQuota answers 10)
     image_quota: int = 10
-    # Accounts a custom image can be shared with (PRODUCT.md R10)
+    # Accounts a custom image can be shared with (ModifyImageSharePermission allows 50)
     share_limit: int = 50
     # SyncImages: stretch each copy to at least time_scale x (10..30 minutes), the real
     # service's duration, compressed (0 = as fast as the machine allows)
@@ -108,3 +111,57 @@ def _coerce(type_name, raw: str):
     if t == "Path":
         return Path(raw)
     return raw
+
+
+def write_server_record(data_dir: Path, *, scheme: str, host: str, port: int, database_url: str = "") -> Path:
+    """Record where the server of ``data_dir`` listens (written whole: readers never see half)."""
+    path = Path(data_dir) / SERVER_RECORD
+    tmp = path.with_name(f".{SERVER_RECORD}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may name a database password
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"scheme": scheme, "host": host, "port": port, "pid": os.getpid(),
+                   "database_url": database_url}, fh)
+    os.replace(tmp, path)
+    return path
+
+
+def remove_server_record(data_dir: Path) -> None:
+    """Remove the record if it is this process's own."""
+    path = Path(data_dir) / SERVER_RECORD
+    record = _read_record(path)
+    if record is not None and record.get("pid") == os.getpid():
+        path.unlink(missing_ok=True)
+
+
+def running_server(data_dir: Path) -> dict | None:
+    """The record of the server running on ``data_dir`` (scheme, host, port, pid, database_url),
+    or None: no record, or its process is gone (a server killed without cleaning up)."""
+    record = _read_record(Path(data_dir) / SERVER_RECORD)
+    if record is None or not _alive(record.get("pid")):
+        return None
+    return record
+
+
+def connect_host(host: str) -> str:
+    """The address a client on this machine connects to for a server listening on ``host``."""
+    return {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+
+
+def _read_record(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("port"), int) else None
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -141,3 +141,23 @@ def test_key_disabled_by_another_process_is_refused_at_once(make_server):
                      {"off": False, "sid": alice["SecretId"]})
     engine.dispose()
     assert _auth_code(srv, alice["SecretId"], alice["SecretKey"]) == "AuthFailure.SecretIdNotFound"
+
+
+def test_listed_times_are_iso_and_cross_border_shows(make_server):
+    """`accounts list` and `accounts keys list` print CVM's ISO times (YYYY-MM-DDThh:mm:ssZ) and the
+    cross-border permission as it is set."""
+    import re
+
+    srv = make_server()
+    dave = json.loads(srv.cli("accounts", "create", "--name", "dave", "--json").stdout)
+    srv.cli("accounts", "allow-cross-border", dave["Uin"])
+    listed = {a["Name"]: a for a in json.loads(srv.cli("accounts", "list", "--json").stdout)}
+    iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    assert listed["dave"]["CrossBorder"] is True and listed["root"]["CrossBorder"] is False
+    assert all(iso.match(a["CreatedTime"]) for a in listed.values()), listed
+    assert listed["dave"]["AppId"] == dave["AppId"] and listed["dave"]["SecretIds"] == [dave["SecretId"]]
+    keys = json.loads(srv.cli("accounts", "keys", "list", "--json").stdout)
+    assert keys and all(iso.match(k["CreatedTime"]) for k in keys), keys
+    srv.cli("accounts", "allow-cross-border", dave["Uin"], "--revoke")
+    listed = {a["Name"]: a for a in json.loads(srv.cli("accounts", "list", "--json").stdout)}
+    assert listed["dave"]["CrossBorder"] is False

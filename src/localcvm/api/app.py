@@ -30,6 +30,7 @@ from starlette.routing import Route as HttpRoute
 from ..services import errors
 from ..services.core import Services
 from ..services.iam import Identity
+from ..services.reset import reset_data
 from . import signing
 from .errors import error_body
 from .routes import CallContext, load_all
@@ -136,6 +137,24 @@ class ApiApplication:
             result = await run_in_threadpool(route.fn, ctx, params)
         return product.shape_response(action_spec, result, strict=self.settings.strict_responses)
 
+    async def reset(self, request: Request) -> Response:
+        """POST /_localcvm/reset: drop every resource (``{"All": true}``: every account but the root
+        one too), signed like any call with a key of the data dir's root account."""
+        request_id = str(uuid.uuid4())
+        try:
+            body = await self._read_body(request)
+            call = await self._authenticate(request, body)
+            if not await run_in_threadpool(self.services.accounts.is_root, call.identity.uin):
+                raise errors.AuthFailureUnauthorizedOperation("Only the data dir's root account may reset it.")
+            everything = self._json_params(request.headers.get("content-type", ""), body).get("All") is True
+            done = await run_in_threadpool(reset_data, self.services, accounts=everything)
+            result = {"DeletedResources": done.rows, "DeletedAccounts": done.accounts_dropped, "RequestId": request_id}
+        except Exception as exc:  # every failure becomes an envelope
+            result = error_body(exc, request_id)
+        status = result["Error"]["Code"] if "Error" in result else "ok"
+        request_log.info(json.dumps({"request_id": request_id, "action": "reset", "status": status}, separators=(",", ":")))
+        return Response(orjson.dumps({"Response": result}), media_type="application/json")
+
     async def _read_body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
         too_big = errors.RequestSizeLimitExceeded(f"The request body exceeds the limit of {limit} bytes.")
@@ -152,7 +171,7 @@ class ApiApplication:
 
     async def _lookup(self, secret_id: str) -> tuple[str, Identity]:
         accounts = self.services.accounts
-        if accounts.keys.inline:
+        if accounts.lookup_is_inline:
             found = accounts.lookup(secret_id)
         else:
             found = await run_in_threadpool(accounts.lookup, secret_id)
@@ -303,6 +322,7 @@ def create_app(services: Services, specs: SpecRegistry | None = None) -> Starlet
         lifespan=lifespan,
         routes=[
             HttpRoute("/_localcvm/health", health, methods=["GET"]),
+            HttpRoute("/_localcvm/reset", api.reset, methods=["POST"]),
             HttpRoute("/{path:path}", api.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
         ]
     )

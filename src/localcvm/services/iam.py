@@ -98,22 +98,36 @@ class AccountService:
         creds = self.create_account("root", secret_id or None, secret_key or None)
         return None if secret_id else creds
 
-    def list_accounts(self) -> list[dict]:
+    @property
+    def lookup_is_inline(self) -> bool:
+        """True when ``lookup`` is a local file read cheap enough to run on the event loop (SQLite);
+        on a networked database callers run it in a thread."""
+        return self.keys.inline
+
+    def list_accounts(self) -> list[AccountView]:
         with self.db.read() as repo:
             return [
-                {
-                    "Uin": a.uin,
-                    "AppId": a.app_id,
-                    "Name": a.name,
-                    "SecretIds": [k.secret_id for k in repo.keys_of(a.uin)],
-                    "CreatedTime": a.created_at.strftime("%Y-%m-%dT%H:%M:%SZ") if a.created_at else None,
-                    "CrossBorder": bool(a.cross_border),
-                }
+                AccountView(a.uin, a.app_id, a.name, tuple(k.secret_id for k in repo.keys_of(a.uin)),
+                            a.created_at, bool(a.cross_border))
                 for a in repo.list_accounts()
             ]
 
+    def is_root(self, uin: str) -> bool:
+        """True for the data dir's root account (its first account, made by ``ensure_root``)."""
+        with self.db.read() as repo:
+            accounts = repo.list_accounts()
+            return bool(accounts) and accounts[0].uin == uin
+
+    def root_credentials(self) -> tuple[str, str] | None:
+        """(SecretId, SecretKey) of the root account's first enabled key, or None."""
+        with self.db.read() as repo:
+            accounts = repo.list_accounts()
+            keys = [k for k in repo.keys_of(accounts[0].uin) if k.active] if accounts else []
+            return (keys[0].secret_id, keys[0].secret_key) if keys else None
+
     def set_cross_border(self, uin: str, allowed: bool) -> bool:
-        """Allow (or revoke) copying images between mainland China and elsewhere (R15); False if no such account."""
+        """Allow (or revoke) copying images between mainland China and elsewhere
+        (SyncImages across that border is refused otherwise); False if no such account."""
         with self.db.write() as repo:
             return repo.set_cross_border(uin, allowed)
 
@@ -157,8 +171,18 @@ class AccountService:
             key = repo.get_key(secret_id)
             if key is None:
                 return False
-            repo.session.delete(key)
+            repo.delete_api_key(key)
             return True
+
+
+@dataclass(frozen=True)
+class AccountView:
+    uin: str
+    app_id: int
+    name: str
+    secret_ids: tuple[str, ...]
+    created_at: datetime | None
+    cross_border: bool
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,9 @@ class Repo:
     def keys_of(self, uin: str) -> list[ApiKey]:
         return list(self.session.scalars(select(ApiKey).where(ApiKey.uin == uin).order_by(ApiKey.created_at)))
 
+    def delete_api_key(self, key: ApiKey) -> None:
+        self.session.delete(key)
+
     # --- locks ----------------------------------------------------------------------------
     def lock(self, name: str) -> None:
         """Serialize this transaction with every other one that locks ``name``.

@@ -143,6 +143,7 @@ class ObjectStore:
         else:
             os.replace(path, tmp)
         with open(tmp, "rb+") as fh:
+            os.fchmod(fh.fileno(), 0o644)  # every export readable alike (a renamed work file may be 0600)
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
 

@@ -1,0 +1,58 @@
+"""The ``localcvm`` command: one module per command group.
+
+``serve.py`` (serve, worker), ``accounts.py`` (accounts, accounts keys), ``images.py`` (images
+show/gc), ``tools.py`` (doctor, tccli, reset, version); ``common.py`` holds what they share.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .. import __version__
+from .accounts import accounts_app
+from .images import images_app
+from .serve import serve, worker
+from .tools import TCCLI_HELP, doctor, reset, tccli, version
+
+app = typer.Typer(
+    help="localcvm: a self-hosted Tencent Cloud CVM-style compute and image service (API 3.0).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # help texts are plain: "[env X; default Y]" must print, not be taken for markup
+)
+
+
+def print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    show_version: Optional[bool] = typer.Option(None, "--version", callback=print_version, is_eager=True,
+                                                help="Print the version and exit."),
+) -> None:
+    """localcvm: a self-hosted Tencent Cloud CVM-style compute and image service (API 3.0)."""
+
+
+app.command()(serve)
+app.command()(worker)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(images_app, name="images")
+app.command()(doctor)
+app.command(
+    help=TCCLI_HELP,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+)(tccli)
+app.command()(reset)
+app.command()(version)
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+__all__ = ["app", "main"]
