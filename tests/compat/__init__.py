@@ -1,0 +1,1 @@
+"""Replays of the Terraform provider's call sequences (tencentcloudstack/terraform-provider-tencentcloud)."""

@@ -102,3 +102,10 @@ def test_sharing_copying_and_exporting_need_normal(state):
 def test_failure_text():
     assert lifecycle.failure_text(errors.InvalidParameterValue("bad value")) == "bad value"
     assert lifecycle.failure_text(OSError("disk full")) == "OSError: disk full"
+
+
+def test_delete_images_refuses_the_source_of_a_running_copy():
+    row = image("NORMAL")
+    with pytest.raises(errors.InvalidImageIdIncorrectState, match="img-copy0001"):
+        lifecycle.check_deletable(row, ["img-copy0001"])
+    lifecycle.check_deletable(row, [])

@@ -243,3 +243,29 @@ def test_an_attach_interrupted_between_its_transactions_is_settled_at_start_up(s
     assert got == {made[0]: ("UNATTACHED", None), made[1]: ("ATTACHED", instance_id)}
     view = services.instances.describe(owner, REGION, ids=[instance_id], filters=None, offset=None, limit=None)[1][0]
     assert view.latest_operation_state == "SUCCESS" and [d.disk_id for d in view.data_disks] == [made[1]]
+
+
+def test_a_disk_detached_after_create_snapshot_is_still_captured(services):
+    """CreateSnapshot was accepted while the disk was attached; by the time the job freezes it the
+    disk has left the VM (a DetachDisks in between): the job reads the disk's placement again and
+    captures it where it is, instead of failing and dropping the promised snapshot."""
+    from localcvm.hypervisor.driver import InvalidDisk
+
+    owner = _identity(services, "owner")
+    instance_id = _running(services, owner)
+    disk_id = services.disks.create(owner, REGION, CreateDisksRequest(
+        zone=ZONE, disk_type="CLOUD_PREMIUM", charge_type="POSTPAID_BY_HOUR", disk_size=10))[0]
+    services.disks.attach(owner, REGION, "req-a", instance_id, [disk_id])
+    snapshot_id = services.disks.create_snapshot(owner, REGION, disk_id, "s")
+
+    def detached_meanwhile(*_args):
+        with services.db.write() as repo:  # the database already shows the detach the driver did
+            disk = repo.get_disk(disk_id)
+            disk.state, disk.instance_id, disk.position = "UNATTACHED", None, 0
+        raise InvalidDisk(f"VM {instance_id} has no disk at vdb", instance_id, "vdb")
+
+    services.driver.inject("frozen_disk", detached_meanwhile, times=1)
+    services.disks.run_snapshot(lease(services.db, ["snapshot_create"], "test"))
+    total, views = services.disks.describe_snapshots(owner, REGION, ids=[snapshot_id], filters=None, offset=None,
+                                                     limit=None)
+    assert total == 1 and views[0].state == "NORMAL"

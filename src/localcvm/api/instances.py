@@ -30,8 +30,10 @@ def instance_dict(v: InstanceView) -> dict:
         "InstanceChargeType": v.charge_type,
         "SystemDisk": {"DiskType": system.disk_type, "DiskId": system.disk_id, "DiskSize": system.size_gib} if system else None,
         "DataDisks": [{"DiskSize": d.size_gib, "DiskType": d.disk_type, "DiskId": d.disk_id,
-                       "DeleteWithInstance": d.delete_with_instance} for d in v.data_disks],
+                       "DeleteWithInstance": d.delete_with_instance, "Encrypt": False, "ThroughputPerformance": 0}
+                      for d in v.data_disks],
         "PrivateIpAddresses": [v.private_ip] if v.private_ip else [],
+        "VirtualPrivateCloud": {"VpcId": v.vpc_id, "SubnetId": v.subnet_id, "AsVpcGateway": False},
         "PublicIpAddresses": [v.public_ip] if v.public_ip else None,
         "InternetAccessible": {
             "InternetChargeType": v.internet_charge_type or "TRAFFIC_POSTPAID_BY_HOUR",
@@ -104,6 +106,13 @@ def describe_instances(ctx: CallContext, p: dict) -> dict:
                                                    filters=p.get("Filters"), offset=p.get("Offset"),
                                                    limit=p.get("Limit"))
     return page(total, [instance_dict(v) for v in views], "InstanceSet")
+
+
+@action("cvm", "DescribeInstancesAttributes")
+def describe_instances_attributes(ctx: CallContext, p: dict) -> dict:
+    found = ctx.services.instances.user_data(ctx.identity, ctx.region, p["InstanceIds"], p["Attributes"])
+    return {"InstanceSet": [{"InstanceId": i, "Attributes": {"UserData": data} if data else {}}
+                            for i, data in found.items()]}
 
 
 @action("cvm", "DescribeInstancesStatus")

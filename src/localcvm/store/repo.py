@@ -152,6 +152,18 @@ class Repo:
              .where(ImageShare.account_uin == uin, Image.region == region, Image.kind == "PRIVATE"))
         return list(self.session.scalars(q.order_by(Image.created_at.desc(), Image.image_id)))
 
+    def copies_running_from(self, image_id: str) -> list[str]:
+        """The copies (SyncImages) of ``image_id`` still SYNCING, in any region."""
+        q = select(Image.image_id).where(Image.sync_source == image_id, Image.state == "SYNCING")
+        return list(self.session.scalars(q.order_by(Image.image_id)))
+
+    def sources_being_copied(self, image_ids: list[str]) -> set[str]:
+        """Those of ``image_ids`` that have a copy (SyncImages) still SYNCING."""
+        if not image_ids:
+            return set()
+        q = select(Image.sync_source).where(Image.sync_source.in_(image_ids), Image.state == "SYNCING")
+        return set(self.session.scalars(q))
+
     def sync_source_manifests_in_region(self, region: str) -> list[str]:
         """Manifests of the source images of copies still SYNCING into ``region`` (chunk GC keeps them)."""
         sources = select(Image.sync_source).where(Image.region == region, Image.state == "SYNCING",
@@ -176,6 +188,11 @@ class Repo:
             else:
                 tag.value = value
         self.session.flush()
+
+    def delete_tags(self, resource_id: str, keys: list[str]) -> None:
+        if keys:
+            self.session.execute(delete(Tag).where(Tag.resource_id == resource_id, Tag.key.in_(keys)))
+            self.session.flush()
 
     def tags_of(self, resource_ids: list[str]) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {rid: {} for rid in resource_ids}

@@ -4,7 +4,10 @@ driver's ``frozen_disk`` (a consistent view of an attached disk)."""
 from __future__ import annotations
 
 import shutil
+import time
 
+from ...blobs import Manifest
+from ...hypervisor.driver import InvalidDisk, VmNotFound
 from ...jobs.queue import JobHandle, enqueue
 from ...store.models import Snapshot
 from ...store.repo import Repo, utcnow
@@ -54,23 +57,10 @@ class SnapshotOps:
     def run_snapshot(self, handle: JobHandle) -> None:
         p = handle.payload
         work = self.blobs.work_dir(handle.view.job_id)
-        with self.db.read() as repo:
-            disk = repo.get_disk(p["disk_id"])
-            if disk is None:
-                raise errors.InvalidDiskIdNotFound(f"The disk `{p['disk_id']}` is gone.")
-            source = self.instances.base_source(repo, disk)
-            inst = repo.get_instance(disk.instance_id) if disk.instance_id and disk.position == 0 else None
-            os_facts = self.instances.os_facts(repo, inst) if inst is not None else None
-            instance_id, position = disk.instance_id, disk.position
-        base = self.instances.source_manifest(source)
         try:
-            with self.instances.frozen_disk(p["region"], p["disk_id"], instance_id, position):
-                manifest = self.volumes.capture(p["region"], p["disk_id"], work, base=base,
-                                                progress=lambda done, total: handle.progress(int(95 * done / max(total, 1))))
+            manifest = self._capture(handle, p["region"], p["disk_id"], work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        if os_facts:  # CreateImage from this snapshot describes the OS with these
-            manifest.facts["os"] = os_facts
 
         def apply(repo: Repo):
             snap = repo.get_snapshot(handle.view.resource_id)
@@ -78,6 +68,39 @@ class SnapshotOps:
                 snap.manifest, snap.state, snap.percent = manifest.to_json(), "NORMAL", 100
 
         handle.finish(True, "", apply)
+
+    def _capture(self, handle: JobHandle, region: str, disk_id: str, work) -> Manifest:
+        """The disk's chunks, read where the disk is when the job runs. A snapshot is of the disk, not
+        of its attachment: a disk attached or detached after CreateSnapshot was accepted is captured
+        where it went (the placement is read again when the driver no longer has it)."""
+        placement, failure = None, None
+        for _ in range(200):
+            with self.db.read() as repo:
+                disk = repo.get_disk(disk_id)
+                if disk is None:
+                    raise errors.InvalidDiskIdNotFound(f"The disk `{disk_id}` is gone.")
+                source = self.instances.base_source(repo, disk)
+                inst = repo.get_instance(disk.instance_id) if disk.instance_id and disk.position == 0 else None
+                os_facts = self.instances.os_facts(repo, inst) if inst is not None else None
+                moving = disk.state in ("ATTACHING", "DETACHING")
+                moved, placement = placement != (disk.instance_id, disk.position), (disk.instance_id, disk.position)
+            if moving:  # an attach or detach is half done: capture once it has settled
+                time.sleep(0.05)
+                continue
+            if failure is not None and not moved:  # the driver lost a disk that has not moved: its failure
+                raise failure
+            base = self.instances.source_manifest(source)
+            try:
+                with self.instances.frozen_disk(region, disk_id, *placement):
+                    manifest = self.volumes.capture(region, disk_id, work, base=base,
+                                                    progress=lambda d, t: handle.progress(int(95 * d / max(t, 1))))
+            except (InvalidDisk, VmNotFound) as exc:
+                failure = exc  # the disk may have moved between the read and the freeze: read where it is now
+                continue
+            if os_facts:  # CreateImage from this snapshot describes the OS with these
+                manifest.facts["os"] = os_facts
+            return manifest
+        raise errors.InvalidDiskBusy(f"The disk `{disk_id}` kept moving between instances; its snapshot was not taken.")
 
     def fail_snapshot(self, handle: JobHandle, exc: BaseException) -> None:
         def apply(repo: Repo):

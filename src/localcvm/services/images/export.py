@@ -198,7 +198,7 @@ class ImageExporter:
     def _check_bucket_owner(repo, identity: Identity, bucket: str) -> None:
         """A COS bucket belongs to one account, whose AppId its name carries (``name-APPID``); a bucket
         named without one belongs to the first account that exports to it."""
-        suffix = re.fullmatch(r".*-(\d{7,})", bucket)
+        suffix = re.fullmatch(r".*-(\d{10})", bucket)  # an AppId has ten digits
         foreign_suffix = suffix is not None and int(suffix.group(1)) != identity.app_id
         if foreign_suffix or repo.bucket_owner(bucket, identity.uin) != identity.uin:
             raise errors.InvalidParameterValueInvalidBucketPermissionForExport(

@@ -12,7 +12,7 @@ a busy image, as the real API does for an image whose operation is running.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ...blobs import Manifest
 from ...store.models import Image, ImageDisk
@@ -84,11 +84,17 @@ def complete(image: Image, disks: list[ImageDisk], manifests: Mapping[int, Manif
     return True
 
 
-def check_deletable(image: Image) -> None:
-    """DeleteImages waits for a running import, capture or copy."""
+def check_deletable(image: Image, copies: Sequence[str] = ()) -> None:
+    """DeleteImages refuses an image whose operation is running: an import, a capture, a copy into
+    this region, or (``copies``: the IDs of its copies still SYNCING) a copy of it to another region."""
     if is_busy(image.state):
         raise errors.InvalidImageIdIncorrectState(
             f"The image `{image.image_id}` is {image.state}; delete it once the operation has finished."
+        )
+    if copies:
+        raise errors.InvalidImageIdIncorrectState(
+            f"The image `{image.image_id}` is being copied to another region ({', '.join(copies)} still SYNCING); "
+            "delete it once the copy has finished."
         )
 
 

@@ -19,6 +19,7 @@ from ..names import check_display_name
 from ..iam import Identity
 from ..ids import is_id
 from ..regions import RegionCatalogue
+from . import lifecycle
 from .catalogue import Catalogue, ImageSnapshot, ImageView
 
 GIB = 1024**3
@@ -124,7 +125,9 @@ class ImageAccess:
             rows = repo.images_in_region(region, uin=identity.uin, kinds=("PRIVATE",))
             rows += repo.images_shared_with(identity.uin, region)
             tags = repo.tags_of([r.image_id for r in rows])
-            custom = [self.view_of(repo, r, identity.uin, tags[r.image_id]) for r in rows]
+            copying = repo.sources_being_copied([r.image_id for r in rows])
+            custom = [self.view_of(repo, r, identity.uin, tags[r.image_id], copying=r.image_id in copying)
+                      for r in rows]
         return custom + self.catalogue.in_region(region)
 
     def get_visible(self, identity: Identity, region: str, image_id: str) -> ImageView:
@@ -135,8 +138,11 @@ class ImageAccess:
         raise not_found(image_id, region)
 
     @staticmethod
-    def view_of(repo: Repo, row: Image, viewer: str, tags: dict[str, str]) -> ImageView:
-        """A custom image as ``viewer`` sees it (PRIVATE_IMAGE for its owner, SHARED_IMAGE otherwise)."""
+    def view_of(repo: Repo, row: Image, viewer: str, tags: dict[str, str], *, copying: bool = False) -> ImageView:
+        """A custom image as ``viewer`` sees it (PRIVATE_IMAGE for its owner, SHARED_IMAGE otherwise).
+        ``copying``: a copy of it to another region is running; the real service shows such a source
+        as SYNCING until the copy ends (clients such as Terraform's tencentcloud_cvm_sync_image wait for
+        the source to be NORMAL again), and DeleteImages refuses it meanwhile."""
         snapshots = tuple(
             ImageSnapshot(d.snapshot_id, "SYSTEM_DISK" if d.index == 0 else "DATA_DISK",
                           max(1, math.ceil(d.virtual_size / GIB)) if d.virtual_size else row.size_gib)
@@ -146,7 +152,8 @@ class ImageAccess:
             image_id=row.image_id, image_type="PRIVATE_IMAGE" if row.owner_uin == viewer else "SHARED_IMAGE",
             source=row.source, name=row.name, description=row.description, os_name=row.os_name,
             platform=row.platform, os_type=row.os_type, architecture=row.architecture, size_gib=row.size_gib,
-            state=row.state, created_at=row.created_at, creator=row.creator, sync_percent=row.sync_percent,
+            state=lifecycle.SYNCING if copying and row.state == lifecycle.NORMAL else row.state,
+            created_at=row.created_at, creator=row.creator, sync_percent=row.sync_percent,
             cloudinit=row.cloudinit, license_type=row.license_type, family=row.family, deprecated=row.deprecated,
             boot_mode=row.boot_mode, error=row.error, owner_uin=row.owner_uin, region=row.region,
             snapshots=snapshots, tags=dict(tags),

@@ -196,7 +196,7 @@ class ImageService:
         rows = []
         for image_id in dict.fromkeys(image_ids):
             row = self.access.own_image(repo, identity, region, image_id)
-            lifecycle.check_deletable(row)
+            lifecycle.check_deletable(row, repo.copies_running_from(row.image_id))
             shares = repo.count_shares(row.image_id)
             if shares:
                 raise errors.InvalidImageIdInShared(

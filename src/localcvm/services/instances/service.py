@@ -100,6 +100,22 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
             views = [InstanceView.of(rows[i], disks.get(i, []), keys.get(i, []), tags[i]) for i in page_ids]
         return len(found), views
 
+    def user_data(self, identity: Identity, region: str, ids: list[str], attributes: list[str]) -> dict[str, str | None]:
+        """DescribeInstancesAttributes: ``{instance_id: UserData (base64) or None}`` for the caller's instances
+        among ``ids`` (unknown ones are left out, as DescribeInstances leaves them out)."""
+        self.regions.get(region)
+        require_ids("InstanceIds", ids)
+        require_ids("Attributes", attributes)
+        if len(ids) > 100:
+            raise errors.InvalidParameterValueLimitExceeded("At most 100 InstanceIds per call.")
+        for name in attributes:
+            if name != "UserData":
+                raise errors.InvalidParameterValue(f"Attributes: `{name}` is not an instance attribute (UserData).")
+        check_ids("ins", ids, errors.InvalidInstanceIdMalformed, "instance")
+        with self.db.read() as repo:
+            rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
+        return {i: (rows[i].user_data or None) for i in dict.fromkeys(ids) if i in rows}
+
     # --- instance types ------------------------------------------------------------------------------
     def type_configs(self, region: str, filters: list[dict] | None):
         checked = check_filters(filters or [], {"zone", "instance-family", "instance-type"}, "DescribeInstanceTypeConfigs")

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from ...store.models import Disk, Instance
 from .. import errors
+from ..network import default_subnet, default_vpc
 from ..query import tag_matches
 
 INSTANCE_FILTERS = {"zone", "project-id", "instance-id", "uuid", "security-group-id", "instance-name",
@@ -66,6 +67,9 @@ class InstanceView:
     disks: tuple[InstanceDisk, ...] = ()
     key_ids: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
+    # the account's default VPC of the region and subnet of the zone (services/network.py)
+    vpc_id: str = ""
+    subnet_id: str = ""
 
     @property
     def system_disk(self) -> InstanceDisk | None:
@@ -90,6 +94,7 @@ class InstanceView:
             security_group_ids=tuple(json.loads(r.security_group_ids or "[]")), uuid=r.uuid,
             disable_api_termination=r.disable_api_termination, stopped_mode=r.stopped_mode, created_at=r.created_at,
             disks=tuple(InstanceDisk.of(d) for d in disks), key_ids=tuple(key_ids), tags=dict(tags or {}),
+            vpc_id=default_vpc(r.owner_uin, r.region), subnet_id=default_subnet(r.owner_uin, r.zone),
         )
 
 
@@ -104,12 +109,13 @@ def parse_time(value: str) -> datetime:
 
 
 def instance_matches(v: InstanceView, name: str, values: list[str]) -> bool:
-    """One DescribeInstances filter (the API's documented names; host, cluster, VPC and IPv6 filters
-    match nothing here)."""
+    """One DescribeInstances filter (the API's documented names; host, cluster and IPv6 filters
+    match nothing here; VPC and subnet are the account's defaults, services/network.py)."""
     simple = {
         "zone": v.zone, "instance-id": v.instance_id, "uuid": v.uuid, "instance-charge-type": v.charge_type,
         "instance-state": v.state, "private-ip-address": v.private_ip, "public-ip-address": v.public_ip,
         "image-id": v.image_id, "instance-type": v.instance_type, "project-id": str(v.project_id),
+        "vpc-id": v.vpc_id, "subnet-id": v.subnet_id,
     }
     if name in simple:
         return simple[name] in values
