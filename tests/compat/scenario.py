@@ -96,8 +96,9 @@ def _clean_up(client, instance_id, image_id, copy_id) -> None:
                  lambda r: r["ImageSet"] and r["ImageSet"][0]["ImageState"] != "SYNCING", "the copy to end")
         client.call(COPY_REGION, "DeleteImages", {"ImageIds": [copy_id]})
     if image_id:
-        wait_for(client, REGION, "DescribeImages", {"ImageIds": [image_id]},
-                 lambda r: r["ImageSet"] and r["ImageSet"][0]["ImageState"] != "CREATING", "the image to end")
+        wait_for(client, REGION, "DescribeImages", {"ImageIds": [image_id]},  # SYNCING while copied
+                 lambda r: r["ImageSet"] and r["ImageSet"][0]["ImageState"] not in ("CREATING", "SYNCING"),
+                 "the image's operations to end")
         client.call(REGION, "DeleteImages", {"ImageIds": [image_id]})
     if instance_id:
         wait_for(client, REGION, "DescribeInstances", {"InstanceIds": [instance_id]},
