@@ -23,8 +23,10 @@ bootstrap() {
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "==> installing Debian packages:" $missing >&2
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >&2
+    # Wait up to 5 min for another apt-get/dpkg to release its lock instead of failing at once.
+    local lock="-o DPkg::Lock::Timeout=300"
+    $sudo apt-get $lock update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get $lock install -y -qq $missing >&2
   fi
   if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating $VENV" >&2

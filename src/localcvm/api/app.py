@@ -31,7 +31,7 @@ from ..services import errors
 from ..services.core import Services
 from ..services.iam import Identity
 from ..services.reset import reset_data
-from . import signing
+from . import hostnames, signing
 from .errors import error_body
 from .routes import CallContext, load_all
 from .spec import SpecRegistry, unflatten
@@ -211,7 +211,8 @@ class ApiApplication:
         else:
             params, from_strings = self._json_params(headers.get("content-type", ""), body), False
         return ParsedCall(
-            service=auth.service, action=action, version=version,
+            service=hostnames.route(self.specs, auth.service, headers.get("host", ""), action, version),
+            action=action, version=version,
             region=headers.get("x-tc-region") or None, language=headers.get("x-tc-language") or None,
             params=params, from_strings=from_strings, identity=identity, sign_method=signing.TC3,
         )
@@ -273,10 +274,8 @@ class ApiApplication:
             raise errors.MissingParameter("The request is missing the required parameter `Action`.")
         if not version:
             raise errors.MissingParameter("The request is missing the required parameter `Version`.")
-        # Legacy requests do not name the service; take it from the host name
-        # (cvm.localhost:4570) or from the action and version.
-        first_label = host.split(":")[0].split(".")[0]
-        service = first_label if self.specs.product(first_label) else self.specs.find_product_for(action, version)
+        # Legacy requests do not name the service: the host name or the action and version does.
+        service = hostnames.route(self.specs, None, host, action, version)
         rest = {k: v for k, v in params.items() if k not in LEGACY_COMMON}
         return ParsedCall(
             service=service, action=action, version=version, region=params.get("Region") or None,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ..services import errors
+from .hostnames import hostname_of
 
 TC3 = "TC3-HMAC-SHA256"
 LEGACY_METHODS = {"HmacSHA1": hashlib.sha1, "HmacSHA256": hashlib.sha256}
@@ -101,21 +102,37 @@ def tc3_signature(
     return hmac.new(k_signing, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-def verify_tc3(secret_key: str, auth: Tc3Authorization, *, timestamp: int, **parts) -> None:
-    """Raise AuthFailure.SignatureFailure unless the signature matches."""
+def verify_tc3(secret_key: str, auth: Tc3Authorization, *, timestamp: int, headers: dict[str, str], **parts) -> None:
+    """Raise AuthFailure.SignatureFailure unless the signature matches.
+
+    ``headers`` maps lower-case names to the values received. The signature is checked with
+    exactly the service of the credential scope; only the representation of two values may
+    differ from the documented algorithm, as official SDKs sign them: header values as sent
+    instead of lower-cased, and the ``host`` header without its port (the Node.js SDK signs
+    the URL's hostname while sending ``Host: <hostname>:<port>``).
+    """
     scope_date = datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d")
     if auth.date != scope_date:
         raise errors.AuthFailureSignatureFailure(
             f"The credential scope date {auth.date} does not match the UTC date {scope_date} of X-TC-Timestamp."
         )
     common = dict(signed_headers=auth.signed_headers, timestamp=str(timestamp), date=auth.date, service=auth.service)
-    expected = tc3_signature(secret_key, **common, **parts)
-    if hmac.compare_digest(expected, auth.signature):
-        return
-    # Header values are lower-cased by the documented algorithm; some clients sign them as sent.
-    expected = tc3_signature(secret_key, **common, **parts, lowercase_values=False)
-    if not hmac.compare_digest(expected, auth.signature):
-        raise errors.AuthFailureSignatureFailure()
+    for candidate in _header_candidates(headers, auth.signed_headers):
+        for lowercase_values in (True, False):
+            expected = tc3_signature(secret_key, **common, **parts, headers=candidate, lowercase_values=lowercase_values)
+            if hmac.compare_digest(expected, auth.signature):
+                return
+    raise errors.AuthFailureSignatureFailure()
+
+
+def _header_candidates(headers: dict[str, str], signed_headers: tuple[str, ...]) -> list[dict[str, str]]:
+    """The received headers, then (when ``host`` is signed and carries a port) the same with the port removed."""
+    out = [headers]
+    host = headers.get("host", "")
+    bare = hostname_of(host)
+    if "host" in signed_headers and bare != host.strip():
+        out.append({**headers, "host": bare})
+    return out
 
 
 def legacy_string_to_sign(method: str, host: str, path: str, params: dict[str, str]) -> str:
