@@ -38,5 +38,13 @@ def test_readme_node_snippet_runs(node_sdk, tmp_path):
 
 
 def test_readme_hosts_line_is_what_localcvm_hosts_prints():
+    import subprocess
+    import sys
+
     [block] = [b for b in _section_blocks() if b.lang == "text"]
     assert block.text.splitlines() == hosts_lines()
+    printed = subprocess.run([sys.executable, "-m", "localcvm", "hosts"], capture_output=True, text=True, timeout=60)
+    assert printed.returncode == 0 and printed.stdout.splitlines() == hosts_lines(), printed.stderr
+    other = subprocess.run([sys.executable, "-m", "localcvm", "hosts", "--domain", "example.internal"],
+                           capture_output=True, text=True, timeout=60)
+    assert other.stdout.split()[:2] == ["127.0.0.1", "cvm.example.internal"], other.stdout

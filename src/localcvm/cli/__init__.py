@@ -1,7 +1,7 @@
 """The ``localcvm`` command: one module per command group.
 
 ``serve.py`` (serve, worker), ``accounts.py`` (accounts, accounts keys), ``images.py`` (images
-show/gc), ``tools.py`` (doctor, tccli, reset, version); ``common.py`` holds what they share.
+show/gc), ``tools.py`` (doctor, tccli, reset, version, hosts); ``common.py`` holds what they share.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from .. import __version__
 from .accounts import accounts_app
 from .images import images_app
 from .serve import serve, worker
-from .tools import TCCLI_HELP, doctor, reset, tccli, version
+from .tools import TCCLI_HELP, doctor, hosts, reset, tccli, version
 
 app = typer.Typer(
     help="localcvm: a self-hosted Tencent Cloud CVM-style compute and image service (API 3.0).",
@@ -49,6 +49,7 @@ app.command(
 )(tccli)
 app.command()(reset)
 app.command()(version)
+app.command()(hosts)
 
 
 def main() -> None:  # console-script entry point

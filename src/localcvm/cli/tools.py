@@ -213,3 +213,17 @@ def reset(
 def version():
     """Print the version."""
     typer.echo(__version__)
+
+
+def hosts(domain: str = typer.Option("localcvm.test", "--domain", help="The root domain clients are given.")):
+    """Print the /etc/hosts line that sends every product's host name (cvm.DOMAIN, cbs.DOMAIN, ...)
+    to this machine, for clients that only take a root domain (Terraform's domain, the Go and Java
+    SDKs' root domain)."""
+    from ..api.hostnames import hosts_lines
+
+    try:
+        lines = hosts_lines(domain)
+    except ValueError as exc:
+        fail(str(exc))
+    for line in lines:
+        typer.echo(line)
