@@ -192,8 +192,13 @@ def test_disk_and_snapshot_operations_race(server):
     accepted_snaps = sum(1 for a, _, _ in log.accepted if a == "CreateSnapshot")
     failed = [j for j in _jobs(server, disks + snaps) if j[2] != "SUCCEEDED"]
     assert not failed, f"seed {SEED}: failed disk or snapshot jobs {failed}"
-    states = [s["SnapshotState"] for s in cbs("DescribeSnapshots", {"Limit": 100})["SnapshotSet"]]
-    assert len(states) == accepted_snaps and all(s == "NORMAL" for s in states), (SEED, len(states), states, accepted_snaps)
+    states: list[str] = []
+    while len(states) < accepted_snaps + 1:  # every page, whatever the budget made
+        page = cbs("DescribeSnapshots", {"Offset": len(states), "Limit": 100})["SnapshotSet"]
+        if not page:
+            break
+        states += [s["SnapshotState"] for s in page]
+    assert len(states) == accepted_snaps and all(s == "NORMAL" for s in states), (SEED, len(states), accepted_snaps)
     instance = call(c, "DescribeInstances", {"InstanceIds": [iid]}).InstanceSet[0]
     assert instance.InstanceState == "RUNNING" and instance.LatestOperationState in ("SUCCESS", None), (SEED, instance)
 

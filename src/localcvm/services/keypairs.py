@@ -38,7 +38,7 @@ class KeyPairService:
     def own(self, repo, identity: Identity, key_id: str) -> KeyPair:
         if not is_id("skey", key_id):
             raise errors.InvalidKeyPairIdMalformed(f"The key pair ID `{key_id}` is malformed (expected skey-xxxxxxxx).")
-        key = repo.get_key_pair(key_id)
+        key = repo.get_key_pair(key_id, for_update=True)
         if key is None or key.owner_uin != identity.uin:
             raise errors.InvalidKeyPairIdNotFound(f"The key pair `{key_id}` does not exist.")
         return key

@@ -81,8 +81,16 @@ class Repo:
         self.session.flush()
         return obj
 
-    def get_image(self, image_id: str) -> Image | None:
-        return self.session.get(Image, image_id)
+    def _get(self, model, key: str, for_update: bool):
+        """A row by its primary key. ``for_update``: locked until the transaction ends (PostgreSQL;
+        a SQLite write transaction holds the whole database already), so two writers of one
+        resource queue instead of both acting on what they read."""
+        if for_update and not self.db.is_sqlite:
+            return self.session.get(model, key, with_for_update=True, populate_existing=True)
+        return self.session.get(model, key)
+
+    def get_image(self, image_id: str, *, for_update: bool = False) -> Image | None:
+        return self._get(Image, image_id, for_update)
 
     def images_in_region(self, region: str, *, uin: str, kinds: tuple[str, ...] = ("PUBLIC", "MARKET", "PRIVATE"),
                          owner: str | None = None) -> list[Image]:
@@ -247,9 +255,7 @@ class Repo:
 
     # --- instances ------------------------------------------------------------------------
     def get_instance(self, instance_id: str, *, for_update: bool = False) -> Instance | None:
-        if for_update and not self.db.is_sqlite:
-            return self.session.scalar(select(Instance).where(Instance.instance_id == instance_id).with_for_update())
-        return self.session.get(Instance, instance_id)
+        return self._get(Instance, instance_id, for_update)
 
     def instances_of(self, uin: str, region: str, ids: list[str] | None = None) -> list[Instance]:
         q = select(Instance).where(Instance.owner_uin == uin, Instance.region == region)
@@ -263,8 +269,8 @@ class Repo:
         self.session.execute(delete(Instance).where(Instance.instance_id == instance_id))
 
     # --- disks ------------------------------------------------------------------------------
-    def get_disk(self, disk_id: str) -> Disk | None:
-        return self.session.get(Disk, disk_id)
+    def get_disk(self, disk_id: str, *, for_update: bool = False) -> Disk | None:
+        return self._get(Disk, disk_id, for_update)
 
     def disks_of_instance(self, instance_id: str) -> list[Disk]:
         return list(self.session.scalars(select(Disk).where(Disk.instance_id == instance_id).order_by(Disk.position)))
@@ -283,8 +289,8 @@ class Repo:
         self.session.execute(delete(Disk).where(Disk.disk_id == disk_id))
 
     # --- snapshots ------------------------------------------------------------------------
-    def get_snapshot(self, snapshot_id: str) -> Snapshot | None:
-        return self.session.get(Snapshot, snapshot_id)
+    def get_snapshot(self, snapshot_id: str, *, for_update: bool = False) -> Snapshot | None:
+        return self._get(Snapshot, snapshot_id, for_update)
 
     def snapshots_of(self, uin: str, region: str, ids: list[str] | None = None) -> list[Snapshot]:
         q = select(Snapshot).where(Snapshot.owner_uin == uin, Snapshot.region == region)
@@ -313,8 +319,8 @@ class Repo:
         self.session.execute(delete(Snapshot).where(Snapshot.snapshot_id == snapshot_id))
 
     # --- key pairs --------------------------------------------------------------------------
-    def get_key_pair(self, key_id: str) -> KeyPair | None:
-        return self.session.get(KeyPair, key_id)
+    def get_key_pair(self, key_id: str, *, for_update: bool = False) -> KeyPair | None:
+        return self._get(KeyPair, key_id, for_update)
 
     def key_pairs_of(self, uin: str, ids: list[str] | None = None) -> list[KeyPair]:
         q = select(KeyPair).where(KeyPair.owner_uin == uin)

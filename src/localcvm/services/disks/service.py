@@ -57,7 +57,7 @@ class DiskService(SnapshotOps):
         self.notify = notify or (lambda: None)
 
     def own(self, repo: Repo, identity: Identity, region: str, disk_id: str) -> Disk:
-        disk = repo.get_disk(disk_id) if is_id("disk", disk_id) else None
+        disk = repo.get_disk(disk_id, for_update=True) if is_id("disk", disk_id) else None
         if disk is None or disk.owner_uin != identity.uin or disk.region != region:
             raise errors.InvalidDiskIdNotFound(f"The disk `{disk_id}` does not exist in {region}.")
         return disk

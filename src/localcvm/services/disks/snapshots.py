@@ -24,7 +24,7 @@ class SnapshotOps:
     """The snapshot actions of ``DiskService``."""
 
     def own_snapshot(self, repo: Repo, identity: Identity, region: str, snapshot_id: str) -> Snapshot:
-        snap = repo.get_snapshot(snapshot_id) if is_id("snap", snapshot_id) else None
+        snap = repo.get_snapshot(snapshot_id, for_update=True) if is_id("snap", snapshot_id) else None
         if snap is None or snap.owner_uin != identity.uin or snap.region != region:
             raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{snapshot_id}` does not exist in {region}.")
         return snap

@@ -99,9 +99,11 @@ class ImageAccess:
 
     def own_image(self, repo: Repo, identity: Identity, region: str, image_id: str,
                   shared_error: type[errors.ApiError] = errors.UnauthorizedOperationImageNotBelongToAccount) -> Image:
-        """The caller's own custom image; ``shared_error`` when it is an image shared with the caller."""
+        """The caller's own custom image, locked for the caller's transaction (every owner-only
+        operation changes it: two DeleteImages of one image must not both succeed);
+        ``shared_error`` when it is an image shared with the caller."""
         check_image_id(image_id)
-        row = repo.get_image(image_id)
+        row = repo.get_image(image_id, for_update=True)
         if row is None or row.region != region:
             if image_id in self.catalogue:
                 raise errors.UnauthorizedOperationImageNotBelongToAccount(
