@@ -73,7 +73,8 @@ def ensure_server_cert(tls_dir: Path, host: str) -> tuple[Path, Path, Path]:
     ca_cert_path, ca_key_path = ensure_ca(tls_dir)
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
-    names = {"localhost", "127.0.0.1", "::1"}
+    # and the product host names clients that only take a root domain use (cvm.localcvm.test, ...)
+    names = {"localhost", "127.0.0.1", "::1", "*.localhost", "localcvm.test", "*.localcvm.test"}
     if host and host not in ("0.0.0.0", "::"):
         names.add(host)
     cert_path, key_path = tls_dir / "server.pem", tls_dir / "server-key.pem"
