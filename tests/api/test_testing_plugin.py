@@ -68,10 +68,18 @@ def test_a_server_of_its_own(localcvm_server, localcvm_session):
 '''
 
 
+def _entry_point_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.value == "localcvm.testing" for ep in entry_points(group="pytest11"))
+
+
 def test_the_plugin_in_a_users_suite(pytester):
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest_subprocess("-p", "localcvm.testing", "-p", "no:cacheprovider", "-q",
-                                           timeout=300)
+    # installed (as scripts/test installs it), the pytest11 entry point loads the plugin by itself,
+    # as in a user's suite; from a source tree only, name it
+    load = [] if _entry_point_installed() else ["-p", "localcvm.testing"]
+    result = pytester.runpytest_subprocess(*load, "-p", "no:cacheprovider", "-q", timeout=300)
     result.assert_outcomes(passed=7)
     leftovers = [p.name for p in Path(pytester.path).rglob("localcvm-test-*")]
     assert leftovers == []
