@@ -35,7 +35,7 @@ from .launch import LaunchOps
 from .power import PowerOps
 from .rules import device_name
 from .types import offerings
-from .views import INSTANCE_FILTERS, InstanceView, instance_matches
+from .views import INSTANCE_FILTERS, Facets, InstanceView, instance_matches
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
             rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
             tags = repo.tags_of(list(rows))
             # filters need only the row and its tags; disks and keys are loaded for the page alone
-            found = match_all([InstanceView.of(r, tags=tags[i]) for i, r in rows.items()], query.filters,
-                              instance_matches)
+            found = match_all([Facets.of(r, tags[i]) for i, r in rows.items()], query.filters, instance_matches)
             page_ids = [v.instance_id for v in query.page.of(found)]
             disks = repo.disks_of_instances(page_ids)
             keys = repo.key_ids_of_instances(page_ids)
