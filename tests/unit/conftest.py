@@ -79,3 +79,14 @@ def img_qemu_img():
     if path is None:
         pytest.skip("qemu-img not installed (apt-get install qemu-utils)")
     return path
+
+
+@pytest.fixture
+def services(tmp_path):
+    """The services in process on a fresh data dir, with no workers (a test leases the jobs)."""
+    from localcvm.config import Settings
+    from localcvm.services.core import Services
+
+    s = Services(Settings.load(data_dir=tmp_path / "data", workers=0))
+    yield s
+    s.close()

@@ -3,11 +3,12 @@ files go, another account's write request completes (on SQLite a held write tran
 
 from __future__ import annotations
 
+from tests.unit.services_util import new_identity
+
 import threading
 
 import pytest
 
-from localcvm.config import Settings
 from localcvm.services import errors
 from localcvm.services.core import Services
 from localcvm.services.iam import Identity
@@ -15,18 +16,6 @@ from localcvm.store.models import Image, ImageDisk
 from localcvm.store.repo import utcnow
 
 REGION = "ap-guangzhou"
-
-
-@pytest.fixture
-def services(tmp_path):
-    s = Services(Settings.load(data_dir=tmp_path / "data", workers=0))
-    yield s
-    s.close()
-
-
-def _identity(services: Services, name: str) -> Identity:
-    c = services.accounts.create_account(name)
-    return Identity(c.uin, c.app_id, c.name, c.secret_id)
 
 
 def _image(services: Services, owner: Identity, image_id: str) -> None:
@@ -66,7 +55,7 @@ def _blocking_drop(services: Services, other: Identity, seen: list[str]):
 
 
 def test_delete_images_drops_base_files_after_commit(services, monkeypatch):
-    owner, other = _identity(services, "owner"), _identity(services, "other")
+    owner, other = new_identity(services, "owner"), new_identity(services, "other")
     _image(services, owner, "img-0000d001")
     seen: list[str] = []
     monkeypatch.setattr(services.volumes, "drop_base", _blocking_drop(services, other, seen))
@@ -76,7 +65,7 @@ def test_delete_images_drops_base_files_after_commit(services, monkeypatch):
 
 
 def test_delete_inside_a_callers_transaction_drops_after_that_commit(services, monkeypatch):
-    owner, other = _identity(services, "owner"), _identity(services, "other")
+    owner, other = new_identity(services, "owner"), new_identity(services, "other")
     _image(services, owner, "img-0000d002")
     seen: list[str] = []
     monkeypatch.setattr(services.volumes, "drop_base", _blocking_drop(services, other, seen))
@@ -87,7 +76,7 @@ def test_delete_inside_a_callers_transaction_drops_after_that_commit(services, m
 
 
 def test_a_rolled_back_delete_keeps_the_base_files(services):
-    owner = _identity(services, "owner")
+    owner = new_identity(services, "owner")
     _image(services, owner, "img-0000d003")
     with pytest.raises(errors.DryRunOperation), services.db.write() as repo:
         services.images.delete(owner, REGION, ["img-0000d003"], repo=repo)

@@ -5,12 +5,13 @@ runs live; the views they return carry no ORM rows."""
 
 from __future__ import annotations
 
+from tests.unit.services_util import new_identity
+
 import dataclasses
 import threading
 
 import pytest
 
-from localcvm.config import Settings
 from localcvm.jobs.queue import lease
 from localcvm.services.core import Services
 from localcvm.services.disks import CreateDisksRequest
@@ -23,18 +24,6 @@ from localcvm.store.models import Base
 ZONE = "ap-guangzhou-3"
 REGION = "ap-guangzhou"
 DEADLINE = 10.0
-
-
-@pytest.fixture
-def services(tmp_path):
-    s = Services(Settings.load(data_dir=tmp_path / "data", workers=0))
-    yield s
-    s.close()
-
-
-def _identity(services: Services, name: str) -> Identity:
-    c = services.accounts.create_account(name)
-    return Identity(c.uin, c.app_id, c.name, c.secret_id)
 
 
 def _image(services: Services) -> str:
@@ -88,7 +77,7 @@ def _launch(services: Services, owner: Identity, release: threading.Event | None
 
 
 def test_launch_builds_its_base_outside_any_transaction(services):
-    owner, other = _identity(services, "owner"), _identity(services, "other")
+    owner, other = new_identity(services, "owner"), new_identity(services, "other")
     release, seen = threading.Event(), {}
     services.volumes.ensure_base = _blocked(services, release, seen, "base", services.volumes.ensure_base)
     instance_id, job = _launch(services, owner)
@@ -105,7 +94,7 @@ def test_launch_builds_its_base_outside_any_transaction(services):
 
 
 def test_attach_disks_calls_the_driver_outside_any_transaction(services):
-    owner, other = _identity(services, "owner"), _identity(services, "other")
+    owner, other = new_identity(services, "owner"), new_identity(services, "other")
     instance_id, job = _launch(services, owner)
     job.run()
     disk_id = services.disks.create(owner, REGION, CreateDisksRequest(
@@ -151,7 +140,7 @@ def _running(services: Services, owner: Identity) -> str:
 def test_services_follow_the_drivers_capability_flags(services):
     cold = ColdDriver(services.settings.data_dir / "vms")
     services.instances.driver = services.disks.driver = cold
-    owner = _identity(services, "owner")
+    owner = new_identity(services, "owner")
     instance_id = _running(services, owner)
     disk_id = services.disks.create(owner, REGION, CreateDisksRequest(
         zone=ZONE, disk_type="CLOUD_PREMIUM", charge_type="POSTPAID_BY_HOUR", disk_size=10))[0]
@@ -188,7 +177,7 @@ def _walk(value, path="view"):
 
 
 def test_views_carry_no_orm_rows(services):
-    owner = _identity(services, "owner")
+    owner = new_identity(services, "owner")
     instance_id = _running(services, owner)
     disk_id = services.disks.create(owner, REGION, CreateDisksRequest(
         zone=ZONE, disk_type="CLOUD_PREMIUM", charge_type="POSTPAID_BY_HOUR", disk_size=10))[0]
@@ -206,7 +195,7 @@ def test_views_carry_no_orm_rows(services):
 
 
 def test_snapshot_of_an_attached_disk_reads_it_through_the_drivers_frozen_disk(services):
-    owner = _identity(services, "owner")
+    owner = new_identity(services, "owner")
     instance_id = _running(services, owner)
     with services.db.read() as repo:
         system_id = repo.disks_of_instance(instance_id)[0].disk_id
@@ -221,7 +210,7 @@ def test_snapshot_of_an_attached_disk_reads_it_through_the_drivers_frozen_disk(s
 
 
 def test_an_attach_interrupted_between_its_transactions_is_settled_at_start_up(services):
-    owner = _identity(services, "owner")
+    owner = new_identity(services, "owner")
     instance_id = _running(services, owner)
     made = services.disks.create(owner, REGION, CreateDisksRequest(
         zone=ZONE, disk_type="CLOUD_PREMIUM", charge_type="POSTPAID_BY_HOUR", disk_size=10, count=2))
@@ -251,7 +240,7 @@ def test_a_disk_detached_after_create_snapshot_is_still_captured(services):
     captures it where it is, instead of failing and dropping the promised snapshot."""
     from localcvm.hypervisor.driver import InvalidDisk
 
-    owner = _identity(services, "owner")
+    owner = new_identity(services, "owner")
     instance_id = _running(services, owner)
     disk_id = services.disks.create(owner, REGION, CreateDisksRequest(
         zone=ZONE, disk_type="CLOUD_PREMIUM", charge_type="POSTPAID_BY_HOUR", disk_size=10))[0]
