@@ -64,14 +64,27 @@ def tc3_headers(secret_id: str, secret_key: str, *, host: str, service: str, act
     }
 
 
+def operator(endpoint: Endpoint, name: str, params: dict, secret_id: str, secret_key: str, *,
+             verify: bool | str = True, timeout: float = 60) -> dict:
+    """POST /_localcvm/NAME (reset, clock), signed with a root key; the answer's ``Response``."""
+    import httpx
+
+    body = json.dumps(params).encode()
+    headers = tc3_headers(secret_id, secret_key, host=endpoint.netloc, service="localcvm", action=name.title(),
+                          version="2017-03-12", body=body, path=f"/_localcvm/{name}")
+    answer = httpx.post(f"{endpoint.url}/_localcvm/{name}", content=body, headers=headers, verify=verify,
+                        timeout=timeout)
+    return answer.json()["Response"]
+
+
 def reset(endpoint: Endpoint, secret_id: str, secret_key: str, *, accounts: bool = False,
           verify: bool | str = True, timeout: float = 60) -> dict:
     """POST /_localcvm/reset, signed with a root key; the answer's ``Response``."""
-    import httpx
+    return operator(endpoint, "reset", {"All": accounts}, secret_id, secret_key, verify=verify, timeout=timeout)
 
-    body = json.dumps({"All": accounts}).encode()
-    headers = tc3_headers(secret_id, secret_key, host=endpoint.netloc, service="localcvm", action="Reset",
-                          version="2017-03-12", body=body, path="/_localcvm/reset")
-    answer = httpx.post(endpoint.url + "/_localcvm/reset", content=body, headers=headers, verify=verify,
-                        timeout=timeout)
-    return answer.json()["Response"]
+
+def advance_clock(endpoint: Endpoint, secret_id: str, secret_key: str, duration: str | None, *,
+                  verify: bool | str = True) -> dict:
+    """POST /_localcvm/clock: move the server's test clock forward by ``duration`` (``"3h"``); None reads it."""
+    params = {} if duration is None else {"Advance": duration}
+    return operator(endpoint, "clock", params, secret_id, secret_key, verify=verify)

@@ -51,6 +51,8 @@ class Settings:
     # SyncImages: stretch each copy to at least time_scale x (10..30 minutes), the real
     # service's duration, compressed (0 = as fast as the machine allows)
     time_scale: float = 0.0
+    # The test clock (localcvm clock advance / POST /_localcvm/clock): off by default
+    test_clock: bool = False
     # Append one line per chunk a copy writes ("job attempt digest") to this file (tests, diagnostics)
     sync_trace: str = ""
     # Chunk store backend: "local" (<data-dir>/blobs/<region>) or "s3"

@@ -27,13 +27,15 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
+from ..clock import ClockDisabled, parse_duration
 from ..services import errors
 from ..services.core import Services
 from ..services.iam import Identity
 from ..services.reset import reset_data
 from . import hostnames, signing
 from .errors import error_body
-from .routes import CallContext, load_all
+from .render import iso_time
+from .dispatch import Call, Dispatcher
 from .spec import SpecRegistry, unflatten
 
 request_log = logging.getLogger("localcvm.request")
@@ -62,7 +64,7 @@ class ApiApplication:
         self.services = services
         self.settings = services.settings
         self.specs = specs or SpecRegistry()
-        self.routes = load_all()
+        self.dispatcher = Dispatcher(services, self.specs)
 
     # --- the chain ---------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
@@ -99,60 +101,56 @@ class ApiApplication:
             action=call.action, service=call.service, version=call.version,
             region=call.region, account=call.identity.uin, sign_method=call.sign_method,
         )
-        product = self.specs.product(call.service or "")
-        if product is None:
-            raise errors.InvalidAction(
-                f"The service `{call.service}` is not served by localcvm (served: {', '.join(self.specs.products)})."
+        return await self.dispatcher.dispatch(
+            Call(
+                identity=call.identity, service=call.service, action=call.action, version=call.version,
+                region=call.region, language=call.language, params=call.params, from_strings=call.from_strings,
+                source_ip=request.client.host if request.client else None, request_id=request_id,
             )
-        action_spec = product.actions.get(call.action)
-        if action_spec is None:
-            raise errors.InvalidAction(
-                f"The action `{call.action}` does not exist in {product.product} {product.version}."
-            )
-        if call.version != product.version:
-            raise errors.NoSuchVersion(
-                f"The version `{call.version}` of {product.product} does not exist; localcvm serves {product.version}."
-            )
-        route = self.routes.get((product.product, call.action))
-        # Regional unless the handler says otherwise; CAM is global.
-        regional = route.regional if route else product.product != "cam"
-        if call.region:
-            self.services.regions.get(call.region, product=product.product)
-        elif regional:
-            raise errors.MissingParameter("The request is missing the required parameter `Region` (X-TC-Region).")
-        # Parameters are checked even for actions not implemented yet, as the real API does.
-        params = product.validate_request(action_spec, call.params, from_strings=call.from_strings)
-        if route is None:
-            raise errors.UnsupportedOperation(
-                f"The action `{call.action}` of {product.product} is not implemented by localcvm yet "
-                "(see docs/api-coverage.md)."
-            )
-        ctx = CallContext(
-            services=self.services, identity=call.identity, product=product.product,
-            action=call.action, region=call.region, language=call.language, request_id=request_id,
         )
-        if route.inline:
-            result = route.fn(ctx, params)
-        else:
-            result = await run_in_threadpool(route.fn, ctx, params)
-        return product.shape_response(action_spec, result, strict=self.settings.strict_responses)
 
     async def reset(self, request: Request) -> Response:
         """POST /_localcvm/reset: drop every resource (``{"All": true}``: every account but the root
         one too), signed like any call with a key of the data dir's root account."""
+
+        def run(params: dict) -> dict:
+            done = reset_data(self.services, accounts=params.get("All") is True)
+            return {"DeletedResources": done.rows, "DeletedAccounts": done.accounts_dropped}
+
+        return await self._operator(request, "reset", run)
+
+    async def clock(self, request: Request) -> Response:
+        """POST /_localcvm/clock: ``{"Advance": "3h"}`` moves the test clock forward (only when the
+        server runs with --test-clock); ``{}`` reads it. Signed with a key of the root account."""
+
+        def run(params: dict) -> dict:
+            clock = self.services.clock
+            if params.get("Advance") is not None:
+                try:
+                    clock.advance(parse_duration(str(params["Advance"])))
+                except ClockDisabled as exc:
+                    raise errors.UnsupportedOperation(str(exc)) from None
+                except ValueError as exc:
+                    raise errors.InvalidParameterValue(f"Advance: {exc}.") from None
+            return {"Now": iso_time(clock.now()), "OffsetSeconds": clock.offset(), "Movable": clock.movable}
+
+        return await self._operator(request, "clock", run)
+
+    async def _operator(self, request: Request, name: str, run) -> Response:
+        """An operator endpoint: signed like any call, by a key of the data dir's root account."""
         request_id = str(uuid.uuid4())
         try:
             body = await self._read_body(request)
             call = await self._authenticate(request, body)
             if not await run_in_threadpool(self.services.accounts.is_root, call.identity.uin):
-                raise errors.AuthFailureUnauthorizedOperation("Only the data dir's root account may reset it.")
-            everything = self._json_params(request.headers.get("content-type", ""), body).get("All") is True
-            done = await run_in_threadpool(reset_data, self.services, accounts=everything)
-            result = {"DeletedResources": done.rows, "DeletedAccounts": done.accounts_dropped, "RequestId": request_id}
+                raise errors.AuthFailureUnauthorizedOperation(f"Only the data dir's root account may use /_localcvm/{name}.")
+            params = self._json_params(request.headers.get("content-type", ""), body)
+            result = await run_in_threadpool(run, params)
+            result["RequestId"] = request_id
         except Exception as exc:  # every failure becomes an envelope
             result = error_body(exc, request_id)
         status = result["Error"]["Code"] if "Error" in result else "ok"
-        request_log.info(json.dumps({"request_id": request_id, "action": "reset", "status": status}, separators=(",", ":")))
+        request_log.info(json.dumps({"request_id": request_id, "action": name, "status": status}, separators=(",", ":")))
         return Response(orjson.dumps({"Response": result}), media_type="application/json")
 
     async def _read_body(self, request: Request) -> bytes:
@@ -322,6 +320,7 @@ def create_app(services: Services, specs: SpecRegistry | None = None) -> Starlet
         routes=[
             HttpRoute("/_localcvm/health", health, methods=["GET"]),
             HttpRoute("/_localcvm/reset", api.reset, methods=["POST"]),
+            HttpRoute("/_localcvm/clock", api.clock, methods=["POST"]),
             HttpRoute("/{path:path}", api.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
         ]
     )

@@ -23,6 +23,8 @@ class CallContext:
     region: str | None
     language: str | None
     request_id: str
+    # the client's address (CAM's qcs:ip condition); None for in-process calls
+    source_ip: str | None = None
 
 
 Handler = Callable[[CallContext, dict], dict]

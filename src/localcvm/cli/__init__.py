@@ -12,6 +12,7 @@ import typer
 
 from .. import __version__
 from .accounts import accounts_app
+from .clock import clock_app
 from .images import images_app
 from .serve import serve, worker
 from .tools import TCCLI_HELP, doctor, hosts, reset, tccli, version
@@ -42,6 +43,7 @@ app.command()(serve)
 app.command()(worker)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(images_app, name="images")
+app.add_typer(clock_app, name="clock")
 app.command()(doctor)
 app.command(
     help=TCCLI_HELP,

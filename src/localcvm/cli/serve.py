@@ -79,6 +79,10 @@ def serve(
     tls: Optional[bool] = typer.Option(None, "--tls/--no-tls", help="Serve HTTPS with a certificate from a local CA kept in <data-dir>/tls (clients trust tls/ca.pem)."),
     log_level: str = LogLevelOpt,
     time_scale: Optional[float] = TimeScaleOpt,
+    test_clock: Optional[bool] = typer.Option(
+        None, "--test-clock/--no-test-clock", help="Let `localcvm clock advance` (or POST /_localcvm/clock) move "
+        "this server's clock forward, for tests of billing and schedules [env LOCALCVM_TEST_CLOCK; default off].",
+    ),
     workers: Optional[int] = typer.Option(
         None, "--workers", help="Background-job threads in this process [env LOCALCVM_WORKERS; default 4; "
                                 "0 = none: run `localcvm worker` processes instead].",
@@ -115,7 +119,7 @@ def serve(
         settings, services = open_services(
             "--workers", 0, host=host, port=sock.getsockname()[1], data_dir=temp or data_dir,
             database_url="sqlite:///" + str(temp / "localcvm.db") if temp else database_url, tls=tls,
-            time_scale=time_scale, workers=workers, header_timeout=header_timeout, body_timeout=body_timeout,
+            time_scale=time_scale, test_clock=test_clock, workers=workers, header_timeout=header_timeout, body_timeout=body_timeout,
             keepalive_timeout=keepalive_timeout, max_connections=max_connections)
         try:
             generated = services.accounts.ensure_root(settings.secret_id, settings.secret_key)

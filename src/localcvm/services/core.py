@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..clock import Clock
 from ..config import Settings
 from ..jobs.worker import JobKind, WorkerPool
 from ..store.db import Database
@@ -19,6 +20,7 @@ class Services:
         self.db = Database(settings.effective_database_url)
         if migrate:
             self.db.migrate()
+        self.clock = Clock(settings.data_dir, movable=settings.test_clock)
         self.regions = RegionCatalogue.load(settings.regions_file or None)
         self.accounts = AccountService(self.db)
         self.blobs = BlobRegistry(settings)
