@@ -55,6 +55,9 @@ class Settings:
     test_clock: bool = False
     # Append one line per chunk a copy writes ("job attempt digest") to this file (tests, diagnostics)
     sync_trace: str = ""
+    # SyncImages between regions whose local stores share a file system: hard-link the chunks (no
+    # bytes move; see blobs.links). Off: always copy the bytes (regions that must not share inodes)
+    zero_copy: bool = True
     # Chunk store backend: "local" (<data-dir>/blobs/<region>) or "s3"
     blob_backend: str = "local"
     s3_endpoint: str = ""

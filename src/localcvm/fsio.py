@@ -15,7 +15,7 @@ import fcntl
 import os
 import stat
 
-__all__ = ["allocated_bytes", "fsync_dir", "pread_into", "punch_hole", "start_writeback", "syncfs"]
+__all__ = ["allocated_bytes", "copy_data", "fsync_dir", "pread_into", "punch_hole", "start_writeback", "syncfs", "unshare"]
 
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _PUNCH = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
@@ -119,3 +119,52 @@ def allocated_bytes(dir_fd: int) -> int:
             if stat.S_ISREG(st.st_mode):
                 total += st.st_blocks * 512
     return total
+
+
+def copy_data(src_fd: int, dst_fd: int, size: int) -> None:
+    """Copy ``size`` bytes of ``src_fd`` into ``dst_fd`` inside the kernel (``copy_file_range``),
+    data extents only: holes of the source stay holes (``SEEK_DATA``/``SEEK_HOLE``)."""
+    os.ftruncate(dst_fd, size)
+    pos = 0
+    while pos < size:
+        try:
+            start = os.lseek(src_fd, pos, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # only a hole is left
+                return
+            raise
+        end = min(os.lseek(src_fd, start, os.SEEK_HOLE), size)
+        while start < end:
+            n = os.copy_file_range(src_fd, dst_fd, end - start, start, start)
+            if n == 0:
+                return
+            start += n
+        pos = end
+
+
+def unshare(dir_fd: int, name: str, fd: int) -> int:
+    """Give ``name`` (open as ``fd``, read-write) an inode of its own when other hard links share
+    it: a private copy replaces it atomically, so changing it in place (punching holes) leaves
+    the other links' bytes untouched. Returns the fd to change (``fd`` itself when it was
+    private, else the copy's, and ``fd`` is closed). The caller holds the file's lock."""
+    st = os.fstat(fd)
+    if st.st_nlink <= 1:
+        return fd
+    tmp = f".{name}.unshare.tmp"
+    new = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o444, dir_fd=dir_fd)
+    fcntl.flock(new, fcntl.LOCK_EX)  # before it has the name: nobody links it meanwhile
+    try:
+        copy_data(fd, new, st.st_size)
+        os.fsync(new)
+        os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        os.fsync(dir_fd)
+    except BaseException:
+        os.close(new)
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except FileNotFoundError:
+            pass
+        raise
+    os.close(fd)
+    return new

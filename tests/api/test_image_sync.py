@@ -186,7 +186,9 @@ def test_source_of_a_running_copy_cannot_be_deleted(make_server, files, tmp_path
 
 def test_time_scale_stretches_copies_and_dedup_copies_only_missing_chunks(make_server, files, tmp_path):
     trace = tmp_path / "trace.log"
-    srv = make_server(extra_env={"LOCALCVM_TIME_SCALE": "0.004", "LOCALCVM_SYNC_TRACE": str(trace)})
+    # the byte path's dedup (the zero-copy path moves no chunk at all: test_image_sync_crash.py)
+    srv = make_server(extra_env={"LOCALCVM_TIME_SCALE": "0.004", "LOCALCVM_SYNC_TRACE": str(trace),
+                                 "LOCALCVM_ZERO_COPY": "0"})
     (a,) = accounts(srv, 1, "scale")
     ca = client(srv, a)
     first = custom_image(ca, files, tmp_path, "v1", size_mib=40, seed=7, dense=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import signal
+
+import pytest
 from collections import defaultdict
 
 from localcvm.blobs import CHUNK_SIZE, LocalChunkStore
@@ -19,11 +21,14 @@ CHUNK = CHUNK_SIZE
 CHUNKS = 40 * 1024 * 1024 // CHUNK_SIZE  # the 40 MiB dense source image
 
 
-def test_copies_survive_kill_9_at_random_points(make_server, files, tmp_path):
+@pytest.mark.parametrize("zero_copy", ["0", "1"], ids=["bytes", "links"])
+def test_copies_survive_kill_9_at_random_points(make_server, files, tmp_path, zero_copy):
+    """Both copy paths: bytes (stores on different file systems, or LOCALCVM_ZERO_COPY=0) and hard
+    links (every region under one data dir, the default)."""
     trace = tmp_path / "trace.log"
     # copies take 9-27 s (paced chunk by chunk), 6 worker threads: all 5 copies run at once
     srv = make_server(extra_env={"LOCALCVM_TIME_SCALE": "0.015", "LOCALCVM_WORKERS": "6",
-                                 "LOCALCVM_SYNC_TRACE": str(trace)})
+                                 "LOCALCVM_SYNC_TRACE": str(trace), "LOCALCVM_ZERO_COPY": zero_copy})
     (a,) = accounts(srv, 1, "crashsync")
     ca = client(srv, a)
     source = custom_image(ca, files, tmp_path, "crash-src", size_mib=40, seed=11, dense=True)
@@ -45,6 +50,14 @@ def test_copies_survive_kill_9_at_random_points(make_server, files, tmp_path):
                          timeout=120, interval=0.2, what=f"{copy_id} to finish")
         assert img.ImageState == "NORMAL", (region, img.ImageState)
 
+    if zero_copy == "1":
+        assert trace.read_text() == ""  # no chunk went through the byte path: all linked
+    else:
+        check_rewrites(trace)
+    check_bytes(srv, a, copies)
+
+
+def check_rewrites(trace) -> None:
     # re-copied chunks: a chunk written in attempt k of a job and again later was in flight at a kill;
     # with one write in flight per copy that is at most one chunk per copy and restart
     written: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -62,6 +75,9 @@ def test_copies_survive_kill_9_at_random_points(make_server, files, tmp_path):
         total = set().union(*attempts.values())
         assert len(total) == CHUNKS
     assert resumed >= 2, "the kills should have interrupted copies in flight"
+
+
+def check_bytes(srv, a, copies) -> None:
 
     # the right bytes: each region holds exactly the source's chunks, each verified against its hash
     src = stored_chunks(srv.data_dir, "ap-guangzhou")

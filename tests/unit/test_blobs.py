@@ -322,7 +322,8 @@ def test_dedup_refreshes_age_so_gc_spares_reused_chunks(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# Copy between stores (copy_missing_chunks: what the image sync job runs)
+# Copy between stores (copy_missing_chunks: what the image sync job runs), the byte path;
+# the zero-copy (link) path is tested in test_links.py
 # --------------------------------------------------------------------------
 
 
@@ -337,14 +338,14 @@ def test_copy_copies_only_missing_chunks(blob_store, blob_kind, blob_store_facto
         dst.put(sha256_hex(p), p)
     progress, written = [], []
     copied = copy_missing_chunks(blob_store, dst, m, progress=lambda d, t: progress.append((d, t)),
-                                 before_put=written.append)
+                                 before_put=written.append, zero_copy=False)
     assert copied == 4 * SMALL
     assert sorted(written) == sorted(sha256_hex(p) for p in parts[2:])  # dedup: the two are not written again
     assert progress[0] == (0, 6 * SMALL) and progress[-1] == (6 * SMALL, 6 * SMALL)
     assert [d for d, _ in progress] == sorted(d for d, _ in progress)
     assert set(dst.iter_digests()) == m.digests()
     written.clear()
-    assert copy_missing_chunks(blob_store, dst, m, before_put=written.append) == 0  # nothing left to do
+    assert copy_missing_chunks(blob_store, dst, m, before_put=written.append, zero_copy=False) == 0  # nothing left to do
     assert written == []
     read_image(dst, m, tmp_path / "out.raw")
     assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "out.raw", shallow=False)
@@ -355,7 +356,7 @@ def test_copy_of_an_empty_or_all_hole_manifest_writes_nothing(blob_store, blob_k
     m = write_image(blob_store, make_file(tmp_path / "zeros.raw", [3 * SMALL]), chunk_size=SMALL)
     assert m.digests() == set() and m.hole_count == 3
     progress = []
-    assert copy_missing_chunks(blob_store, dst, m, progress=lambda d, t: progress.append((d, t))) == 0
+    assert copy_missing_chunks(blob_store, dst, m, progress=lambda d, t: progress.append((d, t)), zero_copy=False) == 0
     assert progress == [(0, 0)] and list(dst.iter_digests()) == []
     read_image(dst, m, tmp_path / "out.raw")
     assert filecmp.cmp(tmp_path / "zeros.raw", tmp_path / "out.raw", shallow=False)
@@ -376,12 +377,12 @@ def test_copy_resumes_after_interruption(blob_store, blob_kind, blob_store_facto
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        copy_missing_chunks(blob_store, dst, m, progress=stop_after_three)
+        copy_missing_chunks(blob_store, dst, m, progress=stop_after_three, zero_copy=False)
     # One write in flight: exactly the chunks handled before the interruption landed.
     assert len(list(dst.iter_digests())) == 3
     # Re-running copies only what is missing: nothing is copied twice.
     written = []
-    assert copy_missing_chunks(blob_store, dst, m, before_put=written.append) == (n - 3) * SMALL
+    assert copy_missing_chunks(blob_store, dst, m, before_put=written.append, zero_copy=False) == (n - 3) * SMALL
     assert len(written) == n - 3 and set(dst.iter_digests()) == m.digests()
     read_image(dst, m, tmp_path / "out.raw")
     assert filecmp.cmp(src, tmp_path / "out.raw", shallow=False)
@@ -392,9 +393,9 @@ def test_copy_across_backends(blob_s3_server, blob_store_factory, tmp_path):
     m = write_image(src, make_file(tmp_path / "a.raw", [block(i, SMALL) for i in range(3)]), chunk_size=SMALL)
     first = m.chunks[0]
     dst.put(first, src.get(first))
-    assert copy_missing_chunks(src, dst, m) == 2 * SMALL
+    assert copy_missing_chunks(src, dst, m, zero_copy=False) == 2 * SMALL
     back = blob_store_factory("local")
-    assert copy_missing_chunks(dst, back, m) == 3 * SMALL
+    assert copy_missing_chunks(dst, back, m, zero_copy=False) == 3 * SMALL
     read_image(back, m, tmp_path / "out.raw")
     assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "out.raw", shallow=False)
 
@@ -406,7 +407,7 @@ def test_copy_refuses_to_spread_corruption(blob_store, blob_kind, blob_store_fac
     corrupt(blob_store, victim)
     written = []
     with pytest.raises(ChunkCorrupt) as info:
-        copy_missing_chunks(blob_store, dst, m, before_put=written.append)
+        copy_missing_chunks(blob_store, dst, m, before_put=written.append, zero_copy=False)
     assert info.value.digest == victim
     assert victim not in written  # never handed to the writer ...
     assert not dst.has(victim) and victim not in set(dst.iter_digests())  # ... so nothing under its name
@@ -423,7 +424,7 @@ def test_copy_refuses_a_chunk_of_another_length_than_the_manifest_says(blob_stor
     blob_store.put(digest, short)
     m = Manifest(virtual_size=2 * SMALL, chunk_size=SMALL, chunks=[digest, None])  # claims SMALL bytes
     with pytest.raises(ChunkCorrupt, match="manifest expects"):
-        copy_missing_chunks(blob_store, dst, m)
+        copy_missing_chunks(blob_store, dst, m, zero_copy=False)
     assert not dst.has(digest)
 
 
@@ -453,7 +454,7 @@ def pwritev(fd, parts, offset):  # the pack writer's one call per record
     return real_pwritev(fd, parts, offset)
 
 os.pwritev = pwritev
-copy_missing_chunks(src, dst, manifest, before_put=before_put)
+copy_missing_chunks(src, dst, manifest, before_put=before_put, zero_copy=False)
 print("finished without being killed", flush=True)
 """
 
@@ -483,7 +484,7 @@ def test_copy_resumes_after_the_copying_process_is_killed(tmp_path, kill_after, 
     assert len(set(dst.iter_digests())) == kill_after
     trace = CopyTrace(str(trace_path), "copy", 2)
     try:
-        copied = copy_missing_chunks(src, dst, m, before_put=trace.put)
+        copied = copy_missing_chunks(src, dst, m, before_put=trace.put, zero_copy=False)
     finally:
         trace.close()
     assert copied == (n - 1 - kill_after) * SMALL

@@ -90,6 +90,20 @@ class LocalChunkStore(ChunkStore):
     def __repr__(self) -> str:
         return f"LocalChunkStore({self.root!r})"
 
+    @property
+    def packs(self) -> PackSet:
+        """The store's pack files (see blobs.packs)."""
+        return self._packs
+
+    def adopt_from(self, src: ChunkStore, wanted: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Take chunks of another local store on the same file system by hard links (no bytes
+        move; see blobs.links); returns the ones left for a byte copy."""
+        from .links import link_missing_chunks, same_filesystem
+
+        if isinstance(src, LocalChunkStore) and same_filesystem(src.root, self.root):
+            return link_missing_chunks(src, self, wanted)
+        return wanted
+
     # -- directory plumbing -----------------------------------------------
 
     def _open_dir(self, parent_fd: int, name: str, *, create: bool, durable: bool = True) -> int:
@@ -119,7 +133,7 @@ class LocalChunkStore(ChunkStore):
             pass
         return self._open_dir(parent_fd, name, create=False)
 
-    def _chunk_dir(self, digest: str, *, create: bool) -> int:
+    def chunk_dir(self, digest: str, *, create: bool) -> int:
         """fd of ``chunks/ab/cd`` for ``digest`` (caller closes it)."""
         self._check_open()
         top = self._open_dir(self._chunks_fd, digest[0:2], create=create, durable=False)
@@ -195,7 +209,7 @@ class LocalChunkStore(ChunkStore):
         if self._packs.has(digest):
             return True
         try:
-            d = self._chunk_dir(digest, create=False)
+            d = self.chunk_dir(digest, create=False)
         except FileNotFoundError:
             return False
         try:
@@ -209,7 +223,7 @@ class LocalChunkStore(ChunkStore):
         """fd of the directory holding ``digest`` (caller closes it); ChunkMissing if there is none."""
         check_digest(digest)
         try:
-            return self._chunk_dir(digest, create=False)
+            return self.chunk_dir(digest, create=False)
         except FileNotFoundError:
             raise ChunkMissing(digest, self.root) from None
 
@@ -267,7 +281,7 @@ class LocalChunkStore(ChunkStore):
         if self._packs.has(digest):
             return True
         try:
-            d = self._chunk_dir(digest, create=False)
+            d = self.chunk_dir(digest, create=False)
         except FileNotFoundError:
             pass
         else:
@@ -307,7 +321,7 @@ class LocalChunkStore(ChunkStore):
         check_digest(digest)
         if not trusted:
             verify_chunk(digest, data)
-        d = self._chunk_dir(digest, create=True)
+        d = self.chunk_dir(digest, create=True)
         try:
             # Renamed into place complete, so a killed process never leaves a
             # partial chunk under its name; content and directory entry are made
@@ -339,7 +353,7 @@ class LocalChunkStore(ChunkStore):
         if self._packs.touch(digest, length):
             return True
         try:
-            d = self._chunk_dir(digest, create=False)
+            d = self.chunk_dir(digest, create=False)
         except FileNotFoundError:
             return False
         try:
@@ -359,7 +373,7 @@ class LocalChunkStore(ChunkStore):
         check_digest(digest)
         freed = self._packs.delete(digest, older_than=older_than)
         try:
-            d = self._chunk_dir(digest, create=False)
+            d = self.chunk_dir(digest, create=False)
         except FileNotFoundError:
             return freed
         try:

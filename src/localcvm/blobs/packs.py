@@ -61,7 +61,7 @@ from .errors import ChunkCorrupt, ChunkMissing, ChunkStoreError
 from .manifest import check_digest
 from .packfile import HEADER, MAX_CHUNK, Entry, decode_index, encode_index, padded, parse_header, record_parts, scan
 from .store import ChunkInfo, ChunkWriter
-from ..fsio import allocated_bytes, pread_into, punch_hole, start_writeback
+from ..fsio import allocated_bytes, pread_into, punch_hole, start_writeback, unshare
 
 __all__ = ["PACK_LIMIT", "Loc", "PackSet", "PackWriter"]
 
@@ -345,9 +345,12 @@ class PackSet:
                     self._forget(digest, loc)
                     continue
                 try:
+                    # a pack hard-linked into another store (blobs.links): punch a private copy only
+                    fcntl.flock(fd, fcntl.LOCK_EX)
                     st = os.fstat(fd)
                     if older_than is not None and st.st_mtime >= older_than:
                         continue
+                    fd = unshare(self._dir_fd, name, fd)
                     # The index goes first: it is rebuilt from the headers, and a journal that kept
                     # the hole after a power loss kept this earlier unlink too. Neither is fsynced:
                     # losing both merely brings an unreferenced chunk back for the next gc.
@@ -373,6 +376,17 @@ class PackSet:
                     os.unlink(name, dir_fd=self._dir_fd)
                     del self._packs[loc.pack]
         return freed
+
+    # -- sharing with another store (blobs.links) --------------------------------
+
+    @property
+    def dir_fd(self) -> int:
+        return self._dir_fd
+
+    def is_sealed(self, pack_id: str) -> bool:
+        with self._lock:
+            pack = self._packs.get(pack_id)
+            return pack is not None and pack.sealed
 
     # -- writing -----------------------------------------------------------------
 

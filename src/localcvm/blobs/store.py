@@ -111,6 +111,13 @@ class ChunkStore(abc.ABC):
         """
         return ChunkWriter(self)
 
+    def adopt_from(self, src: ChunkStore, wanted: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Take ``wanted`` chunks (digest, length) of ``src`` without moving their bytes through this
+        process where the two stores allow it (hard links on one local file system, a server-side
+        copy on one S3 endpoint); returns the chunks left for a byte copy. Adopted chunks are
+        durable when this returns. This default adopts nothing."""
+        return wanted
+
     def sync(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Make every ``put`` that has returned durable (survive a crash).
 

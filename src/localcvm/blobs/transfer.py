@@ -37,7 +37,7 @@ class CopyTrace:
 
 
 def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *, progress=None,
-                        before_put=None) -> int:
+                        before_put=None, zero_copy: bool = True) -> int:
     """Copy the chunks of ``manifest`` that ``dst`` lacks; return the bytes written.
 
     Every chunk is read verified from ``src`` (a corrupt one raises
@@ -54,12 +54,21 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
     (copied or found present) after each chunk (it may sleep, to pace the
     copy, or raise, to stop it); ``before_put(digest)`` runs before each write
     (the sync job's ``CopyTrace``). Write the manifest only after this returns.
+
+    With ``zero_copy`` the destination first adopts what it can without moving
+    bytes (``ChunkStore.adopt_from``: hard links between local stores on one
+    file system, see blobs.links); only the rest is read and written.
     """
     todo = [(d, n) for d, n in manifest.unique_chunks().items()]
     total = sum(n for _, n in todo)
     done = copied = 0
     if progress:
         progress(0, total)
+    if zero_copy and todo:
+        todo = dst.adopt_from(src, todo)
+        done = total - sum(n for _, n in todo)
+        if progress and done:
+            progress(done, total)
     if not todo:
         dst.sync()
         return 0

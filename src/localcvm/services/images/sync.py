@@ -242,7 +242,7 @@ class ImageCopier:
         try:
             offset = 0
             for manifest in manifests.values():
-                copy_missing_chunks(src_store, dst_store, manifest,
+                copy_missing_chunks(src_store, dst_store, manifest, zero_copy=self.settings.zero_copy,
                                     progress=lambda done, _t, base=offset: paced(base + done), before_put=trace.put)
                 offset += manifest.stored_size
             paced(total)  # the rest of the real duration, if any
