@@ -56,9 +56,20 @@ def test_a_packed_image_is_linked_not_copied(tmp_path):
     assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "out.raw", shallow=False)
 
 
+def loose_image(store: LocalChunkStore, tmp_path, seeds):
+    """An image whose chunks are loose files (single puts, as older versions stored every chunk)."""
+    from localcvm.blobs import Manifest, sha256_hex
+
+    parts = [block(s) for s in seeds]
+    for p in parts:
+        store.put(sha256_hex(p), p)
+    make_file(tmp_path / "a.raw", parts)
+    return Manifest(virtual_size=len(parts) * SMALL, chunk_size=SMALL, chunks=[sha256_hex(p) for p in parts])
+
+
 def test_loose_chunks_are_linked_too(tmp_path):
     src, dst = LocalChunkStore(tmp_path / "src"), LocalChunkStore(tmp_path / "dst")
-    m = write_image(src, make_file(tmp_path / "a.raw", [block(s) for s in range(5)]), chunk_size=SMALL)
+    m = loose_image(src, tmp_path, range(5))
     assert copy_missing_chunks(src, dst, m) == 0
     assert inodes(dst) <= inodes(src) and len(inodes(dst)) == 5
     read_image(dst, m, tmp_path / "out.raw")
@@ -94,7 +105,7 @@ def test_gc_in_the_destination_leaves_the_source_whole(tmp_path):
 
 def test_a_partial_destination_links_only_what_it_lacks_and_resumes(tmp_path):
     src, dst = LocalChunkStore(tmp_path / "src"), LocalChunkStore(tmp_path / "dst")
-    m = write_image(src, make_file(tmp_path / "a.raw", [block(s) for s in range(6)]), chunk_size=SMALL)
+    m = loose_image(src, tmp_path, range(6))
     first = m.chunks[0]
     dst.put(first, src.get(first))  # already there as its own bytes (e.g. an earlier copy)
     before = os.stat(os.path.join(dst.root, "chunks", first[:2], first[2:4], first)).st_ino
@@ -112,7 +123,7 @@ def test_zero_copy_off_copies_bytes(tmp_path):
 
 def test_a_corrupt_linked_chunk_is_still_refused_on_read(tmp_path):
     src, dst = LocalChunkStore(tmp_path / "src"), LocalChunkStore(tmp_path / "dst")
-    m = write_image(src, make_file(tmp_path / "a.raw", [block(s) for s in range(3)]), chunk_size=SMALL)
+    m = loose_image(src, tmp_path, range(3))
     copy_missing_chunks(src, dst, m)
     victim = m.chunks[1]
     with open(os.path.join(src.root, "chunks", victim[:2], victim[2:4], victim), "r+b") as f:

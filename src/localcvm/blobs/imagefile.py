@@ -19,15 +19,16 @@ from typing import Any
 
 from .errors import ChunkCorrupt
 from .manifest import CHUNK_SIZE, Manifest, Progress, is_zero, sha256_hex
-from .store import ChunkStore
+from .store import ChunkStore, ChunkWriter
 
 __all__ = ["read_image", "store_chunk", "write_image"]
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-def store_chunk(store: ChunkStore, data: bytes | bytearray) -> str | None:
-    """Hash one chunk and put it unless the store has it; None for zeros.
+def store_chunk(store: ChunkStore, data: bytes | bytearray, writer: ChunkWriter | None = None) -> str | None:
+    """Hash one chunk and put it unless the store has it (through ``writer``, the store's bulk
+    writer, when given); None for zeros.
 
     Deduplication goes through ``touch`` (not ``has``), so a reused chunk
     looks recent to gc's grace period.
@@ -36,7 +37,10 @@ def store_chunk(store: ChunkStore, data: bytes | bytearray) -> str | None:
         return None
     digest = sha256_hex(data)
     if not store.touch(digest, len(data)):
-        store.put(digest, data, trusted=True)
+        if writer is not None:
+            writer.put(digest, data)
+        else:
+            store.put(digest, data, trusted=True)
     return digest
 
 
@@ -64,7 +68,9 @@ def write_image(
     manifest without being read. The rest is read in ``chunk_size`` pieces
     into a small pool of reusable buffers (bounded memory: ``workers + 2``
     chunks), while up to ``workers`` threads detect zeros, hash (hashlib
-    releases the GIL) and write chunks the store does not already have.
+    releases the GIL) and write chunks the store does not already have
+    through the store's bulk writer (a local store appends them to a pack:
+    one file per image, which a zero-copy region copy then links whole).
     ``progress(done, total)`` is called with bytes processed so far.
     """
     workers = max(1, workers or store.parallelism)
@@ -93,12 +99,13 @@ class _ImageWriter:
         self.free_lock = threading.Lock()
         self.buffer_ready = threading.Semaphore(len(self.free))
         self.done = 0
+        self.writer: ChunkWriter | None = None
 
     def job(self, index: int, buf: bytearray, length: int) -> int:
         """Hash and store chunk ``index`` from ``buf``, then hand the buffer back."""
         try:
             data = buf if length == self.chunk_size else bytes(memoryview(buf)[:length])
-            self.chunks[index] = store_chunk(self.store, data)
+            self.chunks[index] = store_chunk(self.store, data, self.writer)
             return length
         finally:
             with self.free_lock:
@@ -109,7 +116,8 @@ class _ImageWriter:
         total, size, progress = self.total, self.chunk_size, self.progress
         data_at = -1  # next offset holding data at or after some earlier chunk start
         pending: set[Future[int]] = set()
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="chunk-put") as pool:
+        with self.store.writer() as self.writer, \
+                ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="chunk-put") as pool:
             try:
                 for index in range(len(self.chunks)):
                     start = index * size

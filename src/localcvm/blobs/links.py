@@ -52,20 +52,25 @@ def link_missing_chunks(src: LocalChunkStore, dst: LocalChunkStore,
     still missing (for the byte copy: a chunk deleted or unshared meanwhile, a name taken)."""
     missing = [(d, n) for d, n in wanted if not dst.touch(d, n)]
     packs: set[str] = set()
-    linked = False
+    loose_linked = False
     for digest, _length in missing:
         loc = src.packs.locate(digest)
         if loc is not None:
             packs.add(loc.pack)
         else:
-            linked |= _link_loose(src, dst, digest)
-    for pack_id in sorted(packs):
-        linked |= _link_pack(src, dst, pack_id)
-    if not linked:
+            loose_linked |= _link_loose(src, dst, digest)
+    linked_packs = [p for p in sorted(packs) if _link_pack(src, dst, p)]
+    if not linked_packs and not loose_linked:
         return missing
     dst.packs.refresh()
-    syncfs(dst.packs.dir_fd)  # the new names are durable before any manifest names them
-    return [(d, n) for d, n in missing if not dst.touch(d, n)]
+    # The new names are durable before any manifest names them (the linked inodes already are):
+    # a pack's name is one entry of the packs directory; loose links span many directories.
+    if loose_linked:
+        syncfs(dst.packs.dir_fd)
+    else:
+        os.fsync(dst.packs.dir_fd)
+    # A linked pack's index was read under the pack's lock (exact); loose links are checked on disk.
+    return [(d, n) for d, n in missing if not dst.packs.has(d, n) and not dst.touch(d, n)]
 
 
 def _link_loose(src: LocalChunkStore, dst: LocalChunkStore, digest: str) -> bool:
@@ -91,10 +96,11 @@ def _link_loose(src: LocalChunkStore, dst: LocalChunkStore, digest: str) -> bool
 
 
 def _link_pack(src: LocalChunkStore, dst: LocalChunkStore, pack_id: str) -> bool:
-    """Link a sealed pack of ``src`` into ``dst`` under the same name, holding its shared lock."""
+    """Link a sealed pack of ``src`` (and its index, when it has one) into ``dst`` under the same
+    names, holding the pack's shared lock; then mark it recent for ``dst``'s gc grace period."""
     if not src.packs.is_sealed(pack_id):
         return False
-    name, src_fd = f"{pack_id}.pack", src.packs.dir_fd
+    name, src_fd, dst_fd = f"{pack_id}.pack", src.packs.dir_fd, dst.packs.dir_fd
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=src_fd)
     except FileNotFoundError:
@@ -105,7 +111,15 @@ def _link_pack(src: LocalChunkStore, dst: LocalChunkStore, pack_id: str) -> bool
         now = os.stat(name, dir_fd=src_fd, follow_symlinks=False)
         if (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
             return False  # unshared by a gc meanwhile: copy the bytes instead
-        os.link(name, name, src_dir_fd=src_fd, dst_dir_fd=dst.packs.dir_fd, follow_symlinks=False)
+        os.link(name, name, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
+        # An index is only ever replaced whole or removed (before a punch, under the exclusive
+        # lock): under the shared lock it is exact, and sharing its inode is safe.
+        try:
+            os.link(f"{pack_id}.idx", f"{pack_id}.idx", src_dir_fd=src_fd, dst_dir_fd=dst_fd,
+                    follow_symlinks=False)
+        except (FileExistsError, FileNotFoundError):
+            pass  # dst rebuilds it from the records' headers
+        os.utime(fd)  # recent for dst's gc grace period (for src's too: it only keeps chunks longer)
         return True
     except (FileExistsError, FileNotFoundError):
         return False

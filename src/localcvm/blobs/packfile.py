@@ -16,6 +16,7 @@ This module only encodes and decodes; it opens no pack by name.
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
 import struct
@@ -140,3 +141,12 @@ def scan(fd: int, *, verify: bool) -> Iterator[Entry]:
                 pos += HEADER + padded(length)
                 continue
         pos += ALIGN
+
+
+def record_gone(fd: int, offset: int, digest: str, length: int) -> bool:
+    """True when the record header at ``offset`` no longer names ``digest`` (punched by a gc)."""
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    o_direct = getattr(os, "O_DIRECT", 0)
+    if flags & o_direct:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~o_direct)  # a small unaligned read
+    return parse_header(os.pread(fd, HEADER, offset)) != (digest, length)

@@ -1,13 +1,10 @@
 """Pack files: many chunks appended to one file, for bulk writers.
 
-A copy that writes thousands of 1 MiB chunks as thousands of files pays for
-a file creation, a directory entry and a separate small write-back per
-chunk; on the disks measured (docs/benchmarks.md) that made a region ->
-region copy a third slower than ``cp`` of the same bytes. A pack turns the
-same copy into one sequential file write, as ``cp`` does. Each chunk keeps
-its own identity (digest, verified reads, dedup, gc), so packs are only a
-storage layout of ``LocalChunkStore``; loose chunk files stay for single
-``put`` calls and everything written before packs existed.
+Thousands of 1 MiB chunks as thousands of files cost a file creation, a directory
+entry and a small write-back each (a third slower than ``cp``, docs/benchmarks.md);
+a pack is one sequential file write, and one hard link for a zero-copy region copy
+(blobs.links). Each chunk keeps its identity (digest, verified reads, dedup, gc);
+loose chunk files stay for single ``put`` calls and older stores.
 
 Layout under the store's root::
 
@@ -59,7 +56,7 @@ from typing import NamedTuple
 
 from .errors import ChunkCorrupt, ChunkMissing, ChunkStoreError
 from .manifest import check_digest
-from .packfile import HEADER, MAX_CHUNK, Entry, decode_index, encode_index, padded, parse_header, record_parts, scan
+from .packfile import HEADER, MAX_CHUNK, Entry, decode_index, encode_index, padded, record_gone, record_parts, scan
 from .store import ChunkInfo, ChunkWriter
 from ..fsio import allocated_bytes, pread_into, punch_hole, start_writeback, unshare
 
@@ -237,7 +234,7 @@ class PackSet:
             self._forget(digest, loc)
             return False
         try:
-            if self._record_gone(fd, loc, digest):
+            if record_gone(fd, loc.offset, digest, loc.length):
                 self._forget(digest, loc)
                 return False
             os.utime(fd)
@@ -272,7 +269,7 @@ class PackSet:
             got = pread_into(fd, buf[:want], loc.offset + HEADER)
             data = buf[: loc.length]
             if got < loc.length or hashlib.sha256(data).hexdigest() != digest:
-                if self._record_gone(fd, loc, digest):
+                if record_gone(fd, loc.offset, digest, loc.length):
                     self._forget(digest, loc)
                     raise ChunkMissing(digest, "packs")
                 raise ChunkCorrupt(digest, f"packed record in {loc.pack} does not hash to its name")
@@ -287,15 +284,6 @@ class PackSet:
         buf = bytearray(loc.length)
         self.read_into(digest, memoryview(buf))
         return bytes(buf)
-
-    @staticmethod
-    def _record_gone(fd: int, loc: Loc, digest: str) -> bool:
-        """True when the record's header no longer names ``digest`` (punched by gc elsewhere)."""
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        if flags & _O_DIRECT:
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~_O_DIRECT)  # a small unaligned read
-        raw = os.pread(fd, HEADER, loc.offset)
-        return parse_header(raw) != (digest, loc.length)
 
     def _forget(self, digest: str, loc: Loc) -> None:
         with self._lock:
@@ -438,13 +426,18 @@ class PackWriter(ChunkWriter):
         self._size = 0
         self._done: list[tuple[str, int]] = []
         self._entries: dict[str, list[Entry]] = {}
+        self._writing: set[str] = set()  # digests reserved by a put (stay reserved: written once)
         self._closed = False
 
-    def _reserve(self, length: int) -> tuple[str, int, int]:
-        """Room for a record of ``length`` data bytes: ``(pack id, fd, offset)``."""
+    def _reserve(self, digest: str, length: int) -> tuple[str, int, int] | None:
+        """Room for a record of ``length`` data bytes: ``(pack id, fd, offset)``; None when the
+        packs hold the chunk or another thread is writing it (one image may repeat a chunk)."""
         with self._lock:
             if self._closed:
                 raise ChunkStoreError("pack writer is closed")
+            if digest in self._writing or self._set.has(digest, length):
+                return None
+            self._writing.add(digest)
             if self._current is None or self._size >= PACK_LIMIT:
                 if self._current is not None:
                     self._done.append(self._current)
@@ -462,9 +455,10 @@ class PackWriter(ChunkWriter):
         length = len(data)
         if not 0 < length <= MAX_CHUNK:
             raise ChunkStoreError(f"chunk {digest}: length {length} cannot be packed")
-        if self._set.has(digest, length):
+        room = self._reserve(digest, length)
+        if room is None:
             return False
-        pack_id, fd, offset = self._reserve(length)
+        pack_id, fd, offset = room
         total = HEADER + padded(length)
         parts = record_parts(digest, data)
         written = os.pwritev(fd, parts, offset)  # the whole record in one call

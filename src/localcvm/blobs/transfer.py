@@ -61,7 +61,7 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
     """
     todo = [(d, n) for d, n in manifest.unique_chunks().items()]
     total = sum(n for _, n in todo)
-    done = copied = 0
+    done = 0
     if progress:
         progress(0, total)
     if zero_copy and todo:
@@ -72,6 +72,13 @@ def copy_missing_chunks(src: ChunkStore, dst: ChunkStore, manifest: Manifest, *,
     if not todo:
         dst.sync()
         return 0
+    return _copy_bytes(src, dst, todo, done, total, progress, before_put)
+
+
+def _copy_bytes(src: ChunkStore, dst: ChunkStore, todo: list[tuple[str, int]], done: int, total: int,
+                progress, before_put) -> int:
+    """The byte path of ``copy_missing_chunks``: verified reads ahead, one write in flight."""
+    copied = 0
     page = mmap.PAGESIZE
     size = -(-max(n for _, n in todo) // page) * page
     free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
