@@ -135,3 +135,34 @@ def test_a_corrupt_linked_chunk_is_still_refused_on_read(tmp_path):
 
     with pytest.raises(ChunkCorrupt):
         dst.get(victim)
+
+
+def test_s3_to_s3_copies_are_server_side(blob_s3_server, blob_store_factory, tmp_path, monkeypatch):
+    """Two S3-backed regions on one endpoint: the copy is CopyObject, no chunk byte read or written
+    by localcvm; the destination reads back byte-identical, and survives the source's deletion."""
+    src, dst = blob_store_factory("s3"), blob_store_factory("s3")
+    m = write_image(src, make_file(tmp_path / "a.raw", [block(s) for s in range(80)]), chunk_size=SMALL)
+    first = m.chunks[0]
+    dst.put(first, src.get(first))  # one chunk already there: touched, not copied
+
+    def no_bytes(*_a, **_k):
+        raise AssertionError("a chunk's bytes went through localcvm")
+
+    for store in (src, dst):
+        monkeypatch.setattr(store, "get", no_bytes)
+        monkeypatch.setattr(store, "read_into", no_bytes)
+        monkeypatch.setattr(store, "put", no_bytes)
+    progress = []
+    assert copy_missing_chunks(src, dst, m, progress=lambda d, t: progress.append((d, t))) == 0
+    assert progress[-1] == (80 * SMALL, 80 * SMALL)
+    monkeypatch.undo()
+    for d in m.digests():
+        src.delete(d)
+    read_image(dst, m, tmp_path / "out.raw")  # every chunk verified against its SHA-256
+    assert filecmp.cmp(tmp_path / "a.raw", tmp_path / "out.raw", shallow=False)
+
+
+def test_local_to_s3_copies_bytes(blob_s3_server, blob_store_factory, tmp_path):
+    src, dst = LocalChunkStore(tmp_path / "src"), blob_store_factory("s3")
+    m = packed_image(src, tmp_path, range(3))
+    assert copy_missing_chunks(src, dst, m) == 3 * SMALL  # different backends: the byte path
