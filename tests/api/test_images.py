@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +14,7 @@ from tencentcloud.cvm.v20170312 import models
 from tests.helpers import wait_until
 
 from . import sdk
+from .instances_util import call
 from .images_util import (convert, describe, image_of, import_image, import_params, make_raw,
                           new_account, same_disk, wait_image)
 
@@ -265,3 +267,60 @@ def test_export_rules(server, source_images):
     assert _code(lambda: export([lin], BucketName="Bad_Bucket!")).code == "InvalidParameterValue"
     assert _code(lambda: export([lin], DryRun=True)).code == "DryRunOperation"
     assert _code(lambda: export([])).code == "InvalidParameter.ImageIdsSnapshotIdsMustOne"
+
+
+def test_a_fixed_vhd_is_not_streamed_as_raw(server, source_images, tmp_path, files):
+    """A fixed VHD looks raw until its last 512 bytes (the footer): the streamed import notices and
+    imports it as a VHD, so the footer never becomes disk data."""
+    raw, _urls = source_images
+    fixed = tmp_path / "fixed.vhd"
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on",
+                    str(raw), str(fixed)], check=True)
+    url = files.add(f"{uuid.uuid4().hex[:6]}-fixed.vhd", fixed)
+    _acct, client_for = new_account(server, _uniq("vhdfixed"))
+    client = client_for()
+    image_id = import_image(client, url, "fixed-vhd")
+    assert wait_image(client, image_id).ImageState == "NORMAL"
+    bucket = f"bucket-{uuid.uuid4().hex[:6]}"
+    resp = call(client, "ExportImages", {"BucketName": bucket, "ImageIds": [image_id], "ExportFormat": "RAW"})
+    out = server.data_dir / "cos" / bucket / resp.CosPaths[0]
+    wait_until(out.exists, timeout=120, what=f"export {out}")
+    assert same_disk(raw, "raw", out, "raw")
+
+
+def test_a_raw_import_needs_no_scratch_copy(server, files, tmp_path):
+    """A raw image is chunked as it downloads: the job's scratch directory never holds more than
+    two chunks (the download is not written out first), and the image reads back the same."""
+    import random
+    import threading
+
+    from localcvm.blobs import CHUNK_SIZE
+
+    data = random.Random(9).randbytes(64 * 1024 * 1024)
+    path = tmp_path / "big.raw"
+    path.write_bytes(data)
+    url = files.add(f"{uuid.uuid4().hex[:6]}-big.raw", path)
+    _acct, client_for = new_account(server, _uniq("stream"))
+    client = client_for()
+    work, peak, done = server.data_dir / "work", [0], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            size = sum(f.stat().st_size for f in work.rglob("*") if f.is_file()) if work.exists() else 0
+            peak[0] = max(peak[0], size)
+            done.wait(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        image_id = import_image(client, url, "streamed")
+        assert wait_image(client, image_id).ImageState == "NORMAL"
+    finally:
+        done.set()
+        watcher.join()
+    assert peak[0] <= 2 * CHUNK_SIZE, peak[0]
+    bucket = f"bucket-{uuid.uuid4().hex[:6]}"
+    resp = call(client, "ExportImages", {"BucketName": bucket, "ImageIds": [image_id], "ExportFormat": "RAW"})
+    out = server.data_dir / "cos" / bucket / resp.CosPaths[0]
+    wait_until(out.exists, timeout=120, what=f"export {out}")
+    assert out.read_bytes() == data

@@ -56,6 +56,8 @@ __all__ = [
     "UnsupportedImage",
     "detect_format",
     "inspect_image",
+    "is_vhd_footer",
+    "streams_as_raw",
     "verify_with_qemu",
 ]
 
@@ -134,6 +136,19 @@ def detect_format(path: str | os.PathLike[str], *, max_virtual_size: int = DEFAU
         return InspectResult("raw", size, ("no known image header: treated as a raw disk",), {}, size)
     finally:
         os.close(fd)
+
+
+def streams_as_raw(head: bytes) -> bool:
+    """True when a file's first bytes show no image header, so it may be read as a raw disk while it
+    arrives (its last 512 bytes must still not be a VHD footer: ``is_vhd_footer``). An image with
+    any known header, supported or not, is False: it is inspected as a whole file."""
+    return not (head.startswith((QCOW_MAGIC, VMDK_MAGIC, VHD_COOKIE)) or _unsupported_format(head)
+                or looks_like_descriptor(head))
+
+
+def is_vhd_footer(tail: bytes) -> bool:
+    """Whether the last 512 bytes of a file are a (fixed) VHD's footer."""
+    return tail.startswith(VHD_COOKIE)
 
 
 def verify_with_qemu(path: str | os.PathLike[str], result: InspectResult) -> InspectResult:

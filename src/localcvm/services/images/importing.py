@@ -7,19 +7,23 @@ is picked up again and finishes. Progress is reported as the image's
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ...blobs import write_image
+from ...blobs import Manifest, write_image
+from ...blobs.stream import write_stream
 from ...blobs.registry import BlobRegistry
 from ...imaging import qemu_img
-from ...imaging.inspect import UnsafeImage, inspect_image
+from ...imaging.inspect import UnsafeImage, inspect_image, is_vhd_footer, streams_as_raw
+from ...imaging.probe import HEAD_SIZE
 from ...imaging.volumes import Volumes
 from ...jobs.queue import JobHandle, enqueue
 from ...store.models import Image, ImageDisk
@@ -126,7 +130,6 @@ class ImageImporter:
         image_id = handle.view.resource_id
         region = handle.payload["region"]
         work = self.blobs.work_dir(handle.view.job_id)
-        raw = work / "disk.raw"
         state = dict(handle.checkpoint)
 
         def report(percent: float, **checkpoint) -> None:
@@ -143,15 +146,9 @@ class ImageImporter:
 
         try:
             report(state.get("pct", 0))
-            self._fetch_raw(handle.payload["url"], work, state, report)
-            manifest = write_image(self.blobs.store(region), str(raw), facts={"source_format": state.get("format", "raw")},
-                                   progress=lambda done, total: report(70 + 29 * done / max(total, 1)))
-            # The converted file becomes the read-only base that instance disks are overlays of
-            # (a rename), so launching from the image never depends on its size.
-            self.volumes.adopt_base(region, f"{image_id}-0", Path(raw))
-            # Drop the scratch copy before the image turns NORMAL, so a launch right after never
-            # competes with deleting it (a crash from here on just redoes the import).
-            shutil.rmtree(work, ignore_errors=True)
+            manifest = None if state.get("downloaded") else self._stream_raw(handle.payload["url"], region, report)
+            if manifest is None:
+                manifest = self._import_file(handle.payload["url"], work, region, image_id, state, report)
         except qemu_img.QemuImgError as exc:
             raise ImportFailed(f"The image could not be converted: {exc}") from None
         except httpx.HTTPError as exc:
@@ -165,6 +162,50 @@ class ImageImporter:
 
         handle.finish(True, "", finish)
         shutil.rmtree(work, ignore_errors=True)
+        # A streamed import has no raw file to adopt: its launch base is made from the chunks now,
+        # after NORMAL (a launch meanwhile makes it itself, under the same lock; a crash: at launch).
+        self.volumes.ensure_base(region, f"{image_id}-0", manifest)
+
+    def _stream_raw(self, url: str, region: str, report) -> Manifest | None:
+        """A raw disk chunked as it downloads (no scratch file, each byte written once); None when
+        the file has an image header (or a VHD footer): then it is inspected as a whole file."""
+        limit = min(self.settings.max_import_bytes, self.settings.max_image_virtual_gib * GIB)
+        with fetch(url, self.settings.max_import_bytes) as (resp, expected):
+            pieces = body(resp, expected, limit)
+            head = b""
+            for piece in pieces:
+                head += piece
+                if len(head) >= HEAD_SIZE:
+                    break
+            if not head:
+                raise ImportFailed("The image file is empty.")
+            if not streams_as_raw(head):
+                return None
+
+            def check_last(tail: bytes) -> None:
+                if is_vhd_footer(tail):
+                    raise _NotRaw
+
+            try:
+                return write_stream(self.blobs.store(region), itertools.chain([head], pieces),
+                                    progress=lambda got: report(99 * got / (expected or limit)),
+                                    check_last=check_last, facts={"source_format": "raw"})
+            except _NotRaw:
+                return None
+
+    def _import_file(self, url: str, work: Path, region: str, image_id: str, state: dict, report) -> Manifest:
+        """The whole-file path: download, inspect, convert to raw, chunk; the raw file becomes the base."""
+        raw = work / "disk.raw"
+        self._fetch_raw(url, work, state, report)
+        manifest = write_image(self.blobs.store(region), str(raw), facts={"source_format": state.get("format", "raw")},
+                               progress=lambda done, total: report(70 + 29 * done / max(total, 1)))
+        # The converted file becomes the read-only base that instance disks are overlays of
+        # (a rename), so launching from the image never depends on its size.
+        self.volumes.adopt_base(region, f"{image_id}-0", Path(raw))
+        # Drop the scratch copy before the image turns NORMAL, so a launch right after never
+        # competes with deleting it (a crash from here on just redoes the import).
+        shutil.rmtree(work, ignore_errors=True)
+        return manifest
 
     def _fetch_raw(self, url: str, work: Path, state: dict, report) -> None:
         """``work/disk.raw``: downloaded, inspected and converted (steps a resumed job did already are skipped)."""
@@ -192,9 +233,13 @@ def _same_origin(a: str, b: str) -> bool:
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
 
 
-def download(url: str, dest: str, max_bytes: int, progress) -> int:
-    """Stream ``url`` to ``dest``; redirects are followed only within the same origin."""
-    tmp = dest + ".part"
+class _NotRaw(Exception):
+    """The streamed file turned out to be a fixed VHD (its footer at the end)."""
+
+
+@contextlib.contextmanager
+def fetch(url: str, max_bytes: int) -> Iterator[tuple[httpx.Response, int | None]]:
+    """GET ``url`` (redirects followed only within the same origin): the response and its declared length."""
     with httpx.Client(follow_redirects=False, timeout=httpx.Timeout(30.0, read=120.0)) as client:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
@@ -211,21 +256,36 @@ def download(url: str, dest: str, max_bytes: int, progress) -> int:
                 expected = int(declared) if declared and declared.isdigit() else None
                 if expected is not None and expected > max_bytes:
                     raise ImportFailed(f"The image file is {expected} bytes; the limit is {max_bytes}.")
-                got = 0
-                with open(tmp, "wb") as fh:
-                    for chunk in resp.iter_bytes(1024 * 1024):
-                        got += len(chunk)
-                        if got > max_bytes:
-                            raise ImportFailed(f"The image file exceeds the limit of {max_bytes} bytes.")
-                        fh.write(chunk)
-                        if expected:
-                            progress(got / expected)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                if expected is not None and got != expected:
-                    raise ImportFailed(f"The download was truncated: got {got} of {expected} bytes.")
-                if got == 0:
-                    raise ImportFailed("The image file is empty.")
-                os.replace(tmp, dest)
-                return got
+                yield resp, expected
+                return
         raise ImportFailed(f"The image URL redirects more than {MAX_REDIRECTS} times.")
+
+
+def body(resp: httpx.Response, expected: int | None, max_bytes: int) -> Iterator[bytes]:
+    """The response's bytes, refusing more than ``max_bytes``, a truncated or an empty body."""
+    got = 0
+    for piece in resp.iter_bytes(1024 * 1024):
+        got += len(piece)
+        if got > max_bytes:
+            raise ImportFailed(f"The image file exceeds the limit of {max_bytes} bytes.")
+        yield piece
+    if expected is not None and got != expected:
+        raise ImportFailed(f"The download was truncated: got {got} of {expected} bytes.")
+    if got == 0:
+        raise ImportFailed("The image file is empty.")
+
+
+def download(url: str, dest: str, max_bytes: int, progress) -> int:
+    """Stream ``url`` to ``dest`` (made durable, then renamed into place)."""
+    tmp = dest + ".part"
+    got = 0
+    with fetch(url, max_bytes) as (resp, expected), open(tmp, "wb") as fh:
+        for piece in body(resp, expected, max_bytes):
+            fh.write(piece)
+            got += len(piece)
+            if expected:
+                progress(got / expected)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, dest)
+    return got

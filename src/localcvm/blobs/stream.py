@@ -1,0 +1,105 @@
+"""A raw disk arriving as a stream (an import's download) -> chunks + manifest, in one pass.
+
+Bytes are cut into chunks as they arrive and each chunk is hashed and written
+once (through the store's bulk writer: a local store appends it to a pack), so
+an import needs no scratch copy of the image: memory holds ``workers + 2``
+chunks, the disk nothing beyond the chunks themselves. Zero chunks become holes.
+The last chunk is held back until the stream ends, so ``check_last`` can look
+at the final bytes (an import refuses to read a fixed VHD's footer as disk data)
+before anything of it is stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from .imagefile import store_chunk
+from .manifest import CHUNK_SIZE, Manifest
+from .store import ChunkStore, ChunkWriter
+
+__all__ = ["write_stream"]
+
+
+class _Chunker:
+    def __init__(self, store: ChunkStore, writer: ChunkWriter, pool: ThreadPoolExecutor, chunk_size: int,
+                 workers: int) -> None:
+        self.store, self.writer, self.pool, self.size = store, writer, pool, chunk_size
+        self.free = deque(bytearray(chunk_size) for _ in range(workers + 2))
+        self.ready = threading.Semaphore(len(self.free))
+        self.lock = threading.Lock()
+        self.chunks: list[str | None] = []
+        self.pending: list[Future[None]] = []
+
+    def take(self) -> bytearray:
+        self.ready.acquire()
+        with self.lock:
+            return self.free.popleft()
+
+    def give(self, buf: bytearray) -> None:
+        with self.lock:
+            self.free.append(buf)
+        self.ready.release()
+
+    def submit(self, index: int, buf: bytearray, length: int) -> None:
+        def job() -> None:
+            try:
+                data = buf if length == self.size else bytes(memoryview(buf)[:length])
+                self.chunks[index] = store_chunk(self.store, data, self.writer)
+            finally:
+                self.give(buf)
+
+        self.pending = [f for f in self.pending if not f.done() or f.result()]
+        self.pending.append(self.pool.submit(job))
+
+
+def write_stream(store: ChunkStore, pieces: Iterable[bytes], *, chunk_size: int = CHUNK_SIZE,
+                 progress: Callable[[int], None] | None = None, check_last: Callable[[bytes], None] | None = None,
+                 workers: int | None = None, facts: dict | None = None) -> Manifest:
+    """Chunk the raw disk that ``pieces`` yields into ``store``; return its manifest (not stored:
+    the caller writes it once this returns). ``progress(bytes_received)`` runs after each piece;
+    ``check_last(tail)`` gets the stream's last (up to 512) bytes before the last chunk is stored
+    and may raise to refuse the stream."""
+    workers = max(1, workers or store.parallelism)
+    received = 0
+    with store.writer() as writer, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream-put") as pool:
+        c = _Chunker(store, writer, pool, chunk_size, workers)
+        try:
+            held: tuple[int, bytearray, int] | None = None
+            cur, fill = c.take(), 0
+            for piece in pieces:
+                view = memoryview(piece)
+                received += len(view)
+                while view:
+                    n = min(len(view), chunk_size - fill)
+                    cur[fill:fill + n] = view[:n]
+                    fill, view = fill + n, view[n:]
+                    if fill == chunk_size:
+                        if held:
+                            c.submit(*held)
+                        held = (len(c.chunks), cur, fill)
+                        c.chunks.append(None)
+                        cur, fill = c.take(), 0
+                if progress:
+                    progress(received)
+            if fill:
+                if held:
+                    c.submit(*held)
+                held = (len(c.chunks), cur, fill)
+                c.chunks.append(None)
+            else:
+                c.give(cur)
+            if held:
+                if check_last:
+                    check_last(bytes(memoryview(held[1])[max(0, held[2] - 512):held[2]]))
+                c.submit(*held)
+            for f in c.pending:
+                f.result()
+        except BaseException:
+            for f in c.pending:
+                f.cancel()
+            raise
+    store.sync()
+    return Manifest(virtual_size=received, chunk_size=chunk_size, chunks=c.chunks, facts=dict(facts or {}))
