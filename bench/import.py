@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""ImportImage over HTTP until NORMAL, next to `curl -o` of the same file from the same local HTTP server.
+
+One `localcvm serve` (SQLite, local chunk store) and one local file server; page cache dropped
+before each run. A raw image streams into the chunk store as it downloads (no scratch copy);
+a qcow2 of the same disk is downloaded, inspected, converted and chunked. The peak size of the
+server's scratch directory during the raw import is sampled every 10 ms.
+
+    python bench/import.py [--size-mib 2048] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from image_store import drop_caches, make_file  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+def scratch_peak(work: Path, done: threading.Event, peak: list[int]) -> None:
+    while not done.is_set():
+        size = 0
+        if work.exists():
+            for root, _dirs, names in os.walk(work):
+                for n in names:
+                    try:
+                        size += os.lstat(os.path.join(root, n)).st_blocks * 512
+                    except FileNotFoundError:
+                        pass
+        peak[0] = max(peak[0], size)
+        done.wait(0.01)
+
+
+def main() -> int:
+    from tests.api import sdk
+    from tests.api.images_util import image_of, import_image
+    from tests.api.instances_util import call
+    from tests.fileserver import file_server
+    from tests.helpers import Server, wait_until
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-mib", type=int, default=2048)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="lc-bench-import-", dir=os.environ.get("LOCALCVM_BENCH_DIR")))
+    try:
+        raw = tmp / "disk.raw"
+        make_file(raw, args.size_mib, seed=5)
+        qcow2 = tmp / "disk.qcow2"
+        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow2)], check=True)
+        with file_server(tmp / "files") as files:
+            urls = {"raw": files.add("disk.raw", raw), "qcow2": files.add("disk.qcow2", qcow2)}
+            srv = Server(data_dir=tmp / "srv").start()
+            try:
+                client = sdk.cvm(srv)
+                results: dict[str, list[float]] = {"curl": [], "raw": [], "qcow2": []}
+                peaks = []
+                for r in range(args.rounds):
+                    drop_caches()
+                    t0 = time.perf_counter()
+                    subprocess.run(["curl", "-s", "-o", str(tmp / "curl.out"), urls["raw"]], check=True)
+                    results["curl"].append(time.perf_counter() - t0)
+                    (tmp / "curl.out").unlink()
+                    for fmt in ("raw", "qcow2"):
+                        drop_caches()
+                        done, peak = threading.Event(), [0]
+                        watcher = threading.Thread(target=scratch_peak, args=(srv.data_dir / "work", done, peak))
+                        watcher.start()
+                        t0 = time.perf_counter()
+                        image_id = import_image(client, urls[fmt], f"bench-{fmt}-{r}")
+                        state = wait_until(lambda: (lambda s: s if s != "IMPORTING" else None)(
+                            image_of(client, image_id).ImageState), timeout=900, interval=0.02, what="import")
+                        results[fmt].append(time.perf_counter() - t0)
+                        done.set()
+                        watcher.join()
+                        assert state == "NORMAL", state
+                        if fmt == "raw":
+                            peaks.append(peak[0])
+                        call(client, "DeleteImages", {"ImageIds": [image_id]})
+            finally:
+                srv.stop()
+        med = {k: statistics.median(v) for k, v in results.items()}
+        mib = args.size_mib
+        print(f"image: {mib} MiB of random data, {args.rounds} rounds, page cache dropped before each run")
+        print(f"curl -o (reference)            {mib / med['curl']:7.1f} MiB/s ({med['curl']:.2f} s)  runs {results['curl']}")
+        for fmt in ("raw", "qcow2"):
+            print(f"ImportImage {fmt:5} until NORMAL  {mib / med[fmt]:7.1f} MiB/s ({med[fmt]:.2f} s) = "
+                  f"{med['curl'] / med[fmt] * 100:5.1f} % of curl -o   runs {[round(t, 2) for t in results[fmt]]}")
+        print(f"peak scratch space during the raw import: {max(peaks) / MiB:.1f} MiB")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
