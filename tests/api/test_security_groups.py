@@ -146,3 +146,14 @@ def test_default_group(server):
     dv = vcall(v, "CreateDefaultVpc", {}).Vpc
     assert dv.CidrBlock == "172.16.0.0/16" and dv.SubnetId.startswith("subnet-")
     assert vcall(v, "CheckDefaultSubnet", {"Zone": "ap-guangzhou-3"}).Result is True
+
+
+def test_deleted_default_vpc_stays_deleted_until_create_default_vpc(server):
+    created, c, v = network_account(server)
+    (default,) = vcall(v, "DescribeVpcs", {}).VpcSet
+    vcall(v, "DeleteVpc", {"VpcId": default.VpcId})
+    assert vcall(v, "DescribeVpcs", {}).TotalCount == 0
+    assert vcall(v, "DescribeSubnets", {}).TotalCount == 0
+    again = vcall(v, "CreateDefaultVpc", {"Zone": "ap-guangzhou-3"}).Vpc
+    assert again.VpcId == default.VpcId
+    assert [x.IsDefault for x in vcall(v, "DescribeVpcs", {}).VpcSet] == [True]

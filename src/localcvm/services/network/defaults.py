@@ -57,16 +57,12 @@ def default_subnet_cidr(position: int) -> str:
     return str(ipaddress.IPv4Network(DEFAULT_VPC_CIDR).network_address + 4096 * position) + "/20"
 
 
-def has_defaults(repo: Repo, uin: str, region: str) -> bool:
-    return NetworkRepo(repo).get_vpc(default_vpc(uin, region)) is not None
-
-
-def write_defaults(repo: Repo, uin: str, region: Region, *, group: bool = True) -> None:
+def write_defaults(repo: Repo, uin: str, region: Region, *, vpc: bool = True, group: bool = True) -> None:
     """The default VPC, its subnets and the default group, when missing (``repo`` is a write
     transaction that holds the account's region lock)."""
     net, now = NetworkRepo(repo), utcnow()
     vpc_id = default_vpc(uin, region.region)
-    if net.get_vpc(vpc_id) is None:
+    if vpc and net.get_vpc(vpc_id) is None:
         repo.add(Vpc(vpc_id=vpc_id, owner_uin=uin, region=region.region, name=DEFAULT_VPC_NAME, cidr=DEFAULT_VPC_CIDR,
                      is_default=True, enable_multicast=False, dns_servers=json.dumps(["183.60.83.19", "183.60.82.98"]),
                      domain_name="", created_at=now))

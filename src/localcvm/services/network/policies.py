@@ -114,11 +114,13 @@ class PolicyOps:
         self._change(identity, region, sg_id, policies.version, change)
 
     def modify_policies(self, identity: Identity, region: str, sg_id: str, policies: PolicySetInput) -> None:
-        """ModifySecurityGroupPolicies: the whole set is replaced (Version 0 clears it)."""
+        """ModifySecurityGroupPolicies: the whole set is replaced; Version 0 clears it. Its Version is not
+        compared: clients send the version the set will have (the Terraform provider sends the one it
+        read plus one), so a reset never fails on it."""
         clear = policies.version == "0"
         new = {"ingress": [] if clear else _normalized(policies.ingress, "ingress"),
                "egress": [] if clear else _normalized(policies.egress, "egress")}
-        self._change(identity, region, sg_id, None if clear else policies.version, lambda current: new)
+        self._change(identity, region, sg_id, None, lambda current: new)
 
     def replace_policy(self, identity: Identity, region: str, sg_id: str, policies: PolicySetInput,
                        original: PolicySetInput | None) -> None:

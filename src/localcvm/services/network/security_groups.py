@@ -193,7 +193,7 @@ class GroupOps:
         return view
 
     def create_default_group(self, identity: Identity, region: str) -> GroupView:
-        self.ensure(identity, region, force=True)
+        self.ensure(identity, region, group=True)
         with self.db.read() as repo:
             row = NetworkRepo(repo).get_group(default_group(identity.uin, region))
             return group_view(row, repo.tags_of([row.sg_id])[row.sg_id])

@@ -21,23 +21,23 @@ class NetworkService(VpcOps, SubnetOps, AddressOps, GroupOps, PolicyOps):
         self.db = db
         self.regions = regions
 
-    def ensure(self, identity: Identity, region: str, *, force: bool = False) -> None:
-        """The account's default network in ``region`` (see ``defaults``), created on first use; one
-        indexed read when it exists. ``force`` (CreateDefaultVpc, CreateDefaultSecurityGroup) also
-        recreates a default VPC or group that was deleted."""
+    def ensure(self, identity: Identity, region: str, *, vpc: bool = False, group: bool = False) -> None:
+        """The account's default network in ``region`` (see ``defaults``), created on the account's first
+        use of the region (no VPC and no security group yet); one indexed read once it exists. ``vpc``
+        (CreateDefaultVpc) and ``group`` (CreateDefaultSecurityGroup) recreate a deleted default VPC or group."""
         r = self.regions.get(region, product="vpc")
+        uin = identity.uin
         with self.db.read() as repo:
             nr = NetworkRepo(repo)
-            have_vpc = nr.get_vpc(defaults.default_vpc(identity.uin, region)) is not None
-            have_group = nr.get_group(defaults.default_group(identity.uin, region)) is not None
-            if have_vpc and (have_group or not force):
+            if nr.get_vpc(defaults.default_vpc(uin, region)) is not None and not group:
                 return
-            if not force and nr.groups_of(identity.uin, region):
-                have_group = True  # a first use after the default VPC was deleted: nothing comes back uninvited
+            if not (vpc or group) and (nr.vpcs_of(uin, region) or nr.groups_of(uin, region)):
+                return  # the region was used before: a deleted default network stays deleted
         with self.db.write() as repo:
-            repo.lock(f"network:{identity.uin}:{region}")
-            if force or not have_vpc:
-                defaults.write_defaults(repo, identity.uin, r, group=force or not have_group)
+            repo.lock(f"network:{uin}:{region}")
+            nr = NetworkRepo(repo)
+            first = not nr.vpcs_of(uin, region) and not nr.groups_of(uin, region)
+            defaults.write_defaults(repo, uin, r, vpc=first or vpc, group=first or group)
 
     # --- the firewall ---------------------------------------------------------------------------
     def explain(self, instance_id: str, source_ip: str, protocol: str, port: int) -> Decision:

@@ -152,7 +152,7 @@ class VpcOps:
         zone = zone or r.zones[0].zone
         if zone not in {z.zone for z in r.zones}:
             raise errors.InvalidParameterValue(f"The zone `{zone}` is not in {region}.")
-        self.ensure(identity, region, force=True)
+        self.ensure(identity, region, vpc=True)
         with self.db.read() as repo:
             nr = NetworkRepo(repo)
             vpc = nr.get_vpc(default_vpc(identity.uin, region))
