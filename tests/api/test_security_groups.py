@@ -157,3 +157,32 @@ def test_deleted_default_vpc_stays_deleted_until_create_default_vpc(server):
     again = vcall(v, "CreateDefaultVpc", {"Zone": "ap-guangzhou-3"}).Vpc
     assert again.VpcId == default.VpcId
     assert [x.IsDefault for x in vcall(v, "DescribeVpcs", {}).VpcSet] == [True]
+
+
+def test_replace_policies_by_value_and_stale_versions_change_nothing(server):
+    created, c, v = network_account(server)
+    sid = vcall(v, "CreateSecurityGroupWithPolicies", {
+        "GroupName": "r", "GroupDescription": "r", "SecurityGroupPolicySet": {"Ingress": [
+            {"Protocol": "TCP", "Port": "22", "CidrBlock": "10.0.0.0/8", "Action": "ACCEPT"},
+            {"Protocol": "UDP", "Port": "53", "CidrBlock": "10.0.0.0/8", "Action": "ACCEPT"}]}}
+    ).SecurityGroup.SecurityGroupId
+    version = _rules(v, sid).Version
+    vcall(v, "ReplaceSecurityGroupPolicies", {
+        "SecurityGroupId": sid,
+        "OriginalSecurityGroupPolicySet": {"Ingress": [{"Protocol": "UDP", "Port": "53", "CidrBlock": "10.0.0.0/8",
+                                                        "Action": "ACCEPT"}]},
+        "SecurityGroupPolicySet": {"Ingress": [{"Protocol": "UDP", "Port": "5353", "CidrBlock": "10.0.0.0/8",
+                                                "Action": "DROP"}]}})
+    assert _ingress(v, sid) == [(0, "TCP", "22", "10.0.0.0/8", "ACCEPT"), (1, "UDP", "5353", "10.0.0.0/8", "DROP")]
+    assert int(_rules(v, sid).Version) == int(version) + 1
+    before = (_rules(v, sid).Version, _ingress(v, sid))
+    stale = {"Version": version, "Ingress": [{"PolicyIndex": 0}]}
+    assert refused(lambda: vcall(v, "DeleteSecurityGroupPolicies", {"SecurityGroupId": sid,
+                                                                    "SecurityGroupPolicySet": stale})) == \
+        "UnsupportedOperation.VersionMismatch"
+    assert refused(lambda: vcall(v, "ReplaceSecurityGroupPolicy", {"SecurityGroupId": sid, "SecurityGroupPolicySet": {
+        "Version": version, "Ingress": [{"PolicyIndex": 0, "Protocol": "TCP", "Port": "23", "CidrBlock": "0.0.0.0/0",
+                                         "Action": "ACCEPT"}]}})) == "UnsupportedOperation.VersionMismatch"
+    assert refused(lambda: vcall(v, "DeleteSecurityGroupPolicies", {"SecurityGroupId": sid, "SecurityGroupPolicySet": {
+        "Ingress": [{"PolicyIndex": 7}]}})) == "InvalidParameterValue.Range"
+    assert (_rules(v, sid).Version, _ingress(v, sid)) == before

@@ -165,3 +165,36 @@ def test_run_instances_network_refusals(server):
         "VpcIpIsUsed"
     got = call(c, "DescribeInstances", {"Filters": [{"Name": "subnet-id", "Values": [sub.SubnetId]}]}).InstanceSet
     assert [x.InstanceId for x in got] == [iid]
+
+
+def test_first_use_from_many_threads_creates_one_default_network(server):
+    created, c, v = network_account(server)
+    results, lock = [], threading.Lock()
+
+    def describe():
+        client = vpc_for(server, created)
+        got = vcall(client, "DescribeVpcs", {}).VpcSet
+        with lock:
+            results.append(tuple(x.VpcId for x in got))
+
+    threads = [threading.Thread(target=describe) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 12 and len(set(results)) == 1 and len(results[0]) == 1
+    groups = vcall(v, "DescribeSecurityGroups", {}).SecurityGroupSet
+    assert [g.SecurityGroupName for g in groups] == ["default"]
+
+
+def test_create_subnets_in_one_call(server):
+    created, c, v = network_account(server)
+    vpc = vcall(v, "CreateVpc", {"VpcName": "multi", "CidrBlock": "10.50.0.0/16"}).Vpc
+    got = vcall(v, "CreateSubnets", {"VpcId": vpc.VpcId, "Tags": [{"Key": "k", "Value": "v"}], "Subnets": [
+        {"SubnetName": "a", "CidrBlock": "10.50.0.0/24", "Zone": "ap-guangzhou-3"},
+        {"SubnetName": "b", "CidrBlock": "10.50.1.0/24", "Zone": "ap-guangzhou-4"}]}).SubnetSet
+    assert [(s.SubnetName, s.Zone, s.TagSet[0].Key) for s in got] == [("a", "ap-guangzhou-3", "k"),
+                                                                       ("b", "ap-guangzhou-4", "k")]
+    listed = vcall(v, "DescribeSubnets", {"Filters": [{"Name": "vpc-id", "Values": [vpc.VpcId]},
+                                                      {"Name": "zone", "Values": ["ap-guangzhou-4"]}]}).SubnetSet
+    assert [s.SubnetName for s in listed] == ["b"]

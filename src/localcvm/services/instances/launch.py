@@ -18,7 +18,6 @@ from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
 from ..images import ImageView
-from ..network import default_group
 from ..network.addresses import SubnetChoice
 from . import lifecycle, rules
 from .requests import RunRequest
@@ -116,8 +115,7 @@ class LaunchOps:
         subnet = self.network.choose_subnet(identity, region, zone, req.vpc_id, req.subnet_id, list(req.private_ips),
                                             req.count)
         with self.db.read() as repo:
-            sgs = self.network.check_instance_groups(repo, identity, region, list(req.security_group_ids)
-                                                     or [default_group(identity.uin, region)])
+            sgs = self.network.launch_groups(repo, identity, region, list(req.security_group_ids))
         return RunPlan(zone=zone, itype=itype, image=image, charge=charge, expires=expires, disks=disks,
                        names=tuple(names), keep_image_login=keep, subnet=subnet, security_group_ids=tuple(sgs))
 

@@ -103,6 +103,14 @@ class GroupOps:
                     have = [sg for sg in have if sg not in sg_ids]
                 row.security_group_ids = json.dumps(have)
 
+    def launch_groups(self, repo: Repo, identity: Identity, region: str, sg_ids: list[str]) -> list[str]:
+        """RunInstances' groups: those given (checked), else the default group when it exists (the real
+        service binds the default security group when SecurityGroupIds is not given)."""
+        if sg_ids:
+            return self.check_instance_groups(repo, identity, region, sg_ids)
+        default = NetworkRepo(repo).get_group(default_group(identity.uin, region))
+        return [default.sg_id] if default is not None else []
+
     def create_group(self, identity: Identity, region: str, name: str, description: str, project_id: str | None,
                      tags: dict[str, str], policies: PolicySetInput | None = None) -> GroupView:
         self.ensure(identity, region)
