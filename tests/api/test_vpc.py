@@ -33,6 +33,7 @@ def test_new_account_has_default_vpc_and_subnets_and_instances_land_there(server
     i = instance(c, iid)
     sub = by_zone["ap-guangzhou-3"]
     assert i.VirtualPrivateCloud.VpcId == vpcs[0].VpcId and i.VirtualPrivateCloud.SubnetId == sub.SubnetId
+    assert i.VirtualPrivateCloud.PrivateIpAddresses == i.PrivateIpAddresses
     assert ipaddress.ip_address(i.PrivateIpAddresses[0]) in ipaddress.ip_network(sub.CidrBlock)
     assert i.SecurityGroupIds and i.SecurityGroupIds[0].startswith("sg-")  # the default group
     used = vcall(v, "DescribeUsedIpAddress", {"VpcId": vpcs[0].VpcId}).IpAddressStates

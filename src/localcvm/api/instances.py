@@ -33,7 +33,8 @@ def instance_dict(v: InstanceView) -> dict:
                        "DeleteWithInstance": d.delete_with_instance, "Encrypt": False, "ThroughputPerformance": 0}
                       for d in v.data_disks],
         "PrivateIpAddresses": [v.private_ip] if v.private_ip else [],
-        "VirtualPrivateCloud": {"VpcId": v.vpc_id, "SubnetId": v.subnet_id, "AsVpcGateway": False},
+        "VirtualPrivateCloud": {"VpcId": v.vpc_id, "SubnetId": v.subnet_id, "AsVpcGateway": False,
+                                "PrivateIpAddresses": [v.private_ip] if v.private_ip else [], "Ipv6AddressCount": 0},
         "PublicIpAddresses": [v.public_ip] if v.public_ip else None,
         "InternetAccessible": {
             "InternetChargeType": v.internet_charge_type or "TRAFFIC_POSTPAID_BY_HOUR",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..services.network import GroupView, PolicyInput, PolicySetInput, PolicySetView, PolicyView
-from ..services.tags import tag_map
 from .render import cbs_time, tags
 from .routes import CallContext, action
+from .vpc import vpc_tags
 
 
 def group_dict(v: GroupView) -> dict:
@@ -50,14 +50,14 @@ def policy_set_dict(v: PolicySetView, sg_id: str) -> dict:
 @action("vpc", "CreateSecurityGroup")
 def create_security_group(ctx: CallContext, p: dict) -> dict:
     v = ctx.services.network.create_group(ctx.identity, ctx.region, p["GroupName"], p["GroupDescription"],
-                                          p.get("ProjectId"), tag_map(p.get("Tags")))
+                                          p.get("ProjectId"), vpc_tags(p.get("Tags")))
     return {"SecurityGroup": group_dict(v)}
 
 
 @action("vpc", "CreateSecurityGroupWithPolicies")
 def create_security_group_with_policies(ctx: CallContext, p: dict) -> dict:
     v = ctx.services.network.create_group(ctx.identity, ctx.region, p["GroupName"], p["GroupDescription"],
-                                          p.get("ProjectId"), tag_map(p.get("Tags")),
+                                          p.get("ProjectId"), vpc_tags(p.get("Tags")),
                                           policy_set(p.get("SecurityGroupPolicySet")))
     return {"SecurityGroup": group_dict(v)}
 
@@ -86,7 +86,7 @@ def delete_security_group(ctx: CallContext, p: dict) -> dict:
 def clone_security_group(ctx: CallContext, p: dict) -> dict:
     v = ctx.services.network.clone_group(ctx.identity, ctx.region, p["SecurityGroupId"], p.get("GroupName"),
                                          p.get("GroupDescription"), p.get("ProjectId"), p.get("RemoteRegion"),
-                                         tag_map(p.get("Tags")))
+                                         vpc_tags(p.get("Tags")))
     return {"SecurityGroup": group_dict(v)}
 
 

@@ -8,6 +8,11 @@ from .render import cbs_time, tags
 from .routes import CallContext, action
 
 
+def vpc_tags(items: list[dict] | None) -> dict[str, str]:
+    """vpc's ``Tags`` (``[{"Key", "Value"}]``, either member may be left out of the wire)."""
+    return tag_map([{"Key": t.get("Key") or "", "Value": t.get("Value") or ""} for t in items or []])
+
+
 def vpc_dict(v: VpcView) -> dict:
     return {"VpcId": v.vpc_id, "VpcName": v.name, "CidrBlock": v.cidr, "IsDefault": v.is_default,
             "EnableMulticast": v.enable_multicast, "CreatedTime": cbs_time(v.created_at),
@@ -28,7 +33,7 @@ def subnet_dict(v: SubnetView) -> dict:
 def create_vpc(ctx: CallContext, p: dict) -> dict:
     v = ctx.services.network.create_vpc(ctx.identity, ctx.region, p["VpcName"], p.get("CidrBlock"),
                                         dns_servers=p.get("DnsServers"), domain_name=p.get("DomainName"),
-                                        enable_multicast=p.get("EnableMulticast"), tags=tag_map(p.get("Tags")))
+                                        enable_multicast=p.get("EnableMulticast"), tags=vpc_tags(p.get("Tags")))
     return {"Vpc": vpc_dict(v)}
 
 
@@ -73,15 +78,15 @@ def check_default_subnet(ctx: CallContext, p: dict) -> dict:
 
 @action("vpc", "CreateSubnet")
 def create_subnet(ctx: CallContext, p: dict) -> dict:
-    item = SubnetInput(p["SubnetName"], p.get("CidrBlock") or "", p["Zone"], tag_map(p.get("Tags")))
+    item = SubnetInput(p["SubnetName"], p.get("CidrBlock") or "", p["Zone"], vpc_tags(p.get("Tags")))
     (v,) = ctx.services.network.create_subnets(ctx.identity, ctx.region, p["VpcId"], [item])
     return {"Subnet": subnet_dict(v)}
 
 
 @action("vpc", "CreateSubnets")
 def create_subnets(ctx: CallContext, p: dict) -> dict:
-    common = tag_map(p.get("Tags"))
-    items = [SubnetInput(s["SubnetName"], s.get("CidrBlock") or "", s["Zone"], {**common, **tag_map(s.get("Tags"))})
+    common = vpc_tags(p.get("Tags"))
+    items = [SubnetInput(s["SubnetName"], s.get("CidrBlock") or "", s["Zone"], {**common, **vpc_tags(s.get("Tags"))})
              for s in p["Subnets"]]
     views = ctx.services.network.create_subnets(ctx.identity, ctx.region, p["VpcId"], items)
     return {"SubnetSet": [subnet_dict(v) for v in views]}
