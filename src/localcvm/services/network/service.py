@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ...store.db import Database
 from ...store.repo_network import NetworkRepo
 from ..iam import Identity
@@ -64,3 +66,7 @@ class NetworkService(VpcOps, SubnetOps, AddressOps, GroupOps, PolicyOps):
         """The port proxy's callback: one small read per new connection, so a rule change applies to the
         next connection without restarting anything."""
         return self.explain(instance_id, source_ip, protocol, port).allowed
+
+    def allow_for(self, instance_id: str) -> Callable[[str, str, int], bool]:
+        """The per-instance callback of the QEMU driver's port proxy: ``allow(source_ip, protocol, port)``."""
+        return lambda source_ip, protocol, port: self.connection_allowed(instance_id, source_ip, protocol, port)
