@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import delete, func, select
 
-from .models import Tag
+from .models import Instance, Tag
 from .models_network import IpAllocation, SecurityGroup, SecurityGroupPolicy, Subnet, Vpc
 from .repo import Repo
 
@@ -105,6 +107,17 @@ class NetworkRepo:
         out: dict[str, set[str]] = {}
         for ref, sg in self.session.execute(q):
             out.setdefault(ref, set()).add(sg)
+        return out
+
+    def member_ips(self, uin: str, region: str, sg_ids: set[str]) -> dict[str, set[str]]:
+        """{group: the private addresses of the account's instances in it} for ``sg_ids`` (two columns read)."""
+        out: dict[str, set[str]] = {sg: set() for sg in sg_ids}
+        q = select(Instance.security_group_ids, Instance.private_ip).where(Instance.owner_uin == uin,
+                                                                           Instance.region == region)
+        for groups, ip in self.session.execute(q):
+            for sg in set(json.loads(groups or "[]")) & sg_ids:
+                if ip:
+                    out[sg].add(ip)
         return out
 
     def delete_group(self, sg_id: str) -> None:

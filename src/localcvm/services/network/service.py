@@ -52,13 +52,7 @@ class NetworkService(VpcOps, SubnetOps, AddressOps, GroupOps, PolicyOps):
             order = groups_of_instance(row)
             policies = nr.policies_of(order, "ingress")
             refs = {p.ref_sg_id for p in policies if p.ref_sg_id}
-            members: dict[str, set[str]] = {ref: set() for ref in refs}
-            if refs:
-                others = repo.instances_of(row.owner_uin, row.region)
-                placed = self.placements(repo, others)
-                for other in others:
-                    for sg in set(groups_of_instance(other)) & refs:
-                        members[sg].add(placed[other.instance_id].ip)
+            members = nr.member_ips(row.owner_uin, row.region, refs) if refs else {}
         by_group = {sg: [policy_view(p) for p in policies if p.sg_id == sg] for sg in order}
         return evaluate([(sg, by_group[sg]) for sg in order], source_ip, protocol, port, members)
 
