@@ -35,6 +35,9 @@ def test_group_lifecycle_and_rules(server):
     assert _ingress(v, sid) == [(0, "TCP", "8000-8010", "127.0.0.2", "DROP"), (1, "TCP", "22", "10.0.0.0/8", "ACCEPT"),
                                 (2, "TCP", "80,443", "0.0.0.0/0", "ACCEPT")]
     assert _rules(v, sid).Version == "2"
+    dropped = vcall(v, "DescribeSecurityGroupPolicies", {"SecurityGroupId": sid, "Filters": [
+        {"Name": "poly", "Values": ["DROP"]}, {"Name": "direction", "Values": ["INGRESS"]}]}).SecurityGroupPolicySet
+    assert [(p.PolicyIndex, p.Port) for p in dropped.Ingress] == [(0, "8000-8010")]
     # stale Version, duplicates, bad values and limits are refused and change nothing
     stale = {"Version": "1", "Ingress": [{"Protocol": "UDP", "Port": "53", "CidrBlock": "0.0.0.0/0", "Action": "ACCEPT"}]}
     assert refused(lambda: vcall(v, "CreateSecurityGroupPolicies", {"SecurityGroupId": sid,

@@ -97,7 +97,7 @@ def create_default_security_group(ctx: CallContext, p: dict) -> dict:
 
 @action("vpc", "DescribeSecurityGroupPolicies")
 def describe_security_group_policies(ctx: CallContext, p: dict) -> dict:
-    v = ctx.services.network.describe_policies(ctx.identity, ctx.region, p["SecurityGroupId"])
+    v = ctx.services.network.describe_policies(ctx.identity, ctx.region, p["SecurityGroupId"], p.get("Filters"))
     return {"SecurityGroupPolicySet": policy_set_dict(v, p["SecurityGroupId"])}
 
 

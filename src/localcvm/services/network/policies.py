@@ -15,9 +15,23 @@ from .. import errors
 from ..iam import Identity
 from . import rules
 from .rules import PolicyInput, PolicySetInput
+from ..query import check_filters, match_all
 from .views import PolicySetView, PolicyView
 
 Rules = dict[str, list[PolicyView]]
+# DescribeSecurityGroupPolicies' filters (parameter templates are not modelled: address-module and
+# service-module match nothing)
+POLICY_FILTERS = {"security-group-id", "ip", "address-module", "service-module", "protocol-type", "port", "poly",
+                  "direction", "description"}
+
+
+def _policy_matches(item: tuple[str, PolicyView], name: str, values: list[str]) -> bool:
+    direction, p = item
+    upper = [v.upper() for v in values]
+    return {"security-group-id": p.ref_sg_id in values, "ip": (p.cidr or p.ipv6_cidr) in values,
+            "protocol-type": p.protocol in upper, "port": p.port in values, "poly": p.action in upper,
+            "direction": direction.upper() in upper or direction in values,
+            "description": p.description in values}.get(name, False)
 
 
 def policy_view(row: SecurityGroupPolicy) -> PolicyView:
@@ -44,13 +58,19 @@ def _find(current: list[PolicyView], wanted: PolicyInput, where: str) -> int:
 class PolicyOps:
     """The rule actions (a part of ``NetworkService``)."""
 
-    def describe_policies(self, identity: Identity, region: str, sg_id: str) -> PolicySetView:
+    def describe_policies(self, identity: Identity, region: str, sg_id: str,
+                          filters: list[dict] | None = None) -> PolicySetView:
+        checked = check_filters(list(filters or []), POLICY_FILTERS, "DescribeSecurityGroupPolicies")
         with self.db.read() as repo:
             nr = NetworkRepo(repo)
             row = self.own_group(nr, identity, region, sg_id)
             policies = nr.policies_of([sg_id])
-        return PolicySetView(row.version, tuple(policy_view(p) for p in policies if p.direction == "ingress"),
-                             tuple(policy_view(p) for p in policies if p.direction == "egress"))
+
+        def direction(d: str) -> tuple[PolicyView, ...]:
+            views = [(d, policy_view(p)) for p in policies if p.direction == d]
+            return tuple(v for _, v in match_all(views, checked, _policy_matches))
+
+        return PolicySetView(row.version, direction("ingress"), direction("egress"))
 
     def _change(self, identity: Identity, region: str, sg_id: str, version: str | None,
                 change: Callable[[Rules], Rules]) -> None:
