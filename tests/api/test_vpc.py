@@ -85,6 +85,7 @@ def test_fifty_concurrent_launches_into_a_slash_28(server):
     assert vcall(v, "DescribeSubnets", {"SubnetIds": [sub.SubnetId]}).SubnetSet[0].AvailableIpAddressCount == 0
     assert refused(lambda: vcall(v, "DeleteSubnet", {"SubnetId": sub.SubnetId})) == "ResourceInUse"
     assert refused(lambda: vcall(v, "DeleteVpc", {"VpcId": vpc.VpcId})) == "ResourceInUse"
+    wait_state(c, ok, "RUNNING", timeout=120)
     call(c, "TerminateInstances", {"InstanceIds": ok[:10]})
 
 

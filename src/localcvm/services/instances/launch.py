@@ -184,6 +184,7 @@ class LaunchOps:
         now = utcnow()
         image, itype, net = plan.image, plan.itype, req.internet
         new_ids = [new_id("ins") for _ in plan.names]
+        self.network.check_instance_groups(repo, identity, region, list(plan.security_group_ids))  # still there
         ips = self.network.allocate(repo, identity.uin, plan.subnet, new_ids)
         hostnames = (
             rules.instance_hostnames(req.hostname, req.count, image.os_type, ips)

@@ -95,6 +95,8 @@ class AddressOps:
         """Take one address per resource in ``repo``'s transaction (the subnet's lock serialises takers)."""
         repo.lock(f"subnet:{choice.subnet_id}")
         nr = NetworkRepo(repo)
+        if nr.get_subnet(choice.subnet_id) is None:  # deleted since it was checked
+            raise errors.InvalidParameterValueSubnetNotExist(f"The subnet `{choice.subnet_id}` does not exist.")
         used = nr.used_ips(choice.subnet_id)
         if choice.ips:
             taken = [ip for ip in choice.ips if ip in used]

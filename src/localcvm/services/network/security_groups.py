@@ -72,6 +72,8 @@ class GroupOps:
                 f"An instance can be in at most {rules.GROUPS_PER_INSTANCE} security groups, got {len(sg_ids)}.")
         if len(set(sg_ids)) != len(sg_ids):
             raise errors.InvalidParameterValueDuplicate("A security group is listed twice.")
+        if sg_ids:
+            repo.lock(f"network:{identity.uin}:{region}")  # DeleteSecurityGroup's lock: no instance joins a group going away
         nr = NetworkRepo(repo)
         for sg in sg_ids:
             self.own_group(nr, identity, region, sg, cvm=True)
@@ -86,9 +88,7 @@ class GroupOps:
         if len(instance_ids) > 100:
             raise errors.InvalidParameterValueLimitExceeded("At most 100 InstanceIds per call.")
         with self.db.write() as repo:
-            nr = NetworkRepo(repo)
-            for sg in sg_ids:
-                self.own_group(nr, identity, region, sg, cvm=True)
+            self.check_instance_groups(repo, identity, region, list(dict.fromkeys(sg_ids)))
             for instance_id in dict.fromkeys(instance_ids):
                 if not is_id("ins", instance_id):
                     raise errors.InvalidInstanceIdMalformed(f"The instance ID `{instance_id}` is malformed.")
@@ -167,8 +167,8 @@ class GroupOps:
     def delete_group(self, identity: Identity, region: str, sg_id: str) -> None:
         with self.db.write() as repo:
             nr = NetworkRepo(repo)
-            self.own_group(nr, identity, region, sg_id)
             repo.lock(f"network:{identity.uin}:{region}")
+            self.own_group(nr, identity, region, sg_id)
             users = [r.instance_id for r in repo.instances_of(identity.uin, region) if sg_id in groups_of_instance(r)]
             if users:
                 raise errors.ResourceInUse(f"The security group `{sg_id}` is used by {len(users)} instance(s), "

@@ -80,8 +80,8 @@ class SubnetOps:
         out = []
         with self.db.write() as repo:
             nr = NetworkRepo(repo)
-            vpc = self.own_vpc(nr, identity, region, vpc_id)
             repo.lock(f"vpc:{vpc_id}")
+            vpc = self.own_vpc(nr, identity, region, vpc_id)
             taken = [(s.subnet_id, ipaddress.IPv4Network(s.cidr)) for s in nr.subnets_of_vpc(vpc_id)]
             if len(taken) + len(items) > 100:
                 raise errors.LimitExceededSubnetCidrBlock(f"The VPC `{vpc_id}` can hold at most 100 subnets.")
@@ -133,8 +133,8 @@ class SubnetOps:
     def delete_subnet(self, identity: Identity, region: str, subnet_id: str) -> None:
         with self.db.write() as repo:
             nr = NetworkRepo(repo)
-            self.own_subnet(nr, identity, region, subnet_id)
             repo.lock(f"subnet:{subnet_id}")
+            self.own_subnet(nr, identity, region, subnet_id)
             if nr.used_ips(subnet_id):
                 raise errors.ResourceInUse(f"The subnet `{subnet_id}` holds instance addresses; terminate them first.")
             nr.delete_subnet(subnet_id)

@@ -132,8 +132,10 @@ class VpcOps:
         """Refused while an instance has an address in it (ResourceInUse); its empty subnets go with it."""
         with self.db.write() as repo:
             nr = NetworkRepo(repo)
+            repo.lock(f"vpc:{vpc_id}")  # CreateSubnet's lock, then each subnet's (RunInstances' address lock)
             self.own_vpc(nr, identity, region, vpc_id)
-            repo.lock(f"vpc:{vpc_id}")
+            for subnet in nr.subnets_of_vpc(vpc_id):
+                repo.lock(f"subnet:{subnet.subnet_id}")
             used = nr.allocations_in_vpc(vpc_id)
             if used:
                 raise errors.ResourceInUse(f"The VPC `{vpc_id}` holds {len(used)} instance address(es), "
