@@ -200,3 +200,16 @@ def test_create_subnets_in_one_call(server):
     listed = vcall(v, "DescribeSubnets", {"Filters": [{"Name": "vpc-id", "Values": [vpc.VpcId]},
                                                       {"Name": "zone", "Values": ["ap-guangzhou-4"]}]}).SubnetSet
     assert [s.SubnetName for s in listed] == ["b"]
+
+
+def test_vpc_limit(server):
+    created, c, v = network_account(server)
+    have = vcall(v, "DescribeVpcs", {}).TotalCount
+    for i in range(20 - have):
+        vcall(v, "CreateVpc", {"VpcName": f"v{i}", "CidrBlock": f"10.{i}.0.0/16"})
+    assert refused(lambda: vcall(v, "CreateVpc", {"VpcName": "one-too-many", "CidrBlock": "10.99.0.0/16"})) == \
+        "VpcLimitExceeded"
+    assert vcall(v, "DescribeVpcs", {"Limit": "100"}).TotalCount == 20
+    got = vcall(v, "DescribeVpcs", {"Offset": "5", "Limit": "10"})
+    assert got.TotalCount == 20 and len(got.VpcSet) == 10
+    assert refused(lambda: vcall(v, "DescribeVpcs", {"Limit": "x"})) == "InvalidParameterValue"
