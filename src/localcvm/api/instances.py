@@ -33,7 +33,8 @@ def instance_dict(v: InstanceView) -> dict:
                        "DeleteWithInstance": d.delete_with_instance, "Encrypt": False, "ThroughputPerformance": 0}
                       for d in v.data_disks],
         "PrivateIpAddresses": [v.private_ip] if v.private_ip else [],
-        "VirtualPrivateCloud": {"VpcId": v.vpc_id, "SubnetId": v.subnet_id, "AsVpcGateway": False},
+        "VirtualPrivateCloud": {"VpcId": v.vpc_id, "SubnetId": v.subnet_id, "AsVpcGateway": False,
+                                "PrivateIpAddresses": [v.private_ip] if v.private_ip else [], "Ipv6AddressCount": 0},
         "PublicIpAddresses": [v.public_ip] if v.public_ip else None,
         "InternetAccessible": {
             "InternetChargeType": v.internet_charge_type or "TRAFFIC_POSTPAID_BY_HOUR",
@@ -75,6 +76,7 @@ def run_request(p: dict) -> RunRequest:
     placement = p.get("Placement") or {}
     system = p.get("SystemDisk") or {}
     net = p.get("InternetAccessible") or {}
+    vpc = p.get("VirtualPrivateCloud") or {}
     return RunRequest(
         zone=placement.get("Zone"), project_id=int(placement.get("ProjectId") or 0),
         instance_type=p.get("InstanceType"), image_id=p.get("ImageId"), count=p.get("InstanceCount", 1),
@@ -86,6 +88,8 @@ def run_request(p: dict) -> RunRequest:
             encrypted=bool(d.get("Encrypt") or d.get("KmsKeyId"))) for d in p.get("DataDisks") or []),
         login=_login(p), instance_name=p.get("InstanceName"), hostname=p.get("HostName") or None,
         user_data=p.get("UserData") or None, security_group_ids=tuple(p.get("SecurityGroupIds") or ()),
+        vpc_id=vpc.get("VpcId") or None, subnet_id=vpc.get("SubnetId") or None,
+        private_ips=tuple(vpc.get("PrivateIpAddresses") or ()),
         internet=InternetRequest(charge_type=net.get("InternetChargeType") or "",
                                  max_bandwidth_out=net.get("InternetMaxBandwidthOut") or 0,
                                  public_ip_assigned=bool(net.get("PublicIpAssigned")),

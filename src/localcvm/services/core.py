@@ -31,13 +31,12 @@ class Services:
         from .disks import DiskService
         from .instances import InstanceService
         from .keypairs import KeyPairService
-        from .network import NetworkService
         from .tagging import TaggingService
 
         self.instances = InstanceService(self.db, self.regions, self.images, self.volumes, self.driver, notify=self._notify)
         self.keypairs = KeyPairService(self.db)
         self.tagging = TaggingService(self.db)
-        self.network = NetworkService(self.db, self.regions)
+        self.network = self.instances.network
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
         self.image_creator = ImageCreator(self.images.access, self.instances, self.volumes, self.blobs, self.driver)
 

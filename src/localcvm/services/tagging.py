@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..store.db import Database
 from ..store.repo import Repo
+from ..store.repo_network import NetworkRepo
 from . import errors
 from .iam import Identity
 from .query import check_page
@@ -29,7 +30,8 @@ MAX_TAGS_PER_RESOURCE = 50
 DEFAULT_LIMIT = 15
 
 # What localcvm serves, as (service type, resource prefix) of the six-segment description.
-PREFIXES: dict[str, tuple[str, ...]] = {"cvm": ("instance", "image", "keypair"), "cbs": ("disk", "snapshot")}
+PREFIXES: dict[str, tuple[str, ...]] = {"cvm": ("instance", "image", "keypair", "sg"), "cbs": ("disk", "snapshot"),
+                                        "vpc": ("vpc", "subnet")}
 # Key pairs belong to the account in every region; the others to one region.
 GLOBAL_PREFIXES = {"keypair"}
 
@@ -89,8 +91,10 @@ def check_service(service: str, prefix: str) -> str:
 
 def owned(repo: Repo, identity: Identity, res: ResourceName, *, any_region: bool = False) -> bool:
     """Whether the resource exists and is the caller's (in the named region, for regional ones)."""
+    net = NetworkRepo(repo)
     getters = {"instance": repo.get_instance, "image": repo.get_image, "keypair": repo.get_key_pair,
-               "disk": repo.get_disk, "snapshot": repo.get_snapshot}
+               "disk": repo.get_disk, "snapshot": repo.get_snapshot, "sg": net.get_group, "vpc": net.get_vpc,
+               "subnet": net.get_subnet}
     row = getters[res.prefix](res.resource_id)
     if row is None or row.owner_uin != identity.uin:
         return False

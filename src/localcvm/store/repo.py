@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from .models import (Account, ApiKey, ClientToken, CosBucket, Disk, Image, ImageDisk, ImageShare, Instance, InstanceKeyPair, Job,
                      KeyPair, Lock, Snapshot, Tag)
+from .models_network import IpAllocation
 
 
 def utcnow() -> datetime:
@@ -267,6 +268,7 @@ class Repo:
         self.session.execute(delete(InstanceKeyPair).where(InstanceKeyPair.instance_id == instance_id))
         self.session.execute(delete(Tag).where(Tag.resource_id == instance_id))
         self.session.execute(delete(Instance).where(Instance.instance_id == instance_id))
+        self.session.execute(delete(IpAllocation).where(IpAllocation.resource_id == instance_id))  # its private IP
 
     # --- disks ------------------------------------------------------------------------------
     def get_disk(self, disk_id: str, *, for_update: bool = False) -> Disk | None:

@@ -119,9 +119,8 @@ class ChangeOps:
             for row in rows:
                 if req.hostname is not None:
                     rules.check_hostname(req.hostname, row.os_type, action="ModifyInstancesAttribute")
-            for sg in req.security_group_ids or ():
-                if not is_id("sg", sg):
-                    raise errors.InvalidParameterValue(f"The security group ID `{sg}` is malformed.")
+            if req.security_group_ids is not None:
+                self.network.check_instance_groups(repo, identity, region, list(req.security_group_ids))
             for row in rows:
                 if req.instance_name is not None:
                     row.name = req.instance_name

@@ -18,6 +18,7 @@ from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
 from ..images import ImageView
+from ..network.addresses import SubnetChoice
 from . import lifecycle, rules
 from .requests import RunRequest
 from .types import TYPES, InstanceType, sold_in
@@ -54,6 +55,8 @@ class RunPlan:
     disks: tuple[DiskPlan, ...]
     names: tuple[str, ...]
     keep_image_login: bool
+    subnet: SubnetChoice | None = None
+    security_group_ids: tuple[str, ...] = ()
 
 
 class LaunchOps:
@@ -108,11 +111,13 @@ class LaunchOps:
             rules.check_hostname(req.hostname, image.os_type, action="RunInstances", count=req.count)
         if req.user_data:
             rules.check_user_data(req.user_data)
-        for sg in req.security_group_ids:
-            if not is_id("sg", sg):
-                raise errors.InvalidParameterValue(f"The security group ID `{sg}` is malformed (expected sg-xxxxxxxx).")
+        # the network: the subnet given or the zone's default one; the groups given or the default group
+        subnet = self.network.choose_subnet(identity, region, zone, req.vpc_id, req.subnet_id, list(req.private_ips),
+                                            req.count)
+        with self.db.read() as repo:
+            sgs = self.network.launch_groups(repo, identity, region, list(req.security_group_ids))
         return RunPlan(zone=zone, itype=itype, image=image, charge=charge, expires=expires, disks=disks,
-                       names=tuple(names), keep_image_login=keep)
+                       names=tuple(names), keep_image_login=keep, subnet=subnet, security_group_ids=tuple(sgs))
 
     def _image_for(self, identity: Identity, region: str, image_id: str | None, itype: InstanceType) -> ImageView:
         if not image_id:
@@ -179,11 +184,13 @@ class LaunchOps:
         now = utcnow()
         image, itype, net = plan.image, plan.itype, req.internet
         new_ids = [new_id("ins") for _ in plan.names]
+        self.network.check_instance_groups(repo, identity, region, list(plan.security_group_ids))  # still there
+        ips = self.network.allocate(repo, identity.uin, plan.subnet, new_ids)
         hostnames = (
-            rules.instance_hostnames(req.hostname, req.count, image.os_type, [private_ip(i) for i in new_ids])
+            rules.instance_hostnames(req.hostname, req.count, image.os_type, ips)
             if req.hostname else [default_hostname(i) for i in new_ids]
         )
-        for name, instance_id, host in zip(plan.names, new_ids, hostnames):
+        for name, instance_id, host, ip in zip(plan.names, new_ids, hostnames, ips):
             row = Instance(
                 instance_id=instance_id, owner_uin=identity.uin, region=region, zone=plan.zone,
                 project_id=req.project_id, instance_type=itype.instance_type, cpu=itype.cpu,
@@ -191,11 +198,11 @@ class LaunchOps:
                 image_id=image.image_id, os_name=image.os_name, os_type=image.os_type,
                 license_type=image.license_type, charge_type=plan.charge,
                 renew_flag="NOTIFY_AND_MANUAL_RENEW" if plan.expires else "", expired_at=plan.expires,
-                state="", private_ip=private_ip(instance_id),
+                state="", private_ip=ip,
                 public_ip=public_ip(instance_id) if net.public_ip_assigned or net.max_bandwidth_out else "",
                 internet_charge_type=net.charge_type, internet_max_bandwidth_out=net.max_bandwidth_out,
                 bandwidth_package_id=net.bandwidth_package_id,
-                security_group_ids=json.dumps(list(req.security_group_ids)), keep_image_login=plan.keep_image_login,
+                security_group_ids=json.dumps(list(plan.security_group_ids)), keep_image_login=plan.keep_image_login,
                 password_set=bool(req.login.password), user_data=req.user_data or "",
                 uuid=str(uuidlib.uuid4()), disable_api_termination=req.disable_api_termination,
                 stopped_mode="", created_at=now,
@@ -267,11 +274,6 @@ def _charge(req: RunRequest) -> tuple[str, datetime | None]:
 
 def default_hostname(instance_id: str) -> str:
     return "VM-" + instance_id.split("-", 1)[1]
-
-
-def private_ip(instance_id: str) -> str:
-    n = int.from_bytes(instance_id.encode()[-4:], "big") % (254 * 254)
-    return str(ipaddress.IPv4Address("10.0.0.0") + 256 + n)
 
 
 def public_ip(instance_id: str) -> str:

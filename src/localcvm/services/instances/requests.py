@@ -55,6 +55,9 @@ class RunRequest:
     hostname: str | None = None
     user_data: str | None = None
     security_group_ids: tuple[str, ...] = ()
+    vpc_id: str | None = None  # VirtualPrivateCloud
+    subnet_id: str | None = None
+    private_ips: tuple[str, ...] = ()
     internet: InternetRequest = field(default_factory=InternetRequest)
     tags: dict[str, str] = field(default_factory=dict)
     client_token: str | None = None

@@ -27,6 +27,7 @@ from ...store.repo import Repo
 from .. import errors
 from ..iam import Identity
 from ..images import ImageService
+from ..network import NetworkService
 from ..query import IdKind, check_describe, check_filters, check_ids, match_all, require_ids
 from ..regions import RegionCatalogue
 from . import lifecycle
@@ -65,6 +66,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
         # the instance state machine, for the other services that run an operation on an instance
         # (CreateImage captures one); they reach it through this service to keep imports one way
         self.lifecycle = lifecycle
+        self.network = NetworkService(db, regions)  # placement, private addresses, security groups
 
     # --- lookups ---------------------------------------------------------------------------
     def own(self, repo: Repo, identity: Identity, region: str, instance_id: str, *, lock: bool = False) -> Instance:
@@ -91,11 +93,13 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
             rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
             tags = repo.tags_of(list(rows))
             # filters need only the row and its tags; disks and keys are loaded for the page alone
-            found = match_all([Facets.of(r, tags[i]) for i, r in rows.items()], query.filters, instance_matches)
+            placed = self.network.placements(repo, list(rows.values()))
+            found = match_all([Facets.of(r, tags[i], placed[i]) for i, r in rows.items()], query.filters,
+                              instance_matches)
             page_ids = [v.instance_id for v in query.page.of(found)]
             disks = repo.disks_of_instances(page_ids)
             keys = repo.key_ids_of_instances(page_ids)
-            views = [InstanceView.of(rows[i], disks.get(i, []), keys.get(i, []), tags[i]) for i in page_ids]
+            views = [InstanceView.of(rows[i], disks.get(i, []), keys.get(i, []), tags[i], placed[i]) for i in page_ids]
         return len(found), views
 
     def user_data(self, identity: Identity, region: str, ids: list[str], attributes: list[str]) -> dict[str, str | None]:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from ...store.models import Disk, Instance
 from .. import errors
-from ..network import default_subnet, default_vpc
+from ..network import Placement, default_subnet, default_vpc
 from ..query import tag_matches
 
 INSTANCE_FILTERS = {"zone", "project-id", "instance-id", "uuid", "security-group-id", "instance-name",
@@ -68,7 +68,7 @@ class InstanceView:
     disks: tuple[InstanceDisk, ...] = ()
     key_ids: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
-    # the account's default VPC of the region and subnet of the zone (services/network.py)
+    # the instance's VPC and subnet (services/network/addresses.py)
     vpc_id: str = ""
     subnet_id: str = ""
 
@@ -81,7 +81,8 @@ class InstanceView:
         return [d for d in self.disks if d.position > 0]
 
     @classmethod
-    def of(cls, r: Instance, disks: list[Disk] = (), key_ids: list[str] = (), tags: dict | None = None) -> InstanceView:
+    def of(cls, r: Instance, disks: list[Disk] = (), key_ids: list[str] = (), tags: dict | None = None,
+           placement: Placement | None = None) -> InstanceView:
         return cls(
             instance_id=r.instance_id, zone=r.zone, project_id=r.project_id, instance_type=r.instance_type,
             cpu=r.cpu, memory_gib=r.memory_gib, name=r.name, hostname=r.hostname, image_id=r.image_id,
@@ -95,7 +96,8 @@ class InstanceView:
             security_group_ids=tuple(json.loads(r.security_group_ids or "[]")), uuid=r.uuid,
             disable_api_termination=r.disable_api_termination, stopped_mode=r.stopped_mode, created_at=r.created_at,
             disks=tuple(InstanceDisk.of(d) for d in disks), key_ids=tuple(key_ids), tags=dict(tags or {}),
-            vpc_id=default_vpc(r.owner_uin, r.region), subnet_id=default_subnet(r.owner_uin, r.zone),
+            vpc_id=placement.vpc_id if placement else default_vpc(r.owner_uin, r.region),
+            subnet_id=placement.subnet_id if placement else default_subnet(r.owner_uin, r.zone),
         )
 
 
@@ -131,10 +133,12 @@ class Facets(NamedTuple):
     subnet_id: str
 
     @classmethod
-    def of(cls, r: Instance, tags: dict) -> Facets:
+    def of(cls, r: Instance, tags: dict, placement: Placement | None = None) -> Facets:
+        vpc_id, subnet_id = (placement.vpc_id, placement.subnet_id) if placement else \
+            (default_vpc(r.owner_uin, r.region), default_subnet(r.owner_uin, r.zone))
         return cls(r.instance_id, r.zone, r.project_id, r.instance_type, r.name, r.image_id, r.charge_type, r.state,
                    r.private_ip, r.public_ip, tuple(json.loads(r.security_group_ids or "[]")), r.uuid, r.created_at,
-                   tags, default_vpc(r.owner_uin, r.region), default_subnet(r.owner_uin, r.zone))
+                   tags, vpc_id, subnet_id)
 
 
 def instance_matches(v: InstanceView | Facets, name: str, values: list[str]) -> bool:
