@@ -100,12 +100,14 @@ class ApiApplication:
         log_fields.update(
             action=call.action, service=call.service, version=call.version,
             region=call.region, account=call.identity.uin, sign_method=call.sign_method,
+            **({"caller": call.identity.caller_uin} if call.identity.caller_uin else {}),
         )
         return await self.dispatcher.dispatch(
             Call(
                 identity=call.identity, service=call.service, action=call.action, version=call.version,
                 region=call.region, language=call.language, params=call.params, from_strings=call.from_strings,
                 source_ip=request.client.host if request.client else None, request_id=request_id,
+                log=log_fields,
             )
         )
 

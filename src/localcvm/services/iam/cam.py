@@ -1,0 +1,71 @@
+"""CamService: the CAM product's services and the policy check's one source of policies.
+
+``policies_for`` is called once per request of a sub-user: one read lists the (policy, version,
+revision) attached to it and to its groups; parsed documents are cached per (policy, version,
+revision), so an UpdatePolicy, a new default version, a detach or a group change is seen from the
+next request on, with no restart.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ...clock import Clock
+from ...store.db import Database
+from ...store.keys import KeyReader
+from ...store.repo_cam import PolicyReader
+from . import documents
+from .accounts import Identity
+from .engine import Policies
+from .groups import GroupService
+from .policies import PolicyService
+from .presets import BY_ID
+from .users import UserService
+
+_CACHE_LIMIT = 10000
+
+
+class CamService:
+    def __init__(self, db: Database, clock: Clock, keys: KeyReader):
+        self.users = UserService(db, clock)
+        self.groups = GroupService(db, clock)
+        self.policies = PolicyService(db, clock)
+        self.clock = clock
+        self.reader = PolicyReader(keys)
+        self.inline = keys.inline
+        self.parsed: dict[tuple[int, int, int], documents.Document] = {}
+        self.lock = threading.Lock()
+
+    def check_console_password(self, owner_uin: str, user_name: str, password: str) -> Identity | None:
+        """For the web console's sign-in: the sub-user's Identity when it may log in with this password."""
+        return self.users.check_console_password(owner_uin, user_name, password)
+
+    def policies_for(self, identity: Identity) -> Policies:
+        """The parsed documents in force for a sub-user (its own policies and its groups')."""
+        out: Policies = []
+        for policy_id, version, revision in self.reader.attached(identity.caller or ""):
+            doc = self.document(policy_id, version, revision)
+            if doc is not None:
+                out.append((policy_id, doc))
+        return out
+
+    def document(self, policy_id: int, version: int | None, revision: int | None) -> documents.Document | None:
+        key = (policy_id, version or 0, revision or 0)
+        doc = self.parsed.get(key)
+        if doc is not None:
+            return doc
+        if version is None:
+            preset = BY_ID.get(policy_id)
+            if preset is None:
+                return None  # the attachment of a deleted policy
+            text = preset.document
+        else:
+            text = self.reader.document(policy_id, version)
+            if text is None:
+                return None
+        doc = documents.parse(text)
+        with self.lock:
+            if len(self.parsed) >= _CACHE_LIMIT:
+                self.parsed.clear()
+            self.parsed[key] = doc
+        return doc
