@@ -159,3 +159,25 @@ def test_users_keys_policies_api(make_server):
     assert _code(cu.call, root, "UpdatePolicy", {"PolicyId": 1, "Description": "x"}) == "FailedOperation.Unmodifiable"
     assert _code(cu.call, root, "GetPolicy", {"PolicyId": 999999999}) == "ResourceNotFound.PolicyIdNotFound"
     assert _code(cu.call, root, "GetUser", {"Name": "nobody"}) == "ResourceNotFound.UserNotExist"
+
+
+def test_operator_cli_manages_users_groups_and_policies(make_server):
+    srv = make_server()
+    made = json.loads(srv.cli("accounts", "users", "create", "carol", "--api-key").stdout)
+    me = sdk.cvm(srv, secret_id=made["SecretId"], secret_key=made["SecretKey"])
+    assert zones(me) == "UnauthorizedOperation"
+    pid = srv.cli("accounts", "policies", "create", "zones", "--document", ZONES).stdout.strip()
+    gid = srv.cli("accounts", "groups", "create", "devs").stdout.strip()
+    srv.cli("accounts", "groups", "attach", gid, "zones")
+    srv.cli("accounts", "groups", "add-user", gid, "carol")
+    assert zones(me) == "ok"
+    srv.cli("accounts", "groups", "add-user", gid, "carol", "--remove")
+    srv.cli("accounts", "users", "attach", "carol", "QcloudCVMReadOnlyAccess")
+    assert zones(me) == "ok"
+    listed = json.loads(srv.cli("accounts", "users", "list", "--json").stdout)
+    assert [u["Name"] for u in listed] == ["carol"]
+    assert any(p["PolicyId"] == int(pid) for p in json.loads(srv.cli("accounts", "policies", "list", "--json").stdout))
+    bad = srv.cli("accounts", "policies", "create", "bad", "--document", "{", check=False)
+    assert bad.returncode == 2 and "InvalidParameter.PolicyDocumentError" in bad.stderr
+    srv.cli("accounts", "users", "delete", "carol", "--force")
+    assert zones(me) == "AuthFailure.SecretIdNotFound"
