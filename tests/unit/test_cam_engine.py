@@ -1,0 +1,88 @@
+"""The CAM policy grammar and engine, and the console password check (in process)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from localcvm.services import errors
+from localcvm.services.iam import documents
+from localcvm.services.iam.engine import Env, could_allow, evaluate
+from tests.unit.services_util import new_identity
+
+OWNER = "100000000001"
+IMAGE = f"qcs::cvm:ap-guangzhou:uin/{OWNER}:image/img-aaaaaaaa"
+
+
+def doc(*statements) -> documents.Document:
+    return documents.parse(json.dumps({"version": "2.0", "statement": list(statements)}))
+
+
+def env(ip="127.0.0.1", now=datetime(2026, 6, 1), **params) -> Env:
+    return Env(ip, now, "ap-guangzhou", params)
+
+
+def test_deny_wins_and_no_match_denies():
+    allow_all = doc({"effect": "allow", "action": "*", "resource": "*"})
+    deny_image = doc({"effect": "deny", "action": ["cvm:Run*"], "resource": f"qcs::cvm::uin/{OWNER}:image/img-aaaaaaaa"})
+    assert evaluate([(1, allow_all)], "cvm:RunInstances", IMAGE, env()).allowed
+    decision = evaluate([(1, allow_all), (2, deny_image)], "cvm:RunInstances", IMAGE, env())
+    assert not decision.allowed and decision.decided_by == "policy 2 statement 0 (deny)"
+    other = IMAGE.replace("img-aaaaaaaa", "img-bbbbbbbb")
+    assert evaluate([(1, allow_all), (2, deny_image)], "cvm:RunInstances", other, env()).allowed
+    assert evaluate([(2, deny_image)], "cvm:RunInstances", other, env()).decided_by == "no match"
+    # an instance-level allow does not allow the action-level resource
+    narrow = doc({"effect": "allow", "action": "cvm:*", "resource": f"qcs::cvm::uin/{OWNER}:instance/*"})
+    assert not evaluate([(3, narrow)], "cvm:DescribeZones", f"qcs::cvm:ap-guangzhou:uin/{OWNER}:*", env()).allowed
+    assert could_allow([(3, narrow)], "cvm:DescribeInstances", env())
+    assert not could_allow([(3, narrow)], "cbs:DescribeDisks", env())
+
+
+def test_conditions():
+    ip = doc({"effect": "allow", "action": "cvm:*", "resource": "*", "condition": {"ip_equal": {"qcs:ip": "10.0.0.0/8"}}})
+    assert evaluate([(1, ip)], "cvm:DescribeZones", "x", env("10.1.2.3")).allowed
+    assert not evaluate([(1, ip)], "cvm:DescribeZones", "x", env("127.0.0.1")).allowed
+    late = doc({"effect": "allow", "action": "*", "resource": "*",
+                "condition": {"date_greater_than": {"qcs:current_time": "2026-01-01T00:00:00Z"}}})
+    assert evaluate([(1, late)], "cvm:A", "x", env(now=datetime(2026, 2, 1))).allowed
+    assert not evaluate([(1, late)], "cvm:A", "x", env(now=datetime(2025, 2, 1))).allowed
+    typed = doc({"effect": "allow", "action": "*", "resource": "*",
+                 "condition": {"string_equal": {"cvm:instance_type": ["S5.SMALL1"]}}})
+    assert evaluate([(1, typed)], "cvm:RunInstances", "x", env(InstanceType="S5.SMALL1")).allowed
+    assert not evaluate([(1, typed)], "cvm:RunInstances", "x", env(InstanceType="S5.LARGE8")).allowed
+    assert not evaluate([(1, typed)], "cvm:RunInstances", "x", env()).allowed  # key absent
+
+
+@pytest.mark.parametrize("text, error", [
+    ("[]", errors.InvalidParameterPolicyDocumentError),
+    ('{"version": "2.0"}', errors.InvalidParameterStatementError),
+    ('{"version": "2.0", "statement": [{"effect": "allow", "resource": "*"}]}', errors.InvalidParameterActionMiss),
+    ('{"version": "2.0", "statement": [{"effect": "allow", "action": "*"}]}', errors.InvalidParameterResourceError),
+    ('{"version": "2.0", "statement": [{"effect": "allow", "action": "*", "resource": "qcs::cvm:bad region:uin/1:x"}]}',
+     errors.InvalidParameterResourceRegionError),
+    ('{"version": "2.0", "statement": [{"effect": "allow", "action": "*", "resource": "qcs::cvm::uin/1:"}]}',
+     errors.InvalidParameterResourceContentError),
+    ('{"version": "2.0", "statement": [{"effect": "allow", "action": "*", "resource": "*", "condition": []}]}',
+     errors.InvalidParameterConditionError),
+])
+def test_malformed_documents(text, error):
+    with pytest.raises(error):
+        documents.parse(text)
+
+
+def test_console_password(services):
+    owner = new_identity(services, "acme")
+    users = services.cam.users
+    with pytest.raises(errors.InvalidParameterPasswordViolatedRules):
+        users.add(owner, "weak", console_login=True, password="alllowercase1!")
+    users.add(owner, "dana", console_login=True, password="Good#Pass1")
+    users.add(owner, "api-only", use_api=True)
+    found = services.cam.check_console_password(owner.uin, "dana", "Good#Pass1")
+    assert found is not None and found.uin == owner.uin and found.sub_user == "dana" and not found.is_root
+    assert services.cam.check_console_password(owner.uin, "dana", "Wrong#Pass1") is None
+    assert services.cam.check_console_password(owner.uin, "api-only", "") is None
+    assert services.cam.check_console_password("999", "dana", "Good#Pass1") is None
+    users.update(owner, "dana", {"console_login": False})
+    assert services.cam.check_console_password(owner.uin, "dana", "Good#Pass1") is None
