@@ -21,7 +21,7 @@ def doc(*statements) -> documents.Document:
 
 
 def env(ip="127.0.0.1", now=datetime(2026, 6, 1), **params) -> Env:
-    return Env(ip, now, "ap-guangzhou", params)
+    return Env(ip, lambda: now, "ap-guangzhou", params)
 
 
 def test_deny_wins_and_no_match_denies():

@@ -16,9 +16,9 @@ import threading
 from .db import Database
 
 # A root account's key, or a CAM sub-user's key (then with the sub-user's Uin and name): one statement.
-_QUERY = ("SELECT k.secret_key, a.uin, a.app_id, a.name, NULL, NULL FROM api_keys k JOIN accounts a ON a.uin = k.uin "
+_QUERY = ("SELECT k.secret_key, a.uin, a.app_id, a.name, NULL, NULL, NULL FROM api_keys k JOIN accounts a ON a.uin = k.uin "
           "WHERE k.secret_id = {0} AND k.active "
-          "UNION ALL SELECT c.secret_key, a.uin, a.app_id, a.name, u.uin, u.name FROM cam_access_keys c "
+          "UNION ALL SELECT c.secret_key, a.uin, a.app_id, a.name, u.uin, u.name, a.cam_generation FROM cam_access_keys c "
           "JOIN cam_users u ON u.uin = c.user_uin JOIN accounts a ON a.uin = u.owner_uin "
           "WHERE c.secret_id = {0} AND c.active")
 
@@ -33,13 +33,14 @@ class KeyReader:
         self.query = _QUERY.format(self.placeholder)
         self.local = threading.local()
 
-    def find_active(self, secret_id: str) -> tuple[str, str, int, str, str | None, str | None] | None:
-        """(secret_key, owner uin, app_id, account name, sub-user uin, sub-user name) of an enabled key, or None."""
+    def find_active(self, secret_id: str) -> tuple[str, str, int, str, str | None, str | None, int | None] | None:
+        """(secret_key, owner uin, app_id, account name, sub-user uin, sub-user name, the owner's CAM
+        generation) of an enabled key, or None."""
         rows = self.rows(self.query, (secret_id, secret_id))
         if not rows:
             return None
         row = rows[0]
-        return row[0], row[1], int(row[2]), row[3], row[4], row[5]
+        return row[0], row[1], int(row[2]), row[3], row[4], row[5], None if row[6] is None else int(row[6])
 
     def rows(self, query: str, args: tuple) -> list[tuple]:
         """Run one read-only statement (``{}`` placeholders already in the driver's style) outside any

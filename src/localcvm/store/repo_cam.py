@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from .keys import KeyReader
+from .models import Account
 from .models_cam import (CamAccessKey, CamAttachment, CamGroup, CamGroupMember, CamPolicy, CamPolicyVersion,
                          CamUser)
 from .repo import Repo
@@ -42,6 +43,12 @@ class PolicyReader:
 class CamRepo:
     def __init__(self, repo: Repo):
         self.session = repo.session
+
+    def changed(self, owner: str) -> None:
+        """Something that may change what the owner's sub-users may do was written: bump the
+        generation the key lookup reads, so every process drops its cached policy lists."""
+        self.session.execute(update(Account).where(Account.uin == owner)
+                             .values(cam_generation=Account.cam_generation + 1))
 
     def add(self, row) -> None:
         self.session.add(row)

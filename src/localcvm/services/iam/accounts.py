@@ -30,6 +30,9 @@ class Identity:
     secret_id: str
     caller_uin: str | None = None
     sub_user: str | None = None
+    # the owner's CAM generation as read with the key (None: unknown, e.g. a console session):
+    # the policy check caches a sub-user's policies under it
+    cam_generation: int | None = None
 
     @property
     def is_root(self) -> bool:
@@ -151,8 +154,8 @@ class AccountService:
         found = self.keys.find_active(secret_id)
         if found is None:
             return None
-        secret_key, uin, app_id, name, caller_uin, sub_user = found
-        return secret_key, Identity(uin, app_id, name, secret_id, caller_uin, sub_user)
+        secret_key, uin, app_id, name, caller_uin, sub_user, generation = found
+        return secret_key, Identity(uin, app_id, name, secret_id, caller_uin, sub_user, generation)
 
     # --- API keys (operators: `localcvm accounts keys ...`) ------------------------------------
     def list_keys(self, uin: str | None = None) -> list[KeyView]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .. import errors
@@ -53,6 +53,17 @@ class Statement:
 @dataclass(frozen=True)
 class Document:
     statements: tuple[Statement, ...]
+    # action name → (index, statement) of the statements naming it: documents are immutable and
+    # cached, so each action is matched against their patterns once
+    by_action: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def for_action(self, action: str) -> tuple[tuple[int, Statement], ...]:
+        found = self.by_action.get(action)
+        if found is None:
+            found = tuple((i, st) for i, st in enumerate(self.statements) if any(p.fullmatch(action) for p in st.actions))
+            if len(self.by_action) < 4096:
+                self.by_action[action] = found
+        return found
 
 
 def glob(pattern: str, *, ignore_case: bool = False) -> re.Pattern:

@@ -7,6 +7,7 @@ conditions true); a matching deny always wins over any allow. Root accounts neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from ipaddress import ip_address
 from typing import Callable
@@ -18,11 +19,12 @@ NO_MATCH = "no match"
 
 @dataclass(frozen=True)
 class Env:
-    """What conditions read: the client's address, the time, and request values (``cvm:instance_type``
-    → the request's ``InstanceType``; ``qcs:region`` → the region)."""
+    """What conditions read: the client's address, the time (``now``: read only when a condition
+    asks), and request values (``cvm:instance_type`` → the request's ``InstanceType``;
+    ``qcs:region`` → the region)."""
 
     source_ip: str | None
-    now: datetime
+    now: Callable[[], datetime]
     region: str | None = None
     params: dict | None = None
 
@@ -30,7 +32,7 @@ class Env:
         if key == "qcs:ip":
             return self.source_ip
         if key == "qcs:current_time":
-            return self.now
+            return self.now()
         if key in ("qcs:region", "cvm:region", "cbs:region", "vpc:region"):
             return self.region
         _, _, name = key.partition(":")
@@ -45,10 +47,6 @@ class Decision:
 
 
 Policies = list[tuple[int, Document]]
-
-
-def action_matches(statement: Statement, action: str) -> bool:
-    return any(p.fullmatch(action) for p in statement.actions)
 
 
 def resource_matches(statement: Statement, resource: str) -> bool:
@@ -69,9 +67,8 @@ def _condition_true(c: Condition, env: Env) -> bool:
         return c.if_exist
     op = c.operator
     if op in IP_OPS:
-        try:
-            addr = ip_address(str(value))
-        except ValueError:
+        addr = _address(str(value))
+        if addr is None:
             return False
         inside = any(addr in net for net in c.values)
         return inside if op == "ip_equal" else not inside
@@ -86,6 +83,14 @@ def _condition_true(c: Condition, env: Env) -> bool:
         return text not in c.values
     like = any(p.fullmatch(text) for p in c.values)
     return like if op == "string_like" else not like
+
+
+@lru_cache(maxsize=1024)
+def _address(text: str):
+    try:
+        return ip_address(text)
+    except ValueError:
+        return None
 
 
 _DATE: dict[str, Callable[[datetime, datetime], bool]] = {
@@ -103,8 +108,8 @@ def evaluate(policies: Policies, action: str, resource: str, env: Env) -> Decisi
     """Explicit deny wins; otherwise the first matching allow; otherwise no match (denied)."""
     allowed_by = None
     for policy_id, doc in policies:
-        for index, st in enumerate(doc.statements):
-            if not (action_matches(st, action) and resource_matches(st, resource) and conditions_true(st, env)):
+        for index, st in doc.for_action(action):
+            if not (resource_matches(st, resource) and conditions_true(st, env)):
                 continue
             if not st.allow:
                 return Decision(False, f"policy {policy_id} statement {index} (deny)")
@@ -115,5 +120,4 @@ def evaluate(policies: Policies, action: str, resource: str, env: Env) -> Decisi
 def could_allow(policies: Policies, action: str, env: Env) -> bool:
     """True when some allow statement matches the action (on any resource): a list action is then
     answered, filtered by resource, instead of refused wholesale."""
-    return any(st.allow and action_matches(st, action) and conditions_true(st, env)
-               for _, doc in policies for st in doc.statements)
+    return any(st.allow and conditions_true(st, env) for _, doc in policies for _, st in doc.for_action(action))

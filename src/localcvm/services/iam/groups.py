@@ -93,6 +93,7 @@ class GroupService:
         with self.db.write() as repo:
             cam = CamRepo(repo)
             cam.delete_group(self.find(cam, owner, group_id))
+            cam.changed(owner.uin)
 
     def _member(self, cam: CamRepo, owner: Identity, entry: dict):
         group = self.find(cam, owner, entry["GroupId"])
@@ -114,6 +115,7 @@ class GroupService:
                 group, user = self._member(cam, owner, entry)
                 if cam.membership(group.group_id, user.uin) is None:
                     cam.add(CamGroupMember(group_id=group.group_id, user_uin=user.uin, created_at=self.clock.now()))
+            cam.changed(owner.uin)
 
     def remove_members(self, owner: Identity, entries: list[dict]) -> None:
         with self.db.write() as repo:
@@ -123,6 +125,7 @@ class GroupService:
                 found = cam.membership(group.group_id, user.uin)
                 if found is not None:
                     cam.remove(found)
+            cam.changed(owner.uin)
 
     def groups_for_user(self, owner: Identity, uin=None, uid=None) -> list[GroupView]:
         with self.db.read() as repo:

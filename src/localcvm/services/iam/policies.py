@@ -151,6 +151,7 @@ class PolicyService:
                 version = cam.version(row.policy_id, row.default_version)
                 version.document, version.revision = document, version.revision + 1
             row.updated_at = self.clock.now()
+            cam.changed(owner.uin)
             return int(row.policy_id)
 
     def delete(self, owner: Identity, policy_ids: list[int]) -> None:
@@ -158,6 +159,7 @@ class PolicyService:
             cam = CamRepo(repo)
             for row in [self.custom(cam, owner, p) for p in dict.fromkeys(policy_ids)]:
                 cam.delete_policy(row)
+            cam.changed(owner.uin)
 
     # --- versions -----------------------------------------------------------------------------------
     def create_version(self, owner: Identity, policy_id: int, document: str, set_default: bool) -> int:
@@ -175,6 +177,7 @@ class PolicyService:
                                      created_at=self.clock.now()))
             if set_default:
                 row.default_version = number
+                cam.changed(owner.uin)
             row.updated_at = self.clock.now()
             return number
 
@@ -192,6 +195,7 @@ class PolicyService:
             if cam.version(row.policy_id, int(version)) is None:
                 raise errors.InvalidParameterPolicyVersionNotExists(f"The policy {policy_id} has no version {version}.")
             row.default_version = int(version)
+            cam.changed(owner.uin)
 
     def delete_versions(self, owner: Identity, policy_id: int, versions: list[int]) -> None:
         with self.db.write() as repo:
@@ -223,6 +227,7 @@ class PolicyService:
                                       created_at=self.clock.now()))
             elif not attach and found is not None:
                 cam.remove(found)
+            cam.changed(owner.uin)
 
     def attached(self, owner: Identity, kind: str, target: str, *, with_groups: bool = False) -> list[AttachedView]:
         with self.db.read() as repo:

@@ -178,6 +178,7 @@ class UserService:
                     f"The sub-user `{name}` still has API keys: delete them first, or pass Force=1."
                 )
             cam.delete_user(user)
+            cam.changed(owner.uin)
 
     def check_console_password(self, owner_uin: str, user_name: str, password: str) -> Identity | None:
         """The sub-user's identity when console login is enabled and the password matches, else None."""

@@ -18,6 +18,9 @@ def _owner():
 
 
 def upgrade() -> None:
+    # plain ALTER TABLE (SQLite can add and drop a column in place): a batch copy of `accounts` would
+    # cascade-delete every row that points at it
+    op.add_column("accounts", sa.Column("cam_generation", sa.BigInteger, nullable=False, server_default="0"))
     op.create_table(
         "cam_users",
         sa.Column("uin", sa.String(20), primary_key=True),
@@ -95,3 +98,4 @@ def downgrade() -> None:
     for table in ("cam_attachments", "cam_policy_versions", "cam_policies", "cam_group_members", "cam_groups",
                   "cam_access_keys", "cam_users"):
         op.drop_table(table)
+    op.drop_column("accounts", "cam_generation")
