@@ -181,3 +181,17 @@ def test_operator_cli_manages_users_groups_and_policies(make_server):
     assert bad.returncode == 2 and "InvalidParameter.PolicyDocumentError" in bad.stderr
     srv.cli("accounts", "users", "delete", "carol", "--force")
     assert zones(me) == "AuthFailure.SecretIdNotFound"
+
+
+def test_tccli_with_a_sub_users_keys_is_checked_the_same(make_server, tmp_path):
+    from tests.api.test_devx import clean_env, localcvm
+
+    srv = make_server()
+    _, sid, skey = cu.sub_user(srv, "cli", ZONES)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(home, TENCENTCLOUD_SECRET_ID=sid, TENCENTCLOUD_SECRET_KEY=skey)
+    ok = localcvm("tccli", "--data-dir", str(srv.data_dir), "cvm", "DescribeZones", env=env)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["TotalCount"] > 0, ok.stdout + ok.stderr
+    refused = localcvm("tccli", "--data-dir", str(srv.data_dir), "cvm", "DescribeRegions", env=env)
+    assert refused.returncode != 0 and "UnauthorizedOperation" in refused.stdout + refused.stderr
