@@ -158,3 +158,18 @@ def test_describe_lists_only_what_the_policy_lets_it_read(make_server):
     with pytest.raises(TencentCloudSDKException) as err:
         call(me, "DescribeKeyPairs", {})
     assert err.value.code == "UnauthorizedOperation"
+
+
+def test_sync_images_is_checked_on_the_source_image_and_each_destination_region(make_server):
+    srv = make_server()
+    owner = cu.owner_uin(srv)
+    doc = cu.policy(cu.allow("cvm:SyncImages", [f"qcs::cvm:ap-guangzhou:uin/{owner}:image/img-aaaaaaaa",
+                                                f"qcs::cvm:ap-shanghai:uin/{owner}:image/*"]))
+    _, sid, skey = cu.sub_user(srv, "syncer", doc)
+    me = sdk.common(srv, "cvm", secret_id=sid, secret_key=skey)
+    body = {"ImageIds": ["img-aaaaaaaa"], "DestinationRegions": ["ap-shanghai"]}
+    # allowed by CAM: the service itself then answers (no such image)
+    assert _code(me, "SyncImages", body) not in ("UnauthorizedOperation", "ok")
+    assert _code(me, "SyncImages", dict(body, DestinationRegions=["ap-shanghai", "ap-beijing"])) == "UnauthorizedOperation"
+    assert cu.decisions(srv)[-1]["resource"] == f"qcs::cvm:ap-beijing:uin/{owner}:image/*"
+    assert _code(me, "SyncImages", dict(body, ImageIds=["img-bbbbbbbb"])) == "UnauthorizedOperation"

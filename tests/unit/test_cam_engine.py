@@ -86,3 +86,19 @@ def test_console_password(services):
     assert services.cam.check_console_password("999", "dana", "Good#Pass1") is None
     users.update(owner, "dana", {"console_login": False})
     assert services.cam.check_console_password(owner.uin, "dana", "Good#Pass1") is None
+
+
+def test_resources_of_run_and_sync():
+    from localcvm.api.authz import resources_for
+    from localcvm.services.iam import Identity
+
+    who = Identity(OWNER, 1, "a", "AKID", "300000000001", "dev")
+    run = resources_for("cvm", "RunInstances", {"ImageId": "img-1", "LoginSettings": {"KeyIds": ["skey-1"]},
+                                                "VirtualPrivateCloud": {"VpcId": "vpc-1", "SubnetId": "subnet-1"}},
+                        "ap-guangzhou", who)
+    assert run == [f"qcs::cvm:ap-guangzhou:uin/{OWNER}:image/img-1", f"qcs::cvm:ap-guangzhou:uin/{OWNER}:instance/*",
+                   f"qcs::cvm:ap-guangzhou:uin/{OWNER}:keypair/skey-1", f"qcs::vpc:ap-guangzhou:uin/{OWNER}:subnet/subnet-1"]
+    sync = resources_for("cvm", "SyncImages", {"ImageIds": ["img-1"], "DestinationRegions": ["ap-shanghai"]},
+                         "ap-guangzhou", who)
+    assert sync == [f"qcs::cvm:ap-guangzhou:uin/{OWNER}:image/img-1", f"qcs::cvm:ap-shanghai:uin/{OWNER}:image/*"]
+    assert resources_for("cvm", "DescribeZones", {}, "ap-guangzhou", who) == [f"qcs::cvm:ap-guangzhou:uin/{OWNER}:*"]

@@ -51,9 +51,21 @@ def _sync(p: dict, region: str | None, who: Identity) -> list[str]:
             + [resource("cvm", dest, who.uin, "image", "*") for dest in p.get("DestinationRegions") or []])
 
 
+def _run(p: dict, region: str | None, who: Identity) -> list[str]:
+    # RunInstances: the image and the new instances, and the key pairs, security groups and subnet
+    # where the request names them
+    out = _of("cvm", ("ImageId", "image"), ("*", "instance"))(p, region, who)
+    login, vpc = p.get("LoginSettings") or {}, p.get("VirtualPrivateCloud") or {}
+    out += [resource("cvm", region, who.uin, "keypair", k) for k in login.get("KeyIds") or []]
+    out += [resource("cvm", region, who.uin, "sg", g) for g in p.get("SecurityGroupIds") or []]
+    if vpc.get("SubnetId"):
+        out.append(resource("vpc", region, who.uin, "subnet", vpc["SubnetId"]))
+    return out
+
+
 _INSTANCES = _of("cvm", ("InstanceIds", "instance"))
 RESOURCES: dict[tuple[str, str], Resources] = {
-    ("cvm", "RunInstances"): _of("cvm", ("ImageId", "image"), ("*", "instance")),
+    ("cvm", "RunInstances"): _run,
     ("cvm", "SyncImages"): _sync,
     ("cvm", "ImportImage"): _of("cvm", ("*", "image")),
     ("cvm", "CreateImage"): _of("cvm", ("InstanceId", "instance"), ("*", "image")),
