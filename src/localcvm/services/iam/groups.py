@@ -12,7 +12,7 @@ from ...store.models_cam import CamGroup, CamGroupMember
 from ...store.repo_cam import CamRepo
 from .. import errors
 from .accounts import Identity
-from .users import UserView, user_view
+from .users import UserView, check_lengths, user_view
 
 FIRST_GROUP_ID = 1000001
 _NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
@@ -55,6 +55,7 @@ class GroupService:
 
     def create(self, owner: Identity, name: str, remark: str = "") -> int:
         _check_name(name)
+        check_lengths(remark=remark)
         with self.db.write() as repo:
             cam = CamRepo(repo)
             repo.lock("cam_groups")
@@ -79,6 +80,7 @@ class GroupService:
     def update(self, owner: Identity, group_id: int, name: str | None, remark: str | None) -> None:
         if name is not None:
             _check_name(name)
+        check_lengths(remark=remark)
         with self.db.write() as repo:
             cam = CamRepo(repo)
             group = self.find(cam, owner, group_id)

@@ -59,6 +59,16 @@ def user_view(u: CamUser) -> UserView:
                     u.created_at)
 
 
+LIMITS = {"remark": 256, "phone": 32, "country_code": 8, "email": 128, "description": 256}
+
+
+def check_lengths(**values) -> None:
+    """Remark, PhoneNum, CountryCode, Email, Description: within their documented lengths."""
+    for name, value in values.items():
+        if value is not None and len(value) > LIMITS[name]:
+            raise errors.InvalidParameterParamError(f"{name} is at most {LIMITS[name]} characters.")
+
+
 def check_password(password: str) -> None:
     """CAM's default password rules: 8 to 32 characters with lowercase and uppercase letters, digits
     and special characters."""
@@ -109,6 +119,7 @@ class UserService:
             raise errors.InvalidParameterUserNameIllegal(
                 f"Name `{(name or '')[:80]}`: 1 to 64 letters, digits or the characters _+=,.@-."
             )
+        check_lengths(remark=remark, phone=phone, country_code=country_code, email=email)
         if console_login and not password:
             password = random_password()
         if password:
@@ -156,6 +167,7 @@ class UserService:
 
     def update(self, owner: Identity, name: str, changes: dict) -> None:
         """``changes``: remark, console_login, password, need_reset, phone, country_code, email (absent: kept)."""
+        check_lengths(**{k: changes.get(k) for k in ("remark", "phone", "country_code", "email")})
         password = changes.pop("password", None)
         if password:
             check_password(password)
@@ -194,6 +206,7 @@ class UserService:
 
     # --- API keys -------------------------------------------------------------------------------
     def create_key(self, owner: Identity, target_uin, description: str = "") -> AccessKeyView:
+        check_lengths(description=description)
         with self.db.write() as repo:
             cam = CamRepo(repo)
             user = self.by_uin(cam, owner, target_uin)
