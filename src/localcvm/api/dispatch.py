@@ -91,7 +91,9 @@ class Dispatcher:
     async def authorize(self, call: Call, product: str, params: dict):
         """CAM: refuse the call unless the sub-user's policies allow it (one read of its policies)."""
         cam = self.services.cam
-        policies = cam.policies_for(call.identity) if cam.inline else await run_in_threadpool(cam.policies_for, call.identity)
+        policies = cam.cached(call.identity)
+        if policies is None:
+            policies = cam.policies_for(call.identity) if cam.inline else await run_in_threadpool(cam.policies_for, call.identity)
         env = Env(call.source_ip, self.services.clock.now, call.region, params)
         return authorize(policies, env, product, call.action, params, call.identity, call.log)
 

@@ -44,13 +44,18 @@ class CamService:
         """For the web console's sign-in: the sub-user's Identity when it may log in with this password."""
         return self.users.check_console_password(owner_uin, user_name, password)
 
+    def cached(self, identity: Identity) -> Policies | None:
+        """The sub-user's policies when its owner's CAM state is unchanged since they were read (no I/O)."""
+        if identity.cam_generation is None:
+            return None
+        return self.lists.get((identity.caller, identity.cam_generation))
+
     def policies_for(self, identity: Identity) -> Policies:
         """The parsed documents in force for a sub-user (its own policies and its groups')."""
         key = (identity.caller, identity.cam_generation)
-        if identity.cam_generation is not None:
-            found = self.lists.get(key)
-            if found is not None:
-                return found
+        found = self.cached(identity)
+        if found is not None:
+            return found
         out: Policies = []
         for policy_id, version, revision in self.reader.attached(identity.caller):
             doc = self.document(policy_id, version, revision)
