@@ -195,3 +195,13 @@ def test_tccli_with_a_sub_users_keys_is_checked_the_same(make_server, tmp_path):
     assert ok.returncode == 0 and json.loads(ok.stdout)["TotalCount"] > 0, ok.stdout + ok.stderr
     refused = localcvm("tccli", "--data-dir", str(srv.data_dir), "cvm", "DescribeRegions", env=env)
     assert refused.returncode != 0 and "UnauthorizedOperation" in refused.stdout + refused.stderr
+
+
+def test_a_sub_user_of_the_root_account_cannot_reset_the_server(make_server):
+    from localcvm.client import Endpoint, reset
+
+    srv = make_server()
+    _, sid, skey = cu.sub_user(srv, "admin", cu.policy(cu.allow("*")))
+    refused = reset(Endpoint(srv.scheme, "127.0.0.1", srv.port), sid, skey)
+    assert refused["Error"]["Code"] == "AuthFailure.UnauthorizedOperation"
+    assert [u.Name for u in cu.call(sdk.cam(srv), "ListUsers", {}).Data] == ["admin"]

@@ -144,7 +144,9 @@ class ApiApplication:
         try:
             body = await self._read_body(request)
             call = await self._authenticate(request, body)
-            if not await run_in_threadpool(self.services.accounts.is_root, call.identity.uin):
+            # a CAM sub-user's key resolves to its owner's uin: it is never the root account itself
+            root = call.identity.is_root and await run_in_threadpool(self.services.accounts.is_root, call.identity.uin)
+            if not root:
                 raise errors.AuthFailureUnauthorizedOperation(f"Only the data dir's root account may use /_localcvm/{name}.")
             params = self._json_params(request.headers.get("content-type", ""), body)
             result = await run_in_threadpool(run, params)
