@@ -102,3 +102,36 @@ def test_resources_of_run_and_sync():
                          "ap-guangzhou", who)
     assert sync == [f"qcs::cvm:ap-guangzhou:uin/{OWNER}:image/img-1", f"qcs::cvm:ap-shanghai:uin/{OWNER}:image/*"]
     assert resources_for("cvm", "DescribeZones", {}, "ap-guangzhou", who) == [f"qcs::cvm:ap-guangzhou:uin/{OWNER}:*"]
+
+
+def test_cached_policies_follow_every_change(services):
+    """What a request sees (lookup → policies_for) after each CAM change, with the caches warm."""
+    owner = new_identity(services, "acme")
+    cam = services.cam
+    made = cam.users.add(owner, "u", use_api=True)
+
+    def actions() -> list[bool]:
+        _, who = services.accounts.lookup(made.secret_id)
+        policies = cam.policies_for(who)
+        return [evaluate(policies, a, "*", env()).allowed for a in ("cvm:DescribeZones", "cvm:DescribeRegions")]
+
+    allow_zones = json.dumps({"version": "2.0", "statement": [{"effect": "allow", "action": "cvm:DescribeZones",
+                                                               "resource": "*"}]})
+    first = cam.policies.create(owner, "p", allow_zones)
+    cam.policies.attach(owner, first, "user", made.user.uin, attach=True)
+    assert actions() == [True, False]
+    cam.policies.delete(owner, [first])
+    assert actions() == [False, False]
+    # the next policy may get the deleted one's id: its own document is what counts
+    other = cam.policies.create(owner, "q", allow_zones.replace("DescribeZones", "DescribeRegions"))
+    cam.policies.attach(owner, other, "user", made.user.uin, attach=True)
+    assert actions() == [False, True]
+    group = cam.groups.create(owner, "g")
+    cam.policies.attach(owner, 1, "group", str(group), attach=True)  # AdministratorAccess
+    assert actions() == [False, True]
+    cam.groups.add_members(owner, [{"GroupId": group, "Uin": made.user.uin}])
+    assert actions() == [True, True]
+    cam.groups.delete(owner, group)
+    assert actions() == [False, True]
+    cam.policies.update(owner, other, None, None, allow_zones)
+    assert actions() == [True, False]

@@ -85,7 +85,7 @@ class CamPolicyVersion(Base):
     policy_id: Mapped[int] = mapped_column(ForeignKey("cam_policies.policy_id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     document: Mapped[str] = mapped_column(Text)
-    # bumped whenever the document changes in place (UpdatePolicy): the engine's cache key
+    # bumped whenever the document changes in place (UpdatePolicy)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -11,15 +11,14 @@ from .models_cam import (CamAccessKey, CamAttachment, CamGroup, CamGroupMember, 
 from .repo import Repo
 
 # The policies in force for one sub-user (its own and its groups'), with the default version's
-# (version, revision) of custom ones (NULLs for preset ones): the one read of the policy check.
+# document of custom ones (NULL for preset ones): the one read of the policy check (on a cache miss).
 _ATTACHED = (
-    "SELECT a.policy_id, v.version, v.revision FROM cam_attachments a "
+    "SELECT a.policy_id, v.document FROM cam_attachments a "
     "LEFT JOIN cam_policies p ON p.policy_id = a.policy_id "
     "LEFT JOIN cam_policy_versions v ON v.policy_id = p.policy_id AND v.version = p.default_version "
     "WHERE (a.kind = 'user' AND a.target = {0}) OR (a.kind = 'group' AND a.target IN "
     "(SELECT CAST(m.group_id AS VARCHAR(20)) FROM cam_group_members m WHERE m.user_uin = {0}))"
 )
-_DOCUMENT = "SELECT document FROM cam_policy_versions WHERE policy_id = {0} AND version = {0}"
 
 
 class PolicyReader:
@@ -27,17 +26,12 @@ class PolicyReader:
 
     def __init__(self, keys: KeyReader):
         self.keys = keys
-        mark = keys.placeholder
-        self.attached_sql = _ATTACHED.format(mark)
-        self.document_sql = _DOCUMENT.format(mark)
+        self.attached_sql = _ATTACHED.format(keys.placeholder)
 
-    def attached(self, user_uin: str) -> list[tuple[int, int | None, int | None]]:
-        """(policy id, version, revision) of each policy attached to the user or one of its groups."""
-        return [(int(p), v, r) for p, v, r in self.keys.rows(self.attached_sql, (user_uin, user_uin))]
-
-    def document(self, policy_id: int, version: int) -> str | None:
-        rows = self.keys.rows(self.document_sql, (policy_id, version))
-        return rows[0][0] if rows else None
+    def attached(self, user_uin: str) -> list[tuple[int, str | None]]:
+        """(policy id, default version's document or None for a preset policy) of each policy attached
+        to the user or one of its groups."""
+        return [(int(p), d) for p, d in self.keys.rows(self.attached_sql, (user_uin, user_uin))]
 
 
 class CamRepo:

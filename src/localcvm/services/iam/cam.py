@@ -4,9 +4,9 @@
 owner's CAM generation, which the key lookup reads on every request and every CAM change that can
 change a sub-user's permissions bumps (attach, detach, group membership, policy update, default
 version, deletion): so such a change is seen from the very next request, in every process sharing
-the database, and an unchanged owner costs no read at all. On a miss one read lists the (policy,
-version, revision) attached to the user and its groups; parsed documents are cached per (policy,
-version, revision).
+the database, and an unchanged owner costs no read at all. On a miss one read lists the policies
+attached to the user and its groups with their documents; parsed documents are cached by their
+text (so a policy id reused after a deletion can never bring back an old document).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class CamService:
         self.clock = clock
         self.reader = PolicyReader(keys)
         self.inline = keys.inline
-        self.parsed: dict[tuple[int, int, int], documents.Document] = {}
+        self.parsed: dict[str, documents.Document] = {}
         self.lists: dict[tuple[str, int], Policies] = {}
         self.lock = threading.Lock()
 
@@ -57,8 +57,8 @@ class CamService:
         if found is not None:
             return found
         out: Policies = []
-        for policy_id, version, revision in self.reader.attached(identity.caller):
-            doc = self.document(policy_id, version, revision)
+        for policy_id, text in self.reader.attached(identity.caller):
+            doc = self.document(policy_id, text)
             if doc is not None:
                 out.append((policy_id, doc))
         if identity.cam_generation is not None:
@@ -68,23 +68,19 @@ class CamService:
                 self.lists[key] = out
         return out
 
-    def document(self, policy_id: int, version: int | None, revision: int | None) -> documents.Document | None:
-        key = (policy_id, version or 0, revision or 0)
-        doc = self.parsed.get(key)
-        if doc is not None:
-            return doc
-        if version is None:
+    def document(self, policy_id: int, text: str | None) -> documents.Document | None:
+        """The parsed document: a custom policy's ``text``, or the preset one's (None: neither, the
+        attachment of a deleted policy)."""
+        if text is None:
             preset = BY_ID.get(policy_id)
             if preset is None:
-                return None  # the attachment of a deleted policy
-            text = preset.document
-        else:
-            text = self.reader.document(policy_id, version)
-            if text is None:
                 return None
-        doc = documents.parse(text)
-        with self.lock:
-            if len(self.parsed) >= _CACHE_LIMIT:
-                self.parsed.clear()
-            self.parsed[key] = doc
+            text = preset.document
+        doc = self.parsed.get(text)
+        if doc is None:
+            doc = documents.parse(text)
+            with self.lock:
+                if len(self.parsed) >= _CACHE_LIMIT:
+                    self.parsed.clear()
+                self.parsed[text] = doc
         return doc

@@ -131,8 +131,8 @@ class PolicyService:
 
     def update(self, owner: Identity, policy_id: int, name: str | None, description: str | None,
                document: str | None) -> int:
-        """UpdatePolicy: a new document replaces the default version's (its revision moves on, so the
-        engine's cache sees it at the next call)."""
+        """UpdatePolicy: a new document replaces the default version's (and the owner's CAM generation
+        moves on, so the next call sees it)."""
         if name is not None:
             _check_name(name)
         _check_description(description)
