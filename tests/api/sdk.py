@@ -34,3 +34,16 @@ def cvm(server, region: str = "ap-guangzhou", *, sign_method: str = "TC3-HMAC-SH
 def common(server, product: str = "cvm", region: str = "ap-guangzhou", *, secret_id=None, secret_key=None, sign_method="TC3-HMAC-SHA256"):
     """A CommonClient: sends any action with any parameters, signed by the SDK."""
     return CommonClient(product, VERSIONS[product], cred(server, secret_id, secret_key), region, profile(server, sign_method))
+
+
+def cam(server, *, secret_id=None, secret_key=None, sign_method: str = "TC3-HMAC-SHA256"):
+    """A CAM client (a global service: no region)."""
+    from tencentcloud.cam.v20190116 import cam_client
+
+    return cam_client.CamClient(cred(server, secret_id, secret_key), "", profile(server, sign_method))
+
+
+def cbs(server, region: str = "ap-guangzhou", *, secret_id=None, secret_key=None):
+    from tencentcloud.cbs.v20170312 import cbs_client
+
+    return cbs_client.CbsClient(cred(server, secret_id, secret_key), region, profile(server))

@@ -63,3 +63,23 @@ def test_internet_json_becomes_columns_and_back(tmp_path):
         assert json.loads(got[1]["internet"]) == {}
     finally:
         db.dispose()
+
+
+def test_cam_migration_keeps_accounts_and_their_rows(tmp_path):
+    """0007_cam adds CAM's tables and accounts.cam_generation in place, and drops them again, without
+    touching the rows that point at accounts."""
+    db = Database(f"sqlite:///{tmp_path / 'cam.db'}")
+    try:
+        _alembic(db, "0006_buckets_project_ids")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO accounts (uin, app_id, name) VALUES ('100000000001', 1300000001, 'a')"))
+            row = dict(ROW, internet_charge_type="", internet_max_bandwidth_out=0, bandwidth_package_id="")
+            conn.execute(sa.text(f"INSERT INTO instances ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"), row)
+        _alembic(db, "0007_cam")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT cam_generation FROM accounts")).scalar() == 0
+            assert conn.execute(sa.text("SELECT count(*) FROM cam_users")).scalar() == 0
+        _alembic(db, "0006_buckets_project_ids", down=True)
+        assert [r["instance_id"] for r in _instances(db)] == ["ins-old00001"]
+    finally:
+        db.dispose()

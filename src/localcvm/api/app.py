@@ -100,12 +100,14 @@ class ApiApplication:
         log_fields.update(
             action=call.action, service=call.service, version=call.version,
             region=call.region, account=call.identity.uin, sign_method=call.sign_method,
+            **({"caller": call.identity.caller_uin} if call.identity.caller_uin else {}),
         )
         return await self.dispatcher.dispatch(
             Call(
                 identity=call.identity, service=call.service, action=call.action, version=call.version,
                 region=call.region, language=call.language, params=call.params, from_strings=call.from_strings,
                 source_ip=request.client.host if request.client else None, request_id=request_id,
+                log=log_fields,
             )
         )
 
@@ -142,7 +144,9 @@ class ApiApplication:
         try:
             body = await self._read_body(request)
             call = await self._authenticate(request, body)
-            if not await run_in_threadpool(self.services.accounts.is_root, call.identity.uin):
+            # a CAM sub-user's key resolves to its owner's uin: it is never the root account itself
+            root = call.identity.is_root and await run_in_threadpool(self.services.accounts.is_root, call.identity.uin)
+            if not root:
                 raise errors.AuthFailureUnauthorizedOperation(f"Only the data dir's root account may use /_localcvm/{name}.")
             params = self._json_params(request.headers.get("content-type", ""), body)
             result = await run_in_threadpool(run, params)

@@ -48,7 +48,8 @@ def create_disks(ctx: CallContext, p: dict) -> dict:
 def describe_disks(ctx: CallContext, p: dict) -> dict:
     total, views = ctx.services.disks.describe(ctx.identity, ctx.region, ids=p.get("DiskIds"), filters=p.get("Filters"),
                                                offset=p.get("Offset"), limit=p.get("Limit"),
-                                               order_field=p.get("OrderField"), order=p.get("Order"))
+                                               order_field=p.get("OrderField"), order=p.get("Order"),
+                                               visible=ctx.visible("disk"))
     return page(total, [disk_dict(v) for v in views], "DiskSet")
 
 
@@ -88,7 +89,7 @@ def create_snapshot(ctx: CallContext, p: dict) -> dict:
 def describe_snapshots(ctx: CallContext, p: dict) -> dict:
     total, views = ctx.services.disks.describe_snapshots(ctx.identity, ctx.region, ids=p.get("SnapshotIds"),
                                                          filters=p.get("Filters"), offset=p.get("Offset"),
-                                                         limit=p.get("Limit"))
+                                                         limit=p.get("Limit"), visible=ctx.visible("snapshot"))
     return page(total, [snapshot_dict(v) for v in views], "SnapshotSet")
 
 

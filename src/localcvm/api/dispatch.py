@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from ..services import errors
 from ..services.core import Services
 from ..services.iam import Identity
+from ..services.iam.engine import Env
+from .authz import authorize
 from .routes import CallContext, Route, load_all
 from .spec import SpecRegistry
 
@@ -37,6 +39,8 @@ class Call:
     from_strings: bool = False
     # the client's address as the server saw it (CAM's qcs:ip condition); None in-process
     source_ip: str | None = None
+    # the request log's fields: a refused call adds ``cam_decision``
+    log: dict | None = None
 
 
 class Dispatcher:
@@ -79,8 +83,19 @@ class Dispatcher:
             action=call.action, region=call.region, language=call.language, request_id=call.request_id,
             source_ip=call.source_ip,
         )
+        if not call.identity.is_root:
+            ctx.policy = await self.authorize(call, product.product, params)
         result = await self.run(route, ctx, params)
         return product.shape_response(action_spec, result, strict=self.services.settings.strict_responses)
+
+    async def authorize(self, call: Call, product: str, params: dict):
+        """CAM: refuse the call unless the sub-user's policies allow it (one read of its policies)."""
+        cam = self.services.cam
+        policies = cam.cached(call.identity)
+        if policies is None:
+            policies = cam.policies_for(call.identity) if cam.inline else await run_in_threadpool(cam.policies_for, call.identity)
+        env = Env(call.source_ip, self.services.clock.now, call.region, params)
+        return authorize(policies, env, product, call.action, params, call.identity, call.log)
 
     @staticmethod
     async def run(route: Route, ctx: CallContext, params: dict) -> dict:

@@ -74,7 +74,8 @@ def _bool_text(p: dict, name: str) -> bool:
 @action("cvm", "DescribeImages")
 def describe_images(ctx: CallContext, p: dict) -> dict:
     req = DescribeImagesRequest(image_ids=tuple(p.get("ImageIds") or ()), filters=tuple(p.get("Filters") or ()),
-                                offset=p.get("Offset"), limit=p.get("Limit"), instance_type=p.get("InstanceType"))
+                                offset=p.get("Offset"), limit=p.get("Limit"), instance_type=p.get("InstanceType"),
+                                visible=ctx.visible("image"))
     total, views = ctx.services.images.describe(ctx.identity, ctx.region, req)
     return page(total, [image_dict(localized(v, ctx.language)) for v in views], "ImageSet")
 

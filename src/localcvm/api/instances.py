@@ -108,7 +108,7 @@ def run_instances(ctx: CallContext, p: dict) -> dict:
 def describe_instances(ctx: CallContext, p: dict) -> dict:
     total, views = ctx.services.instances.describe(ctx.identity, ctx.region, ids=p.get("InstanceIds"),
                                                    filters=p.get("Filters"), offset=p.get("Offset"),
-                                                   limit=p.get("Limit"))
+                                                   limit=p.get("Limit"), visible=ctx.visible("instance"))
     return page(total, [instance_dict(v) for v in views], "InstanceSet")
 
 

@@ -33,7 +33,7 @@ def import_key_pair(ctx: CallContext, p: dict) -> dict:
 @action("cvm", "DescribeKeyPairs")
 def describe_key_pairs(ctx: CallContext, p: dict) -> dict:
     total, views = ctx.services.keypairs.describe(ctx.identity, p.get("KeyIds"), p.get("Filters"), p.get("Offset"),
-                                                  p.get("Limit"))
+                                                  p.get("Limit"), visible=ctx.visible("keypair"))
     return page(total, [key_dict(v) for v in views], "KeyPairSet")
 
 

@@ -25,6 +25,19 @@ class CallContext:
     request_id: str
     # the client's address (CAM's qcs:ip condition); None for in-process calls
     source_ip: str | None = None
+    # a sub-user's list action: resource string → may the caller read it (None: no filtering)
+    policy: Callable[[str], bool] | None = None
+
+    def may(self, resource: str) -> bool:
+        """May the caller read ``resource`` (a CAM six-segment string)? Always for root accounts."""
+        return self.policy is None or self.policy(resource)
+
+    def visible(self, kind: str) -> Callable[[str], bool] | None:
+        """For Describe* filtering: resource id → may the caller read it; None when everything may be."""
+        if self.policy is None:
+            return None
+        owner, product, region = self.identity.uin, self.product, self.region or ""
+        return lambda rid: self.may(f"qcs::{product}:{region}:uin/{owner}:{kind}/{rid}")
 
 
 Handler = Callable[[CallContext, dict], dict]
@@ -54,6 +67,6 @@ def action(product: str, name: str, *, regional: bool = True, inline: bool = Fal
 
 def load_all() -> dict[tuple[str, str], Route]:
     """Import every product module so its handlers register."""
-    from . import cbs, cvm, images, instances, keypairs, security_groups, tag, vpc  # noqa: F401
+    from . import cam, cam_policies, cbs, cvm, images, instances, keypairs, security_groups, tag, vpc  # noqa: F401
 
     return ROUTES

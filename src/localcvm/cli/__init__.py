@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
+from . import cam  # noqa: F401 (registers accounts users|groups|policies)
 from .accounts import accounts_app
 from .clock import clock_app
 from .images import images_app

@@ -7,7 +7,7 @@ from ..config import Settings
 from ..jobs.worker import JobKind, WorkerPool
 from ..store.db import Database
 from . import errors
-from .iam import AccountService
+from .iam import AccountService, CamService
 from .images import ImageCreator, ImageService
 from .regions import RegionCatalogue
 from ..blobs.registry import BlobRegistry
@@ -23,6 +23,7 @@ class Services:
         self.clock = Clock(settings.data_dir, movable=settings.test_clock)
         self.regions = RegionCatalogue.load(settings.regions_file or None)
         self.accounts = AccountService(self.db)
+        self.cam = CamService(self.db, self.clock, self.accounts.keys)
         self.blobs = BlobRegistry(settings)
         self.workers: WorkerPool | None = None
         self.images = ImageService(settings, self.db, self.regions, self.blobs, notify=self._notify)

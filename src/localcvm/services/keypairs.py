@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -77,12 +78,13 @@ class KeyPairService:
         return self._add(identity, name, project_id, public_key.strip(), parsed.fingerprint_sha256, tags, None)
 
     def describe(self, identity: Identity, ids: list[str] | None, filters: list[dict] | None, offset: int | None,
-                 limit: int | None) -> tuple[int, list[KeyPairView]]:
+                 limit: int | None, visible: Callable[[str], bool] | None = None) -> tuple[int, list[KeyPairView]]:
         query = check_describe("DescribeKeyPairs", "KeyIds", ids, filters, KEY_FILTERS, offset, limit,
                                id_kind=IdKind("skey", errors.InvalidKeyPairIdMalformed, "key pair"),
                                limit_error=errors.InvalidParameterValueRange)
         with self.db.read() as repo:
-            views = [self._view(repo, k) for k in repo.key_pairs_of(identity.uin, ids)]
+            views = [self._view(repo, k) for k in repo.key_pairs_of(identity.uin, ids)
+                     if visible is None or visible(k.key_id)]
         found = match_all(views, query.filters, _key_matches)
         return len(found), query.page.of(found)
 

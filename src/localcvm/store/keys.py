@@ -15,8 +15,12 @@ import threading
 
 from .db import Database
 
-_QUERY = ("SELECT k.secret_key, a.uin, a.app_id, a.name FROM api_keys k JOIN accounts a ON a.uin = k.uin "
-          "WHERE k.secret_id = {} AND k.active")
+# A root account's key, or a CAM sub-user's key (then with the sub-user's Uin and name): one statement.
+_QUERY = ("SELECT k.secret_key, a.uin, a.app_id, a.name, NULL, NULL, NULL FROM api_keys k JOIN accounts a ON a.uin = k.uin "
+          "WHERE k.secret_id = {0} AND k.active "
+          "UNION ALL SELECT c.secret_key, a.uin, a.app_id, a.name, u.uin, u.name, a.cam_generation FROM cam_access_keys c "
+          "JOIN cam_users u ON u.uin = c.user_uin JOIN accounts a ON a.uin = u.owner_uin "
+          "WHERE c.secret_id = {0} AND c.active")
 
 
 class KeyReader:
@@ -26,17 +30,29 @@ class KeyReader:
         self.db = db
         # A local file read takes microseconds: the API runs it inline, without a thread hop.
         self.inline = db.is_sqlite
-        self.query = _QUERY.format("?" if db.is_sqlite else "%s")
+        self.query = _QUERY.format(self.placeholder)
         self.local = threading.local()
 
-    def find_active(self, secret_id: str) -> tuple[str, str, int, str] | None:
-        """(secret_key, uin, app_id, account name) of an enabled key, or None."""
+    def find_active(self, secret_id: str) -> tuple[str, str, int, str, str | None, str | None, int | None] | None:
+        """(secret_key, owner uin, app_id, account name, sub-user uin, sub-user name, the owner's CAM
+        generation) of an enabled key, or None."""
+        rows = self.rows(self.query, (secret_id, secret_id))
+        if not rows:
+            return None
+        row = rows[0]
+        return row[0], row[1], int(row[2]), row[3], row[4], row[5], None if row[6] is None else int(row[6])
+
+    def rows(self, query: str, args: tuple) -> list[tuple]:
+        """Run one read-only statement (``{}`` placeholders already in the driver's style) outside any
+        ORM session: the cheap path for the reads on every request (keys, CAM policy lists)."""
         if self.db.is_sqlite:
-            row = self.sqlite_connection().execute(self.query, (secret_id,)).fetchone()
-        else:
-            with self.db.engine.connect() as conn:
-                row = conn.exec_driver_sql(self.query, (secret_id,)).first()
-        return None if row is None else (row[0], row[1], int(row[2]), row[3])
+            return self.sqlite_connection().execute(query, args).fetchall()
+        with self.db.engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(query, args).fetchall()]
+
+    @property
+    def placeholder(self) -> str:
+        return "?" if self.db.is_sqlite else "%s"
 
     def sqlite_connection(self) -> sqlite3.Connection:
         conn = getattr(self.local, "conn", None)

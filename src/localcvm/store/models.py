@@ -24,6 +24,9 @@ class Account(Base):
     # An operator allowed this account to copy images between mainland China and elsewhere (SyncImages
     # across the border is refused otherwise)
     cross_border: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # bumped by every CAM change that can change what its sub-users may do: the policy check's
+    # cache key, read with the key on every request (so no change is ever seen late)
+    cam_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ApiKey(Base):
@@ -265,3 +268,4 @@ class CosBucket(Base):
     owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 from . import models_network  # noqa: E402,F401
+from . import models_cam  # noqa: E402,F401

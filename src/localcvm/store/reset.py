@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from .models import Account, ApiKey, Base
 from .repo import Repo
@@ -18,6 +18,8 @@ def delete_resources(repo: Repo, *, keep_uins: tuple[str, ...] | None = None) ->
         if table in ACCOUNT_TABLES:
             continue
         deleted[table.name] = repo.session.execute(delete(table)).rowcount or 0
+    # CAM's users and policies went too: processes drop their cached policy lists
+    repo.session.execute(update(Account).values(cam_generation=Account.cam_generation + 1))
     if keep_uins is not None:
         for model in (ApiKey, Account):
             gone = repo.session.execute(delete(model).where(model.uin.not_in(keep_uins))).rowcount

@@ -129,11 +129,11 @@ class DiskService(SnapshotOps):
 
     def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
                  offset: int | None, limit: int | None, order_field: str | None = None,
-                 order: str | None = None) -> tuple[int, list[DiskView]]:
+                 order: str | None = None, visible: Callable[[str], bool] | None = None) -> tuple[int, list[DiskView]]:
         self.regions.get(region, product="cbs")
         query = check_describe("DescribeDisks", "DiskIds", ids, filters, DISK_FILTERS, offset, limit)
         with self.db.read() as repo:
-            rows = repo.disks_of(identity.uin, region, ids)
+            rows = [d for d in repo.disks_of(identity.uin, region, ids) if visible is None or visible(d.disk_id)]
             tags = repo.tags_of([d.disk_id for d in rows])
         views = match_all([DiskView.of(d, tags[d.disk_id]) for d in rows], query.filters, disk_matches)
         if order_field in ("CREATE_TIME", "DEADLINE"):

@@ -4,6 +4,7 @@ driver's ``frozen_disk`` (a consistent view of an attached disk)."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 import time
 
 from ...blobs import Manifest
@@ -112,11 +113,11 @@ class SnapshotOps:
 
     def describe_snapshots(self, identity: Identity, region: str, *, ids: list[str] | None,
                            filters: list[dict] | None, offset: int | None,
-                           limit: int | None) -> tuple[int, list[SnapshotView]]:
+                           limit: int | None, visible: Callable[[str], bool] | None = None) -> tuple[int, list[SnapshotView]]:
         self.regions.get(region, product="cbs")
         query = check_describe("DescribeSnapshots", "SnapshotIds", ids, filters, SNAPSHOT_FILTERS, offset, limit)
         with self.db.read() as repo:
-            rows = repo.snapshots_of(identity.uin, region, ids)
+            rows = [s for s in repo.snapshots_of(identity.uin, region, ids) if visible is None or visible(s.snapshot_id)]
             tags = repo.tags_of([s.snapshot_id for s in rows])
             bound = repo.images_of_snapshots([s.snapshot_id for s in rows])
             names = {i.image_id: i.name for i in repo.images_by_ids(sorted({x for v in bound.values() for x in v}))}

@@ -8,7 +8,7 @@ public and marketplace images come from the catalogue (``catalogue.py``).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ...blobs import Manifest, gc as chunk_gc
@@ -46,6 +46,8 @@ class DescribeImagesRequest:
     offset: int | None = None
     limit: int | None = None
     instance_type: str | None = None
+    # CAM: image id → may the caller read it (a sub-user's answer lists only those)
+    visible: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,8 @@ class ImageService:
                     f"The image-type filter value `{v}` is not one of {', '.join(IMAGE_TYPES)}."
                 )
         images = self.access.visible_images(identity, region)
+        if req.visible is not None:
+            images = [v for v in images if req.visible(v.image_id)]
         if wanted:
             images = [v for v in images if v.image_id in wanted]
         images = match_all(images, checked, _matches)

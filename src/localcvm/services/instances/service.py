@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,13 +84,16 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
 
     # --- DescribeInstances / DescribeInstancesStatus ----------------------------------------------
     def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
-                 offset: int | None, limit: int | None) -> tuple[int, list[InstanceView]]:
+                 offset: int | None, limit: int | None,
+                 visible: Callable[[str], bool] | None = None) -> tuple[int, list[InstanceView]]:
+        """``visible``: CAM's filter (instance id → may the caller read it)."""
         self.regions.get(region)
         query = check_describe("DescribeInstances", "InstanceIds", ids, filters, INSTANCE_FILTERS, offset, limit,
                                id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"),
                                limit_error=errors.InvalidParameterValueRange)
         with self.db.read() as repo:
-            rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
+            rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)
+                    if visible is None or visible(r.instance_id)}
             tags = repo.tags_of(list(rows))
             # filters need only the row and its tags; disks and keys are loaded for the page alone
             placed = self.network.placements(repo, list(rows.values()))

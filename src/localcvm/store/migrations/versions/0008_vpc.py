@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_vpc"
-down_revision = "0006_buckets_project_ids"
+down_revision = "0007_cam"
 branch_labels = None
 depends_on = None
 

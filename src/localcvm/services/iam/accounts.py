@@ -7,9 +7,9 @@ import string
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..store.db import Database
-from ..store.keys import KeyReader
-from . import errors
+from ...store.db import Database
+from ...store.keys import KeyReader
+from .. import errors
 
 _ALNUM = string.ascii_letters + string.digits
 FIRST_UIN = 100000000001
@@ -18,12 +18,30 @@ FIRST_APP_ID = 1250000000
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is calling: the account behind a SecretId."""
+    """Who is calling: the account behind a SecretId.
+
+    ``uin`` is always the OWNER (root) account: what a sub-user creates belongs to it, as in the
+    real service. A sub-user's key adds its own Uin (``caller_uin``) and name (``sub_user``).
+    """
 
     uin: str
     app_id: int
     name: str
     secret_id: str
+    caller_uin: str | None = None
+    sub_user: str | None = None
+    # the owner's CAM generation as read with the key (None: unknown, e.g. a console session):
+    # the policy check caches a sub-user's policies under it
+    cam_generation: int | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.caller_uin is None
+
+    @property
+    def caller(self) -> str:
+        """The Uin that signed the call (the sub-user's, or the root account's)."""
+        return self.caller_uin or self.uin
 
 
 @dataclass(frozen=True)
@@ -136,8 +154,8 @@ class AccountService:
         found = self.keys.find_active(secret_id)
         if found is None:
             return None
-        secret_key, uin, app_id, name = found
-        return secret_key, Identity(uin, app_id, name, secret_id)
+        secret_key, uin, app_id, name, caller_uin, sub_user, generation = found
+        return secret_key, Identity(uin, app_id, name, secret_id, caller_uin, sub_user, generation)
 
     # --- API keys (operators: `localcvm accounts keys ...`) ------------------------------------
     def list_keys(self, uin: str | None = None) -> list[KeyView]:
