@@ -55,6 +55,7 @@ class Services:
             "instance_terminate": JobKind(run=self.instances.run_terminate, on_error=self.instances.fail_job),
             "instance_reset": JobKind(run=self.instances.run_reset, on_error=self.instances.fail_job),
             "instance_resize": JobKind(run=self.instances.run_resize, on_error=self.instances.fail_job),
+            "instance_retype": JobKind(run=self.instances.run_reset_type, on_error=self.instances.fail_job),
             "snapshot_create": JobKind(run=self.disks.run_snapshot, on_error=self.disks.fail_snapshot),
             "image_create": JobKind(run=self.image_creator.run, on_error=self.image_creator.fail),
             # a copy resumes where it was: restarts are not failures, so allow many attempts

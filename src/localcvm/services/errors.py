@@ -242,3 +242,32 @@ InvalidKeyPairNameIncludeIllegalChar = error_class(
     "InvalidKeyPairNameIncludeIllegalChar",
     "The key pair name may only contain English letters, digits and underscores.",
 )
+
+# --- instance type, charge type and project changes (ResetInstancesType, ModifyInstancesChargeType, ...) ---
+ResourceNotFoundInvalidZoneInstanceType = error_class(
+    "ResourceNotFound.InvalidZoneInstanceType", "The zone does not offer this instance type."
+)
+ResourceUnavailableInstanceType = error_class("ResourceUnavailable.InstanceType", "The zone does not sell this instance type.")
+UnsupportedOperationUnsupportedChangeInstanceFamilyToARM = error_class(
+    "UnsupportedOperation.UnsupportedChangeInstanceFamilyToARM", "A non-ARM instance cannot change to an ARM type."
+)
+UnsupportedOperationUnsupportedARMChangeInstanceFamily = error_class(
+    "UnsupportedOperation.UnsupportedARMChangeInstanceFamily", "An ARM instance cannot change to a non-ARM type."
+)
+InvalidParameterValueGPUInstanceFamily = error_class(
+    "InvalidParameterValue.GPUInstanceFamily", "A non-GPU instance cannot change to a GPU type."
+)
+InvalidParameterValueInvalidGPUFamilyChange = error_class(
+    "InvalidParameterValue.InvalidGPUFamilyChange", "A GPU instance cannot change to a non-GPU or another GPU type."
+)
+UnsupportedOperationStoppedModeStopCharging = error_class(
+    "UnsupportedOperation.StoppedModeStopCharging", "Not supported for an instance stopped with STOP_CHARGING."
+)
+UnsupportedOperationSystemDiskType = error_class(
+    "UnsupportedOperation.SystemDiskType", "Not supported for this system disk type."
+)
+FailedOperationZoneInconsistent = error_class("FailedOperation.ZoneInconsistent", "The instances are in different zones.")
+UnsupportedOperationInstanceChargeType = error_class(
+    "UnsupportedOperation.InstanceChargeType", "Not supported for this instance charge type."
+)
+InvalidProjectIdNotFound = error_class("InvalidProjectId.NotFound", "The project ID does not exist.")
