@@ -6,6 +6,7 @@ from ..services.instances import InstanceView
 from ..services.instances.requests import (DataDiskRequest, DiskSize, InternetRequest, LoginRequest, ModifyRequest,
                                            PasswordRequest, ResetRequest, ResizeRequest, RunRequest, StopRequest)
 from ..services.tags import tags_for
+from .launch_templates import with_template
 from .render import iso_time, page, tags
 from .routes import CallContext, action
 
@@ -97,6 +98,7 @@ def run_request(p: dict) -> RunRequest:
 
 @action("cvm", "RunInstances")
 def run_instances(ctx: CallContext, p: dict) -> dict:
+    p = with_template(ctx, p)  # the template's values, the request's own winning; then every rule
     return {"InstanceIdSet": ctx.services.instances.run(ctx.identity, ctx.region, ctx.request_id, run_request(p))}
 
 

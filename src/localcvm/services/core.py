@@ -39,6 +39,9 @@ class Services:
         self.tagging = TaggingService(self.db)
         self.network = NetworkService(self.db, self.regions)
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
+        from .launch_templates import LaunchTemplateService
+
+        self.launch_templates = LaunchTemplateService(self.db)
         self.image_creator = ImageCreator(self.images.access, self.instances, self.volumes, self.blobs, self.driver)
 
     def _notify(self) -> None:

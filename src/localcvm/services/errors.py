@@ -271,3 +271,34 @@ UnsupportedOperationInstanceChargeType = error_class(
     "UnsupportedOperation.InstanceChargeType", "Not supported for this instance charge type."
 )
 InvalidProjectIdNotFound = error_class("InvalidProjectId.NotFound", "The project ID does not exist.")
+
+# --- launch templates ------------------------------------------------------------------------------
+InvalidParameterCombination = error_class("InvalidParameterCombination", "These parameters cannot be given together.")
+InvalidParameterValueLaunchTemplateIdMalformed = error_class(
+    "InvalidParameterValue.LaunchTemplateIdMalformed", "The launch template ID is malformed (lt-xxxxxxxx)."
+)
+InvalidParameterValueLaunchTemplateNotFound = error_class(
+    "InvalidParameterValue.LaunchTemplateNotFound", "The launch template does not exist."
+)
+InvalidParameterValueLaunchTemplateIdVerNotExisted = error_class(
+    "InvalidParameterValue.LaunchTemplateIdVerNotExisted", "The launch template has no such version."
+)
+InvalidParameterValueLaunchTemplateVersion = error_class(
+    "InvalidParameterValue.LaunchTemplateVersion", "The launch template version number is not valid."
+)
+InvalidParameterValueLaunchTemplateIdVerSetAlready = error_class(
+    "InvalidParameterValue.LaunchTemplateIdVerSetAlready", "The version is already the default."
+)
+InvalidParameterValueLaunchTemplateDefaultVersion = error_class(
+    "InvalidParameterValue.LaunchTemplateDefaultVersion", "The default version cannot be deleted."
+)
+InvalidParameterValueInvalidLaunchTemplateName = error_class(
+    "InvalidParameterValue.InvalidLaunchTemplateName", "The launch template name is not valid."
+)
+InvalidParameterValueInvalidLaunchTemplateVersionDescription = error_class(
+    "InvalidParameterValue.InvalidLaunchTemplateVersionDescription", "The launch template version description is not valid."
+)
+LimitExceededLaunchTemplateQuota = error_class("LimitExceeded.LaunchTemplateQuota", "Too many launch templates.")
+LimitExceededLaunchTemplateVersionQuota = error_class(
+    "LimitExceeded.LaunchTemplateVersionQuota", "Too many versions of the launch template."
+)

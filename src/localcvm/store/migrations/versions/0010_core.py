@@ -1,0 +1,40 @@
+"""launch templates and their versions
+
+Revision ID: 0010_core
+Revises: 0006_buckets_project_ids
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010_core"
+down_revision = "0006_buckets_project_ids"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "launch_templates",
+        sa.Column("template_id", sa.String(16), primary_key=True),
+        sa.Column("owner_uin", sa.String(20), sa.ForeignKey("accounts.uin", ondelete="CASCADE"), nullable=False,
+                  index=True),
+        sa.Column("region", sa.String(32), nullable=False),
+        sa.Column("name", sa.String(128), nullable=False),
+        sa.Column("default_version", sa.Integer, nullable=False),
+        sa.Column("latest_version", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    op.create_table(
+        "launch_template_versions",
+        sa.Column("template_id", sa.String(16), sa.ForeignKey("launch_templates.template_id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("version", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("description", sa.String(256), nullable=False),
+        sa.Column("data", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("launch_template_versions")
+    op.drop_table("launch_templates")
