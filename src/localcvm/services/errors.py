@@ -302,3 +302,8 @@ LimitExceededLaunchTemplateQuota = error_class("LimitExceeded.LaunchTemplateQuot
 LimitExceededLaunchTemplateVersionQuota = error_class(
     "LimitExceeded.LaunchTemplateVersionQuota", "Too many versions of the launch template."
 )
+
+# --- image families ---------------------------------------------------------------------------------
+InvalidParameterValueInvalidImageId = error_class(
+    "InvalidParameterValue.InvalidImageId", "The image does not allow this operation."
+)
