@@ -60,6 +60,7 @@ class Services:
             "instance_resize": JobKind(run=self.instances.run_resize, on_error=self.instances.fail_job),
             "instance_retype": JobKind(run=self.instances.run_reset_type, on_error=self.instances.fail_job),
             "snapshot_create": JobKind(run=self.disks.run_snapshot, on_error=self.disks.fail_snapshot),
+            "snapshot_apply": JobKind(run=self.disks.run_apply, on_error=self.disks.fail_apply),
             "image_create": JobKind(run=self.image_creator.run, on_error=self.image_creator.fail),
             # a copy resumes where it was: restarts are not failures, so allow many attempts
             "sync_image": JobKind(run=images.copier.run, on_error=images.fail_job, max_attempts=100),

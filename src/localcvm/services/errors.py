@@ -307,3 +307,11 @@ LimitExceededLaunchTemplateVersionQuota = error_class(
 InvalidParameterValueInvalidImageId = error_class(
     "InvalidParameterValue.InvalidImageId", "The image does not allow this operation."
 )
+
+# --- CBS restore and attributes (ApplySnapshot, ModifySnapshotAttribute, ModifyDiskAttributes) --------
+InvalidSnapshotNotSupported = error_class("InvalidSnapshot.NotSupported", "The snapshot does not support this operation.")
+ResourceInUseDiskRollbacking = error_class("ResourceInUse.DiskRollbacking", "The disk is rolling back to a snapshot.")
+UnsupportedOperationInstanceNotStopped = error_class(
+    "UnsupportedOperation.InstanceNotStopped", "The instance the disk is attached to is not stopped."
+)
+InvalidDiskNotSupported = error_class("InvalidDisk.NotSupported", "The disk does not support this operation.")

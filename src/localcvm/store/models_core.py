@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base
@@ -35,3 +35,24 @@ class LaunchTemplateVersion(Base):
     description: Mapped[str] = mapped_column(String(256), default="")
     data: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SnapshotTerms(Base):
+    """What CBS keeps of a snapshot beside its bytes: its retention (IsPermanent, DeadlineTime) and the
+    auto-snapshot policy that took it. No row: a permanent snapshot taken by hand."""
+
+    __tablename__ = "snapshot_terms"
+
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("snapshots.snapshot_id", ondelete="CASCADE"), primary_key=True)
+    permanent: Mapped[bool] = mapped_column(Boolean, default=True)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    policy_id: Mapped[str] = mapped_column(String(16), default="", index=True)
+
+
+class DiskTerms(Base):
+    """A CBS disk's project (ModifyDiskAttributes ProjectId). No row: project 0."""
+
+    __tablename__ = "disk_terms"
+
+    disk_id: Mapped[str] = mapped_column(ForeignKey("disks.disk_id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from .models_core import LaunchTemplate, LaunchTemplateVersion
+from .models_core import DiskTerms, LaunchTemplate, LaunchTemplateVersion, SnapshotTerms
 from .repo import Repo
 
 
@@ -55,4 +55,40 @@ class TemplateRepo:
     def delete(self, template_id: str) -> None:
         self.session.execute(delete(LaunchTemplateVersion).where(LaunchTemplateVersion.template_id == template_id))
         self.session.execute(delete(LaunchTemplate).where(LaunchTemplate.template_id == template_id))
+        self.session.flush()
+
+
+class TermsRepo:
+    """Snapshot retention terms and disk projects, over a ``Repo``'s session."""
+
+    def __init__(self, repo: Repo):
+        self.session = repo.session
+
+    def snapshot_terms(self, snapshot_ids: list[str]) -> dict[str, SnapshotTerms]:
+        if not snapshot_ids:
+            return {}
+        rows = self.session.scalars(select(SnapshotTerms).where(SnapshotTerms.snapshot_id.in_(snapshot_ids)))
+        return {t.snapshot_id: t for t in rows}
+
+    def terms_for(self, snapshot_id: str) -> SnapshotTerms:
+        """The snapshot's terms row (added, as permanent, when it has none)."""
+        terms = self.session.get(SnapshotTerms, snapshot_id)
+        if terms is None:
+            terms = SnapshotTerms(snapshot_id=snapshot_id, permanent=True, deadline=None, policy_id="")
+            self.session.add(terms)
+            self.session.flush()
+        return terms
+
+    def disk_projects(self, disk_ids: list[str]) -> dict[str, int]:
+        if not disk_ids:
+            return {}
+        rows = self.session.scalars(select(DiskTerms).where(DiskTerms.disk_id.in_(disk_ids)))
+        return {t.disk_id: t.project_id for t in rows}
+
+    def set_disk_project(self, disk_id: str, project_id: int) -> None:
+        terms = self.session.get(DiskTerms, disk_id)
+        if terms is None:
+            self.session.add(DiskTerms(disk_id=disk_id, project_id=project_id))
+        else:
+            terms.project_id = project_id
         self.session.flush()

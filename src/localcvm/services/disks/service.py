@@ -16,6 +16,7 @@ from ...imaging.volumes import GIB, Volumes
 from ...store.db import Database
 from ...store.models import Disk
 from ...store.repo import Repo, utcnow
+from ...store.repo_core import TermsRepo
 from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
@@ -23,6 +24,7 @@ from ..instances import DISK_TYPES, MAX_DATA_DISKS, SYSTEM_DISK_MAX, BaseSource,
 from ..names import check_display_name
 from ..query import check_describe, match_all, require_ids
 from ..regions import RegionCatalogue
+from .restore import RestoreOps
 from .snapshots import SnapshotOps
 from .views import DISK_FILTERS, DiskView, disk_matches
 
@@ -45,7 +47,7 @@ class CreateDisksRequest:
     tags: dict[str, str] | None = None
 
 
-class DiskService(SnapshotOps):
+class DiskService(SnapshotOps, RestoreOps):
     def __init__(self, db: Database, regions: RegionCatalogue, volumes: Volumes, blobs: BlobRegistry,
                  instances: InstanceService, notify=None):
         self.db = db
@@ -135,7 +137,9 @@ class DiskService(SnapshotOps):
         with self.db.read() as repo:
             rows = repo.disks_of(identity.uin, region, ids)
             tags = repo.tags_of([d.disk_id for d in rows])
-        views = match_all([DiskView.of(d, tags[d.disk_id]) for d in rows], query.filters, disk_matches)
+            projects = TermsRepo(repo).disk_projects([d.disk_id for d in rows])
+        views = match_all([DiskView.of(d, tags[d.disk_id], project_id=projects.get(d.disk_id, 0)) for d in rows],
+                          query.filters, disk_matches)
         if order_field in ("CREATE_TIME", "DEADLINE"):
             views.sort(key=lambda v: v.created_at, reverse=(order or "ASC") == "DESC")
         return len(views), query.page.of(views)

@@ -11,6 +11,7 @@ from ...hypervisor.driver import InvalidDisk, VmNotFound
 from ...jobs.queue import JobHandle, enqueue
 from ...store.models import Snapshot
 from ...store.repo import Repo, utcnow
+from ...store.repo_core import TermsRepo
 from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
@@ -120,9 +121,11 @@ class SnapshotOps:
             tags = repo.tags_of([s.snapshot_id for s in rows])
             bound = repo.images_of_snapshots([s.snapshot_id for s in rows])
             names = {i.image_id: i.name for i in repo.images_by_ids(sorted({x for v in bound.values() for x in v}))}
-        views = [SnapshotView.of(s, tags[s.snapshot_id],
-                                 tuple(BoundImage(i, names.get(i, "")) for i in bound.get(s.snapshot_id, [])))
-                 for s in rows]
+            terms = TermsRepo(repo).snapshot_terms([s.snapshot_id for s in rows])
+            views = [SnapshotView.of(s, tags[s.snapshot_id],
+                                     tuple(BoundImage(i, names.get(i, "")) for i in bound.get(s.snapshot_id, [])),
+                                     terms.get(s.snapshot_id))
+                     for s in rows]
         found = match_all(views, query.filters, snapshot_matches)
         return len(found), query.page.of(found)
 

@@ -29,11 +29,13 @@ class DiskView:
     delete_with_instance: bool
     created_at: datetime
     tags: dict[str, str] = field(default_factory=dict)
+    project_id: int = 0
+    policy_ids: tuple[str, ...] = ()  # the auto-snapshot policies bound to it
 
     @classmethod
-    def of(cls, d: Disk, tags: dict | None = None) -> DiskView:
+    def of(cls, d: Disk, tags: dict | None = None, *, project_id: int = 0, policy_ids: tuple[str, ...] = ()) -> DiskView:
         return cls(d.disk_id, d.usage, d.charge_type, d.zone, d.name, d.size_gib, d.state, d.disk_type,
-                   d.instance_id, d.delete_with_instance, d.created_at, dict(tags or {}))
+                   d.instance_id, d.delete_with_instance, d.created_at, dict(tags or {}), project_id, policy_ids)
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,22 @@ class SnapshotView:
     created_at: datetime
     tags: dict[str, str] = field(default_factory=dict)
     images: tuple[BoundImage, ...] = ()
+    permanent: bool = True
+    deadline: datetime | None = None
+    policy_id: str = ""  # the auto-snapshot policy that took it
 
     @classmethod
-    def of(cls, s: Snapshot, tags: dict | None = None, images: tuple[BoundImage, ...] = ()) -> SnapshotView:
+    def of(cls, s: Snapshot, tags: dict | None = None, images: tuple[BoundImage, ...] = (), terms=None) -> SnapshotView:
+        """``terms``: the snapshot's retention row (``SnapshotTerms``), if it has one."""
         return cls(s.snapshot_id, s.zone, s.usage, s.disk_id, s.size_gib, s.state, s.name, s.percent, s.created_at,
-                   dict(tags or {}), images)
+                   dict(tags or {}), images, terms.permanent if terms else True, terms.deadline if terms else None,
+                   terms.policy_id if terms else "")
 
 
 def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:
     simple = {"disk-usage": v.usage, "disk-charge-type": v.charge_type, "disk-id": v.disk_id, "disk-type": v.disk_type,
               "disk-state": v.state, "instance-id": v.instance_id or "", "zone": v.zone,
-              "portable": "FALSE" if v.usage == "SYSTEM_DISK" else "TRUE", "project-id": "0"}
+              "portable": "FALSE" if v.usage == "SYSTEM_DISK" else "TRUE", "project-id": str(v.project_id)}
     if name in simple:
         return simple[name] in values
     if name == "disk-name":

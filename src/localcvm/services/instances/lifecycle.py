@@ -35,6 +35,8 @@ ACCEPTS = {
     "DetachDisks": LIVE,
     # a RUNNING instance only with ForceStop (checked by the caller); the job starts it again
     "ResetInstancesType": LIVE,
+    # CBS ApplySnapshot of an attached disk: a stopped instance, or a running one with AutoStopInstance
+    "ApplySnapshot": frozenset({"STOPPED"}),
     "ModifyInstancesChargeType": LIVE,
     "ModifyInstancesProject": frozenset({"RUNNING", "STOPPED", "LAUNCH_FAILED", "SHUTDOWN"}),
 }
@@ -50,6 +52,7 @@ INTERIM = {
 # the interim state of an operation that depends on the state it starts from
 INTERIM_FROM = {
     ("ResetInstancesType", "RUNNING"): "STOPPING",  # then STARTING once the new type is written
+    ("ApplySnapshot", "RUNNING"): "STOPPING",  # AutoStopInstance
 }
 
 

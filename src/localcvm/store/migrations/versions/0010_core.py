@@ -1,4 +1,4 @@
-"""launch templates and their versions
+"""launch templates and their versions; snapshot retention terms; disk projects
 
 Revision ID: 0010_core
 Revises: 0006_buckets_project_ids
@@ -33,8 +33,23 @@ def upgrade() -> None:
         sa.Column("data", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
+    op.create_table(
+        "snapshot_terms",
+        sa.Column("snapshot_id", sa.String(16), sa.ForeignKey("snapshots.snapshot_id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("permanent", sa.Boolean, nullable=False),
+        sa.Column("deadline", sa.DateTime, nullable=True),
+        sa.Column("policy_id", sa.String(16), nullable=False, index=True),
+    )
+    op.create_table(
+        "disk_terms",
+        sa.Column("disk_id", sa.String(16), sa.ForeignKey("disks.disk_id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("project_id", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("disk_terms")
+    op.drop_table("snapshot_terms")
     op.drop_table("launch_template_versions")
     op.drop_table("launch_templates")
