@@ -39,6 +39,12 @@ class Services:
         self.tagging = TaggingService(self.db)
         self.network = NetworkService(self.db, self.regions)
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
+        from .disks.policies import AutoSnapshotService, SnapshotScheduler
+
+        self.auto_snapshots = AutoSnapshotService(self.db, self.disks, self.clock,
+                                                  retention_amount=settings.auto_snapshot_retention_amount)
+        self.disks.auto_snapshots = self.auto_snapshots  # DescribeDisks shows each disk's policies
+        self.scheduler: SnapshotScheduler | None = None
         from .launch_templates import LaunchTemplateService
 
         self.launch_templates = LaunchTemplateService(self.db)
@@ -72,9 +78,15 @@ class Services:
             return None
         self.disks.recover_interrupted()
         self.workers = WorkerPool(self.db, self.job_kinds(), threads=threads, expected=_told_to_user).start()
+        # auto-snapshot policies take their slots beside the workers that make the snapshots
+        from .disks.policies import SnapshotScheduler
+
+        self.scheduler = SnapshotScheduler(self.auto_snapshots, self.settings.snapshot_scheduler_interval).start()
         return self.workers
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.workers is not None:
             self.workers.stop()
         self.blobs.close()

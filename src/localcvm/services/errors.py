@@ -315,3 +315,12 @@ UnsupportedOperationInstanceNotStopped = error_class(
     "UnsupportedOperation.InstanceNotStopped", "The instance the disk is attached to is not stopped."
 )
 InvalidDiskNotSupported = error_class("InvalidDisk.NotSupported", "The disk does not support this operation.")
+
+# --- CBS auto-snapshot policies ----------------------------------------------------------------------
+InvalidAutoSnapshotPolicyIdNotFound = error_class(
+    "InvalidAutoSnapshotPolicyId.NotFound", "The auto-snapshot policy does not exist."
+)
+LimitExceededAutoSnapshotPolicyOutOfQuota = error_class(
+    "LimitExceeded.AutoSnapshotPolicyOutOfQuota", "Too many auto-snapshot policies in the region."
+)
+InvalidDiskAlreadyBound = error_class("InvalidDisk.AlreadyBound", "The disk is already bound to the policy.")

@@ -56,3 +56,32 @@ class DiskTerms(Base):
 
     disk_id: Mapped[str] = mapped_column(ForeignKey("disks.disk_id", ondelete="CASCADE"), primary_key=True)
     project_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AutoSnapshotPolicy(Base):
+    """A CBS auto-snapshot policy: when it takes snapshots of its disks and how long they stay.
+    ``last_slot`` is the last scheduled time it took (written with that slot's snapshots)."""
+
+    __tablename__ = "auto_snapshot_policies"
+
+    policy_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    activated: Mapped[bool] = mapped_column(Boolean, default=True)
+    permanent: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention_days: Mapped[int] = mapped_column(Integer, default=7)
+    schedule: Mapped[str] = mapped_column(Text)  # JSON: the API's Policy list
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_slot: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AutoSnapshotBinding(Base):
+    """A disk bound to an auto-snapshot policy."""
+
+    __tablename__ = "auto_snapshot_bindings"
+
+    policy_id: Mapped[str] = mapped_column(ForeignKey("auto_snapshot_policies.policy_id", ondelete="CASCADE"),
+                                           primary_key=True)
+    disk_id: Mapped[str] = mapped_column(ForeignKey("disks.disk_id", ondelete="CASCADE"), primary_key=True, index=True)
+    bound_at: Mapped[datetime] = mapped_column(DateTime)

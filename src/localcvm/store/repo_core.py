@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from .models_core import DiskTerms, LaunchTemplate, LaunchTemplateVersion, SnapshotTerms
+from .models import Snapshot
+from .models_core import (AutoSnapshotBinding, AutoSnapshotPolicy, DiskTerms, LaunchTemplate, LaunchTemplateVersion,
+                          SnapshotTerms)
 from .repo import Repo
 
 
@@ -92,3 +94,80 @@ class TermsRepo:
         else:
             terms.project_id = project_id
         self.session.flush()
+
+
+class PolicyRepo:
+    """Auto-snapshot policies, their disks and the snapshots they took, over a ``Repo``'s session."""
+
+    def __init__(self, repo: Repo):
+        self.session = repo.session
+
+    def get(self, policy_id: str, *, for_update: bool = False) -> AutoSnapshotPolicy | None:
+        query = select(AutoSnapshotPolicy).where(AutoSnapshotPolicy.policy_id == policy_id)
+        return self.session.scalar(query.with_for_update() if for_update else query)
+
+    def of_owner(self, uin: str, region: str) -> list[AutoSnapshotPolicy]:
+        return list(self.session.scalars(select(AutoSnapshotPolicy).where(
+            AutoSnapshotPolicy.owner_uin == uin, AutoSnapshotPolicy.region == region).order_by(
+            AutoSnapshotPolicy.created_at, AutoSnapshotPolicy.policy_id)))
+
+    def activated(self) -> list[AutoSnapshotPolicy]:
+        return list(self.session.scalars(select(AutoSnapshotPolicy).where(AutoSnapshotPolicy.activated.is_(True))))
+
+    def count(self, uin: str, region: str) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(AutoSnapshotPolicy).where(
+            AutoSnapshotPolicy.owner_uin == uin, AutoSnapshotPolicy.region == region)) or 0)
+
+    def add(self, obj):
+        self.session.add(obj)
+        self.session.flush()
+        return obj
+
+    def disks_of(self, policy_ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {p: [] for p in policy_ids}
+        if policy_ids:
+            rows = self.session.execute(select(AutoSnapshotBinding.policy_id, AutoSnapshotBinding.disk_id).where(
+                AutoSnapshotBinding.policy_id.in_(policy_ids)).order_by(AutoSnapshotBinding.bound_at,
+                                                                         AutoSnapshotBinding.disk_id))
+            for policy_id, disk_id in rows:
+                out[policy_id].append(disk_id)
+        return out
+
+    def policies_of_disks(self, disk_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {}
+        if disk_ids:
+            rows = self.session.execute(select(AutoSnapshotBinding.disk_id, AutoSnapshotBinding.policy_id).where(
+                AutoSnapshotBinding.disk_id.in_(disk_ids)).order_by(AutoSnapshotBinding.bound_at))
+            for disk_id, policy_id in rows:
+                out.setdefault(disk_id, []).append(policy_id)
+        return {d: tuple(p) for d, p in out.items()}
+
+    def bind(self, policy_id: str, disk_id: str, when) -> None:
+        self.session.add(AutoSnapshotBinding(policy_id=policy_id, disk_id=disk_id, bound_at=when))
+        self.session.flush()
+
+    def unbind(self, policy_id: str, disk_ids: list[str]) -> None:
+        if disk_ids:
+            self.session.execute(delete(AutoSnapshotBinding).where(AutoSnapshotBinding.policy_id == policy_id,
+                                                                    AutoSnapshotBinding.disk_id.in_(disk_ids)))
+            self.session.flush()
+
+    def delete(self, policy_id: str) -> None:
+        self.session.execute(delete(AutoSnapshotBinding).where(AutoSnapshotBinding.policy_id == policy_id))
+        self.session.execute(delete(AutoSnapshotPolicy).where(AutoSnapshotPolicy.policy_id == policy_id))
+        self.session.flush()
+
+    def snapshots_taken(self, policy_id: str, disk_id: str) -> list[tuple[str, str, object]]:
+        """``(snapshot_id, state, created_at)`` of the snapshots the policy took of the disk, newest first."""
+        rows = self.session.execute(select(Snapshot.snapshot_id, Snapshot.state, Snapshot.created_at).join(
+            SnapshotTerms, SnapshotTerms.snapshot_id == Snapshot.snapshot_id).where(
+            SnapshotTerms.policy_id == policy_id, Snapshot.disk_id == disk_id).order_by(
+            Snapshot.created_at.desc(), Snapshot.snapshot_id.desc()))
+        return [tuple(r) for r in rows]
+
+    def expired_snapshots(self, now) -> list[str]:
+        """Snapshots whose deadline has passed (non-permanent ones), NORMAL only."""
+        return list(self.session.scalars(select(Snapshot.snapshot_id).join(
+            SnapshotTerms, SnapshotTerms.snapshot_id == Snapshot.snapshot_id).where(
+            SnapshotTerms.permanent.is_(False), SnapshotTerms.deadline.is_not(None), SnapshotTerms.deadline <= now,
+            Snapshot.state == "NORMAL")))

@@ -57,6 +57,7 @@ class DiskService(SnapshotOps, RestoreOps):
         self.instances = instances
         self.driver = instances.driver
         self.notify = notify or (lambda: None)
+        self.auto_snapshots = None  # AutoSnapshotService, set by Services (it needs this service)
 
     def own(self, repo: Repo, identity: Identity, region: str, disk_id: str) -> Disk:
         disk = repo.get_disk(disk_id, for_update=True) if is_id("disk", disk_id) else None
@@ -138,7 +139,9 @@ class DiskService(SnapshotOps, RestoreOps):
             rows = repo.disks_of(identity.uin, region, ids)
             tags = repo.tags_of([d.disk_id for d in rows])
             projects = TermsRepo(repo).disk_projects([d.disk_id for d in rows])
-        views = match_all([DiskView.of(d, tags[d.disk_id], project_id=projects.get(d.disk_id, 0)) for d in rows],
+            policies = self.auto_snapshots.policies_of_disks(repo, [d.disk_id for d in rows]) if self.auto_snapshots else {}
+        views = match_all([DiskView.of(d, tags[d.disk_id], project_id=projects.get(d.disk_id, 0),
+                                       policy_ids=policies.get(d.disk_id, ())) for d in rows],
                           query.filters, disk_matches)
         if order_field in ("CREATE_TIME", "DEADLINE"):
             views.sort(key=lambda v: v.created_at, reverse=(order or "ASC") == "DESC")

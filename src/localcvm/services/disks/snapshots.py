@@ -36,23 +36,28 @@ class SnapshotOps:
             raise errors.MissingParameter("The request is missing the required parameter `DiskId`.")
         name = check_display_name("SnapshotName", name)
         with self.db.write() as repo:
-            d = self.own(repo, identity, region, disk_id)
-            if d.state not in ("ATTACHED", "UNATTACHED"):
-                raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
-            inst = repo.get_instance(d.instance_id) if d.instance_id else None
-            if inst is not None and inst.state != "STOPPED" and not self.driver.supports_live_snapshot:
-                raise errors.instance_state_error(
-                    inst.state, inst.instance_id, "CreateSnapshot (this hypervisor snapshots disks of stopped instances only)")
-            snapshot_id = new_id("snap")
-            repo.add(Snapshot(snapshot_id=snapshot_id, owner_uin=identity.uin, region=region, zone=d.zone,
-                              disk_id=d.disk_id, usage=d.usage, size_gib=d.size_gib,
-                              name=name or snapshot_id, state="CREATING", percent=0, manifest=None,
-                              created_at=utcnow()))
-            if tags:
-                repo.set_tags(snapshot_id, tags)
-            enqueue(repo, "snapshot_create", snapshot_id, {"region": region, "disk_id": d.disk_id},
-                    owner_uin=identity.uin)
+            snapshot_id = self.add_snapshot(repo, self.own(repo, identity, region, disk_id), name, tags)
         self.notify()
+        return snapshot_id
+
+    def add_snapshot(self, repo: Repo, d, name: str | None, tags: dict[str, str] | None = None, *,
+                     created_at=None) -> str:
+        """A new CREATING snapshot of the disk ``d`` and its ``snapshot_create`` job, in ``repo``'s
+        transaction (CreateSnapshot, and the auto-snapshot scheduler with its own slot's time)."""
+        if d.state not in ("ATTACHED", "UNATTACHED"):
+            raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+        inst = repo.get_instance(d.instance_id) if d.instance_id else None
+        if inst is not None and inst.state != "STOPPED" and not self.driver.supports_live_snapshot:
+            raise errors.instance_state_error(
+                inst.state, inst.instance_id, "CreateSnapshot (this hypervisor snapshots disks of stopped instances only)")
+        snapshot_id = new_id("snap")
+        repo.add(Snapshot(snapshot_id=snapshot_id, owner_uin=d.owner_uin, region=d.region, zone=d.zone,
+                          disk_id=d.disk_id, usage=d.usage, size_gib=d.size_gib,
+                          name=name or snapshot_id, state="CREATING", percent=0, manifest=None,
+                          created_at=created_at or utcnow()))
+        if tags:
+            repo.set_tags(snapshot_id, tags)
+        enqueue(repo, "snapshot_create", snapshot_id, {"region": d.region, "disk_id": d.disk_id}, owner_uin=d.owner_uin)
         return snapshot_id
 
     def run_snapshot(self, handle: JobHandle) -> None:

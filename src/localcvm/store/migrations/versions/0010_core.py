@@ -1,4 +1,4 @@
-"""launch templates and their versions; snapshot retention terms; disk projects
+"""launch templates and their versions; snapshot retention terms; disk projects; auto-snapshot policies
 
 Revision ID: 0010_core
 Revises: 0006_buckets_project_ids
@@ -46,9 +46,33 @@ def upgrade() -> None:
         sa.Column("disk_id", sa.String(16), sa.ForeignKey("disks.disk_id", ondelete="CASCADE"), primary_key=True),
         sa.Column("project_id", sa.BigInteger, nullable=False),
     )
+    op.create_table(
+        "auto_snapshot_policies",
+        sa.Column("policy_id", sa.String(16), primary_key=True),
+        sa.Column("owner_uin", sa.String(20), sa.ForeignKey("accounts.uin", ondelete="CASCADE"), nullable=False,
+                  index=True),
+        sa.Column("region", sa.String(32), nullable=False),
+        sa.Column("name", sa.String(128), nullable=False),
+        sa.Column("activated", sa.Boolean, nullable=False),
+        sa.Column("permanent", sa.Boolean, nullable=False),
+        sa.Column("retention_days", sa.Integer, nullable=False),
+        sa.Column("schedule", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("last_slot", sa.DateTime, nullable=False),
+    )
+    op.create_table(
+        "auto_snapshot_bindings",
+        sa.Column("policy_id", sa.String(16), sa.ForeignKey("auto_snapshot_policies.policy_id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("disk_id", sa.String(16), sa.ForeignKey("disks.disk_id", ondelete="CASCADE"), primary_key=True,
+                  index=True),
+        sa.Column("bound_at", sa.DateTime, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("auto_snapshot_bindings")
+    op.drop_table("auto_snapshot_policies")
     op.drop_table("disk_terms")
     op.drop_table("snapshot_terms")
     op.drop_table("launch_template_versions")
