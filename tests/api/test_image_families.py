@@ -4,9 +4,12 @@ deprecated image."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from tests.helpers import wait_until
 
 from .create_image_util import create_and_wait, launch
 from .images_util import image_of, new_account
@@ -19,6 +22,14 @@ def _code(fn) -> str:
     return err.value.code
 
 
+def _after(image) -> None:
+    """Wait until the wall clock is past the image's creation second (times are kept to the second, and
+    "newest" is by creation time)."""
+    made = datetime.strptime(image.CreatedTime, "%Y-%m-%dT%H:%M:%SZ")
+    wait_until(lambda: datetime.now(timezone.utc).replace(tzinfo=None) >= made + timedelta(seconds=1),
+               timeout=5, interval=0.05, what="the next second")
+
+
 def _newest(c, family):
     return call(c, "DescribeImageFromFamily", {"ImageFamily": family}).Image
 
@@ -28,8 +39,10 @@ def test_family_newest_usable_image_and_deprecation(server):
     c = client_for()
     family = f"web-{uuid.uuid4().hex[:6]}"
     (iid,) = launch(c)
-    old = create_and_wait(c, InstanceId=iid, ImageName="web-1", ImageFamily=family).ImageId
+    first = create_and_wait(c, InstanceId=iid, ImageName="web-1", ImageFamily=family)
+    old = first.ImageId
     assert _newest(c, family).ImageId == old
+    _after(first)
     new = create_and_wait(c, InstanceId=iid, ImageName="web-2", ImageFamily=family).ImageId
     other = create_and_wait(c, InstanceId=iid, ImageName="db-1", ImageFamily="db").ImageId
     got = _newest(c, family)

@@ -31,8 +31,9 @@ def snapshot_dict(v: SnapshotView) -> dict:
         "DiskId": v.disk_id, "DiskSize": v.size_gib, "SnapshotState": v.state, "SnapshotName": v.name,
         "Percent": v.percent, "CreateTime": cbs_time(v.created_at),
         "DeadlineTime": cbs_time(v.deadline) if v.deadline else "", "Encrypt": False, "IsPermanent": v.permanent,
-        "AutoSnapshotPolicyId": v.policy_id, "CopyingToRegions": [], "CopyFromRemote": False, "Images": images,
-        "ImageCount": len(images), "SnapshotType": "PRIVATE_SNAPSHOT", "ShareReference": 0, "TimeStartShare": "",
+        "AutoSnapshotPolicyId": v.policy_id, "CopyingToRegions": list(v.copying_to),
+        "CopyFromRemote": v.copy_from_remote, "Images": images, "ImageCount": len(images),
+        "SnapshotType": "PRIVATE_SNAPSHOT", "ShareReference": v.shared_with, "TimeStartShare": "",
         "IsLocked": False, "Tags": tags(v.tags), "SnapshotMode": "Standard",
     }
 
@@ -146,3 +147,11 @@ def describe_instances_disk_num(ctx: CallContext, p: dict) -> dict:
     found = ctx.services.disks.instances_disk_num(ctx.identity, ctx.region, p["InstanceIds"])
     return {"AttachDetail": [{"InstanceId": i, "AttachedDiskCount": n, "MaxAttachCount": ctx.services.disks.max_attach}
                              for i, n in found.items()]}
+
+
+@action("cbs", "CopySnapshotCrossRegions")
+def copy_snapshot_cross_regions(ctx: CallContext, p: dict) -> dict:
+    made = ctx.services.snapshot_copier.request(ctx.identity, ctx.region, p.get("SnapshotId"), p["DestinationRegions"],
+                                                p.get("SnapshotName"))
+    return {"SnapshotCopyResultSet": [{"SnapshotId": m.snapshot_id, "DestinationRegion": m.region, "Code": "Success",
+                                       "Message": ""} for m in made]}

@@ -45,6 +45,9 @@ class Services:
                                                   retention_amount=settings.auto_snapshot_retention_amount)
         self.disks.auto_snapshots = self.auto_snapshots  # DescribeDisks shows each disk's policies
         self.scheduler: SnapshotScheduler | None = None
+        from .disks.copies import SnapshotCopier
+
+        self.snapshot_copier = SnapshotCopier(self.disks, self.blobs)
         from .launch_templates import LaunchTemplateService
 
         self.launch_templates = LaunchTemplateService(self.db)
@@ -67,6 +70,8 @@ class Services:
             "instance_retype": JobKind(run=self.instances.run_reset_type, on_error=self.instances.fail_job),
             "snapshot_create": JobKind(run=self.disks.run_snapshot, on_error=self.disks.fail_snapshot),
             "snapshot_apply": JobKind(run=self.disks.run_apply, on_error=self.disks.fail_apply),
+            # a copy resumes where it was (as sync_image): restarts are not failures
+            "snapshot_copy": JobKind(run=self.snapshot_copier.run, on_error=self.snapshot_copier.fail, max_attempts=100),
             "image_create": JobKind(run=self.image_creator.run, on_error=self.image_creator.fail),
             # a copy resumes where it was: restarts are not failures, so allow many attempts
             "sync_image": JobKind(run=images.copier.run, on_error=images.fail_job, max_attempts=100),

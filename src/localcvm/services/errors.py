@@ -324,3 +324,8 @@ LimitExceededAutoSnapshotPolicyOutOfQuota = error_class(
     "LimitExceeded.AutoSnapshotPolicyOutOfQuota", "Too many auto-snapshot policies in the region."
 )
 InvalidDiskAlreadyBound = error_class("InvalidDisk.AlreadyBound", "The disk is already bound to the policy.")
+
+# --- CBS snapshot copies and sharing ----------------------------------------------------------------
+ResourceInUseCopySnapshotConflict = error_class(
+    "ResourceInUse.CopySnapshotConflict", "The snapshot is already being copied to that region."
+)

@@ -47,6 +47,9 @@ class SnapshotTerms(Base):
     permanent: Mapped[bool] = mapped_column(Boolean, default=True)
     deadline: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     policy_id: Mapped[str] = mapped_column(String(16), default="", index=True)
+    # a copy made by CopySnapshotCrossRegions: the snapshot it copies and that snapshot's region
+    copy_source: Mapped[str] = mapped_column(String(16), default="", index=True)
+    copy_source_region: Mapped[str] = mapped_column(String(32), default="")
 
 
 class DiskTerms(Base):

@@ -76,10 +76,22 @@ class TermsRepo:
         """The snapshot's terms row (added, as permanent, when it has none)."""
         terms = self.session.get(SnapshotTerms, snapshot_id)
         if terms is None:
-            terms = SnapshotTerms(snapshot_id=snapshot_id, permanent=True, deadline=None, policy_id="")
+            terms = SnapshotTerms(snapshot_id=snapshot_id, permanent=True, deadline=None, policy_id="", copy_source="",
+                                  copy_source_region="")
             self.session.add(terms)
             self.session.flush()
         return terms
+
+    def copies_running(self, snapshot_ids: list[str]) -> dict[str, list[str]]:
+        """``{source snapshot: [regions it is being copied to]}`` (copies still COPYING_FROM_REMOTE)."""
+        out: dict[str, list[str]] = {}
+        if snapshot_ids:
+            rows = self.session.execute(select(SnapshotTerms.copy_source, Snapshot.region).join(
+                Snapshot, Snapshot.snapshot_id == SnapshotTerms.snapshot_id).where(
+                SnapshotTerms.copy_source.in_(snapshot_ids), Snapshot.state == "COPYING_FROM_REMOTE"))
+            for source, region in rows:
+                out.setdefault(source, []).append(region)
+        return out
 
     def disk_projects(self, disk_ids: list[str]) -> dict[str, int]:
         if not disk_ids:

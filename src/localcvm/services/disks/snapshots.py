@@ -127,9 +127,10 @@ class SnapshotOps:
             bound = repo.images_of_snapshots([s.snapshot_id for s in rows])
             names = {i.image_id: i.name for i in repo.images_by_ids(sorted({x for v in bound.values() for x in v}))}
             terms = TermsRepo(repo).snapshot_terms([s.snapshot_id for s in rows])
+            copying = TermsRepo(repo).copies_running([s.snapshot_id for s in rows])
             views = [SnapshotView.of(s, tags[s.snapshot_id],
                                      tuple(BoundImage(i, names.get(i, "")) for i in bound.get(s.snapshot_id, [])),
-                                     terms.get(s.snapshot_id))
+                                     terms.get(s.snapshot_id), copying_to=tuple(copying.get(s.snapshot_id, ())))
                      for s in rows]
         found = match_all(views, query.filters, snapshot_matches)
         return len(found), query.page.of(found)

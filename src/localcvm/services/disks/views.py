@@ -60,13 +60,17 @@ class SnapshotView:
     permanent: bool = True
     deadline: datetime | None = None
     policy_id: str = ""  # the auto-snapshot policy that took it
+    copy_from_remote: bool = False  # a CopySnapshotCrossRegions copy
+    copying_to: tuple[str, ...] = ()  # regions it is being copied to
+    shared_with: int = 0  # accounts it is shared with
 
     @classmethod
-    def of(cls, s: Snapshot, tags: dict | None = None, images: tuple[BoundImage, ...] = (), terms=None) -> SnapshotView:
+    def of(cls, s: Snapshot, tags: dict | None = None, images: tuple[BoundImage, ...] = (), terms=None, *,
+           copying_to: tuple[str, ...] = (), shared_with: int = 0) -> SnapshotView:
         """``terms``: the snapshot's retention row (``SnapshotTerms``), if it has one."""
         return cls(s.snapshot_id, s.zone, s.usage, s.disk_id, s.size_gib, s.state, s.name, s.percent, s.created_at,
                    dict(tags or {}), images, terms.permanent if terms else True, terms.deadline if terms else None,
-                   terms.policy_id if terms else "")
+                   terms.policy_id if terms else "", bool(terms and terms.copy_source), copying_to, shared_with)
 
 
 def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:

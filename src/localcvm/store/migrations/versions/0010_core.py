@@ -1,4 +1,4 @@
-"""launch templates and their versions; snapshot retention terms; disk projects; auto-snapshot policies
+"""launch templates and their versions; snapshot retention terms; disk projects; auto-snapshot policies; snapshot copies
 
 Revision ID: 0010_core
 Revises: 0006_buckets_project_ids
@@ -40,6 +40,8 @@ def upgrade() -> None:
         sa.Column("permanent", sa.Boolean, nullable=False),
         sa.Column("deadline", sa.DateTime, nullable=True),
         sa.Column("policy_id", sa.String(16), nullable=False, index=True),
+        sa.Column("copy_source", sa.String(16), nullable=False, index=True),
+        sa.Column("copy_source_region", sa.String(32), nullable=False),
     )
     op.create_table(
         "disk_terms",
