@@ -14,8 +14,10 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from tests.helpers import wait_until
 
-from .create_image_util import MiB, write_pattern
+from . import sdk
+from .create_image_util import MiB, launch, write_pattern
 from .images_util import new_account
+from .instances_util import instance
 from .test_instances import _cbs, _cbs_call
 
 REGIONS = ["ap-shanghai", "ap-beijing"]
@@ -126,3 +128,51 @@ def test_copy_refusals(server):
     created2, _ = new_account(server, f"cpy-{uuid.uuid4().hex[:8]}")
     assert _code(lambda: _cbs_call(_cbs(server, created2), "CopySnapshotCrossRegions", {
         "SnapshotId": snap, "DestinationRegions": ["ap-shanghai"]})) == "InvalidSnapshotId.NotFound"
+
+
+def test_snapshot_sharing(server):
+    owner, _ = new_account(server, f"shr-{uuid.uuid4().hex[:8]}")
+    friend, _ = new_account(server, f"shr-{uuid.uuid4().hex[:8]}")
+    stranger, _ = new_account(server, f"shr-{uuid.uuid4().hex[:8]}")
+    cbs, fcbs, scbs = _cbs(server, owner), _cbs(server, friend), _cbs(server, stranger)
+    _disk, snap = _source(cbs, server)
+    share = {"SnapshotIds": [snap], "AccountIds": [friend["Uin"]], "Permission": "SHARE"}
+    _cbs_call(cbs, "ModifySnapshotsSharePermission", share)
+    got = _cbs_call(cbs, "DescribeSnapshotSharePermission", {"SnapshotId": snap}).SharePermissionSet
+    assert [s.AccountId for s in got] == [friend["Uin"]] and got[0].CreatedTime
+    assert _snap(cbs, snap).ShareReference == 1
+    # the friend sees it as SHARED_SNAPSHOT and creates a disk from it; nothing else
+    seen = _snap(fcbs, snap)
+    assert seen is not None and seen.SnapshotType == "SHARED_SNAPSHOT"
+    disk = _cbs_call(fcbs, "CreateDisks", {"Placement": {"Zone": "ap-guangzhou-3"}, "DiskChargeType": "POSTPAID_BY_HOUR",
+                                           "DiskType": "CLOUD_PREMIUM", "SnapshotId": snap}).DiskIdSet[0]
+    assert disk.startswith("disk-")
+    for attempt in (lambda: _cbs_call(fcbs, "DeleteSnapshots", {"SnapshotIds": [snap]}),
+                    lambda: _cbs_call(fcbs, "ModifySnapshotAttribute", {"SnapshotId": snap, "SnapshotName": "mine"}),
+                    lambda: _cbs_call(fcbs, "DescribeSnapshotSharePermission", {"SnapshotId": snap}),
+                    lambda: _cbs_call(fcbs, "ModifySnapshotsSharePermission", {**share, "AccountIds": [stranger["Uin"]]})):
+        assert _code(attempt) == "InvalidSnapshotId.NotFound"
+    assert _snap(scbs, snap) is None
+    assert _code(lambda: _cbs_call(scbs, "CreateDisks", {
+        "Placement": {"Zone": "ap-guangzhou-3"}, "DiskChargeType": "POSTPAID_BY_HOUR", "DiskType": "CLOUD_PREMIUM",
+        "SnapshotId": snap})) == "InvalidSnapshotId.NotFound"
+    # the rules of image sharing, with CBS's codes
+    assert _code(lambda: _cbs_call(cbs, "ModifySnapshotsSharePermission", share)) == "InvalidParameter"  # already
+    assert _code(lambda: _cbs_call(cbs, "ModifySnapshotsSharePermission", {**share, "AccountIds": [owner["Uin"]]})) \
+        == "InvalidParameter"
+    assert _code(lambda: _cbs_call(cbs, "ModifySnapshotsSharePermission", {**share, "AccountIds": ["999999999999"]})) \
+        == "InvalidParameter"
+    assert _code(lambda: _cbs_call(cbs, "ModifySnapshotsSharePermission", {**share, "Permission": "LEND"})) == \
+        "InvalidParameterValue"
+    # a system disk's snapshot is not shared
+    c = sdk.cvm(server, "ap-guangzhou", secret_id=owner["SecretId"], secret_key=owner["SecretKey"])
+    (iid,) = launch(c)
+    system_snap = _cbs_call(cbs, "CreateSnapshot", {"DiskId": instance(c, iid).SystemDisk.DiskId}).SnapshotId
+    _normal(cbs, system_snap)
+    assert _code(lambda: _cbs_call(cbs, "ModifySnapshotsSharePermission", {**share, "SnapshotIds": [system_snap]})) \
+        == "InvalidSnapshot.NotSupported"
+    # cancelled: gone for the friend (the disk it made stays)
+    _cbs_call(cbs, "ModifySnapshotsSharePermission", {**share, "Permission": "CANCEL"})
+    assert _snap(fcbs, snap) is None
+    assert _cbs_call(fcbs, "DescribeDisks", {"DiskIds": [disk]}).TotalCount == 1
+

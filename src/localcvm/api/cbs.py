@@ -33,7 +33,7 @@ def snapshot_dict(v: SnapshotView) -> dict:
         "DeadlineTime": cbs_time(v.deadline) if v.deadline else "", "Encrypt": False, "IsPermanent": v.permanent,
         "AutoSnapshotPolicyId": v.policy_id, "CopyingToRegions": list(v.copying_to),
         "CopyFromRemote": v.copy_from_remote, "Images": images, "ImageCount": len(images),
-        "SnapshotType": "PRIVATE_SNAPSHOT", "ShareReference": v.shared_with, "TimeStartShare": "",
+        "SnapshotType": v.snapshot_type, "ShareReference": v.shared_with, "TimeStartShare": "",
         "IsLocked": False, "Tags": tags(v.tags), "SnapshotMode": "Standard",
     }
 
@@ -155,3 +155,15 @@ def copy_snapshot_cross_regions(ctx: CallContext, p: dict) -> dict:
                                                 p.get("SnapshotName"))
     return {"SnapshotCopyResultSet": [{"SnapshotId": m.snapshot_id, "DestinationRegion": m.region, "Code": "Success",
                                        "Message": ""} for m in made]}
+
+
+@action("cbs", "ModifySnapshotsSharePermission")
+def modify_snapshots_share_permission(ctx: CallContext, p: dict) -> dict:
+    ctx.services.snapshot_sharing.modify(ctx.identity, ctx.region, p["SnapshotIds"], p["AccountIds"], p["Permission"])
+    return {}
+
+
+@action("cbs", "DescribeSnapshotSharePermission")
+def describe_snapshot_share_permission(ctx: CallContext, p: dict) -> dict:
+    found = ctx.services.snapshot_sharing.describe(ctx.identity, ctx.region, p["SnapshotId"])
+    return {"SharePermissionSet": [{"AccountId": s.account_id, "CreatedTime": cbs_time(s.created_at)} for s in found]}

@@ -48,6 +48,9 @@ class Services:
         from .disks.copies import SnapshotCopier
 
         self.snapshot_copier = SnapshotCopier(self.disks, self.blobs)
+        from .disks.sharing import SnapshotSharing
+
+        self.snapshot_sharing = SnapshotSharing(self.disks, limit=settings.share_limit)
         from .launch_templates import LaunchTemplateService
 
         self.launch_templates = LaunchTemplateService(self.db)

@@ -329,3 +329,6 @@ InvalidDiskAlreadyBound = error_class("InvalidDisk.AlreadyBound", "The disk is a
 ResourceInUseCopySnapshotConflict = error_class(
     "ResourceInUse.CopySnapshotConflict", "The snapshot is already being copied to that region."
 )
+ResourceInsufficientOverQuota = error_class(
+    "ResourceInsufficient.OverQuota", "The snapshot is shared with as many accounts as allowed."
+)

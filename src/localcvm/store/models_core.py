@@ -88,3 +88,13 @@ class AutoSnapshotBinding(Base):
                                            primary_key=True)
     disk_id: Mapped[str] = mapped_column(ForeignKey("disks.disk_id", ondelete="CASCADE"), primary_key=True, index=True)
     bound_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SnapshotShare(Base):
+    """A CBS snapshot shared with another account (ModifySnapshotsSharePermission), in its region."""
+
+    __tablename__ = "snapshot_shares"
+
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("snapshots.snapshot_id", ondelete="CASCADE"), primary_key=True)
+    account_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

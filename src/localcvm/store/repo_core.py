@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 
 from .models import Snapshot
 from .models_core import (AutoSnapshotBinding, AutoSnapshotPolicy, DiskTerms, LaunchTemplate, LaunchTemplateVersion,
-                          SnapshotTerms)
+                          SnapshotShare, SnapshotTerms)
 from .repo import Repo
 
 
@@ -183,3 +183,40 @@ class PolicyRepo:
             SnapshotTerms, SnapshotTerms.snapshot_id == Snapshot.snapshot_id).where(
             SnapshotTerms.permanent.is_(False), SnapshotTerms.deadline.is_not(None), SnapshotTerms.deadline <= now,
             Snapshot.state == "NORMAL")))
+
+
+class ShareRepo:
+    """Snapshots shared with other accounts, over a ``Repo``'s session."""
+
+    def __init__(self, repo: Repo):
+        self.session = repo.session
+
+    def shares_of(self, snapshot_id: str) -> list[SnapshotShare]:
+        return list(self.session.scalars(select(SnapshotShare).where(SnapshotShare.snapshot_id == snapshot_id).order_by(
+            SnapshotShare.created_at, SnapshotShare.account_uin)))
+
+    def counts(self, snapshot_ids: list[str]) -> dict[str, int]:
+        if not snapshot_ids:
+            return {}
+        rows = self.session.execute(select(SnapshotShare.snapshot_id, func.count()).where(
+            SnapshotShare.snapshot_id.in_(snapshot_ids)).group_by(SnapshotShare.snapshot_id))
+        return {snapshot_id: int(n) for snapshot_id, n in rows}
+
+    def is_shared_with(self, snapshot_id: str, uin: str) -> bool:
+        return self.session.get(SnapshotShare, (snapshot_id, uin)) is not None
+
+    def shared_with(self, uin: str, region: str) -> list[Snapshot]:
+        """Other accounts' snapshots shared with ``uin`` in ``region``."""
+        return list(self.session.scalars(select(Snapshot).join(
+            SnapshotShare, SnapshotShare.snapshot_id == Snapshot.snapshot_id).where(
+            SnapshotShare.account_uin == uin, Snapshot.region == region).order_by(Snapshot.created_at.desc())))
+
+    def add(self, snapshot_id: str, uin: str, when) -> None:
+        self.session.add(SnapshotShare(snapshot_id=snapshot_id, account_uin=uin, created_at=when))
+        self.session.flush()
+
+    def delete(self, snapshot_id: str, uins: list[str]) -> None:
+        if uins:
+            self.session.execute(delete(SnapshotShare).where(SnapshotShare.snapshot_id == snapshot_id,
+                                                             SnapshotShare.account_uin.in_(uins)))
+            self.session.flush()

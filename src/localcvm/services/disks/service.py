@@ -25,6 +25,7 @@ from ..names import check_display_name
 from ..query import check_describe, match_all, require_ids
 from ..regions import RegionCatalogue
 from .restore import RestoreOps
+from .sharing import SnapshotSharing
 from .snapshots import SnapshotOps
 from .views import DISK_FILTERS, DiskView, disk_matches
 
@@ -114,7 +115,9 @@ class DiskService(SnapshotOps, RestoreOps):
     def _create_size(self, repo: Repo, identity: Identity, region: str, req: CreateDisksRequest):
         size, source = req.disk_size, None
         if req.snapshot_id:
-            snap = self.own_snapshot(repo, identity, region, req.snapshot_id)
+            snap = SnapshotSharing.usable(repo, identity, region, req.snapshot_id)  # its own, or shared with it
+            if snap is None:
+                raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{req.snapshot_id}` does not exist in {region}.")
             if snap.state != "NORMAL":
                 raise errors.UnsupportedOperationStateError(f"The snapshot `{req.snapshot_id}` is {snap.state}.")
             size = size or snap.size_gib

@@ -11,7 +11,7 @@ from ...hypervisor.driver import InvalidDisk, VmNotFound
 from ...jobs.queue import JobHandle, enqueue
 from ...store.models import Snapshot
 from ...store.repo import Repo, utcnow
-from ...store.repo_core import TermsRepo
+from ...store.repo_core import ShareRepo, TermsRepo
 from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
@@ -123,6 +123,10 @@ class SnapshotOps:
         query = check_describe("DescribeSnapshots", "SnapshotIds", ids, filters, SNAPSHOT_FILTERS, offset, limit)
         with self.db.read() as repo:
             rows = repo.snapshots_of(identity.uin, region, ids)
+            # snapshots other accounts shared with the caller, as SHARED_SNAPSHOT
+            theirs = [s for s in ShareRepo(repo).shared_with(identity.uin, region) if not ids or s.snapshot_id in ids]
+            rows += theirs
+            share_counts = ShareRepo(repo).counts([s.snapshot_id for s in rows])
             tags = repo.tags_of([s.snapshot_id for s in rows])
             bound = repo.images_of_snapshots([s.snapshot_id for s in rows])
             names = {i.image_id: i.name for i in repo.images_by_ids(sorted({x for v in bound.values() for x in v}))}
@@ -130,7 +134,9 @@ class SnapshotOps:
             copying = TermsRepo(repo).copies_running([s.snapshot_id for s in rows])
             views = [SnapshotView.of(s, tags[s.snapshot_id],
                                      tuple(BoundImage(i, names.get(i, "")) for i in bound.get(s.snapshot_id, [])),
-                                     terms.get(s.snapshot_id), copying_to=tuple(copying.get(s.snapshot_id, ())))
+                                     terms.get(s.snapshot_id), copying_to=tuple(copying.get(s.snapshot_id, ())),
+                                     shared_with=share_counts.get(s.snapshot_id, 0) if s.owner_uin == identity.uin else 0,
+                                     shared=s.owner_uin != identity.uin)
                      for s in rows]
         found = match_all(views, query.filters, snapshot_matches)
         return len(found), query.page.of(found)

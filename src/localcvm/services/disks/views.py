@@ -63,14 +63,16 @@ class SnapshotView:
     copy_from_remote: bool = False  # a CopySnapshotCrossRegions copy
     copying_to: tuple[str, ...] = ()  # regions it is being copied to
     shared_with: int = 0  # accounts it is shared with
+    snapshot_type: str = "PRIVATE_SNAPSHOT"  # SHARED_SNAPSHOT: another account's, shared with the caller
 
     @classmethod
     def of(cls, s: Snapshot, tags: dict | None = None, images: tuple[BoundImage, ...] = (), terms=None, *,
-           copying_to: tuple[str, ...] = (), shared_with: int = 0) -> SnapshotView:
+           copying_to: tuple[str, ...] = (), shared_with: int = 0, shared: bool = False) -> SnapshotView:
         """``terms``: the snapshot's retention row (``SnapshotTerms``), if it has one."""
         return cls(s.snapshot_id, s.zone, s.usage, s.disk_id, s.size_gib, s.state, s.name, s.percent, s.created_at,
                    dict(tags or {}), images, terms.permanent if terms else True, terms.deadline if terms else None,
-                   terms.policy_id if terms else "", bool(terms and terms.copy_source), copying_to, shared_with)
+                   terms.policy_id if terms else "", bool(terms and terms.copy_source), copying_to, shared_with,
+                   "SHARED_SNAPSHOT" if shared else "PRIVATE_SNAPSHOT")
 
 
 def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:
@@ -86,7 +88,7 @@ def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:
 
 def snapshot_matches(v: SnapshotView, name: str, values: list[str]) -> bool:
     simple = {"snapshot-id": v.snapshot_id, "snapshot-state": v.state, "disk-usage": v.usage, "disk-id": v.disk_id,
-              "zone": v.zone, "encrypt": "FALSE", "snapshot-type": "PRIVATE_SNAPSHOT", "project-id": "0"}
+              "zone": v.zone, "encrypt": "FALSE", "snapshot-type": v.snapshot_type, "project-id": "0"}
     if name in simple:
         return simple[name] in values
     if name == "snapshot-name":

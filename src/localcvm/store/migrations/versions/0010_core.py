@@ -1,4 +1,4 @@
-"""launch templates and their versions; snapshot retention terms; disk projects; auto-snapshot policies; snapshot copies
+"""launch templates and their versions; snapshot retention terms; disk projects; auto-snapshot policies; snapshot copies and shares
 
 Revision ID: 0010_core
 Revises: 0006_buckets_project_ids
@@ -70,9 +70,18 @@ def upgrade() -> None:
                   index=True),
         sa.Column("bound_at", sa.DateTime, nullable=False),
     )
+    op.create_table(
+        "snapshot_shares",
+        sa.Column("snapshot_id", sa.String(16), sa.ForeignKey("snapshots.snapshot_id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("account_uin", sa.String(20), sa.ForeignKey("accounts.uin", ondelete="CASCADE"), primary_key=True,
+                  index=True),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("snapshot_shares")
     op.drop_table("auto_snapshot_bindings")
     op.drop_table("auto_snapshot_policies")
     op.drop_table("disk_terms")
