@@ -1,4 +1,4 @@
-"""launch templates and their versions; snapshot retention terms; disk projects; auto-snapshot policies; snapshot copies and shares
+"""snapshot states up to 32 characters; launch templates and their versions; snapshot retention terms; disk projects; auto-snapshot policies; snapshot copies and shares
 
 Revision ID: 0010_core
 Revises: 0006_buckets_project_ids
@@ -13,6 +13,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("snapshots") as batch:  # COPYING_FROM_REMOTE is 19 characters
+        batch.alter_column("state", type_=sa.String(32), existing_type=sa.String(16), existing_nullable=False)
     op.create_table(
         "launch_templates",
         sa.Column("template_id", sa.String(16), primary_key=True),
@@ -88,3 +90,5 @@ def downgrade() -> None:
     op.drop_table("snapshot_terms")
     op.drop_table("launch_template_versions")
     op.drop_table("launch_templates")
+    with op.batch_alter_table("snapshots") as batch:
+        batch.alter_column("state", type_=sa.String(16), existing_type=sa.String(32), existing_nullable=False)
