@@ -159,3 +159,19 @@ def test_charge_type_and_project(server):
         "InvalidProjectId.NotFound"
     assert _code(lambda: call(c, "ModifyInstancesProject", {"InstanceIds": ["ins-zzzzzzzz"], "ProjectId": 1})) == \
         "InvalidInstanceId.NotFound"
+
+
+def test_modify_instance_disk_type(server):
+    _, client_for = new_account(server, f"scale-{uuid.uuid4().hex[:8]}")
+    c = client_for()
+    iid = _launch(c)
+    body = {"InstanceId": iid, "SystemDisk": {"DiskType": "CLOUD_SSD"}}
+    assert _code(lambda: call(c, "ModifyInstanceDiskType", body)) == "UnsupportedOperation.InstanceStateRunning"
+    call(c, "StopInstances", {"InstanceIds": [iid]})
+    wait_state(c, [iid], "STOPPED")
+    wait_operation(c, iid)
+    assert _code(lambda: call(c, "ModifyInstanceDiskType", {"InstanceId": iid})) == "MissingParameter"
+    # only local disks convert, and localcvm's disks are all cloud disks
+    assert _code(lambda: call(c, "ModifyInstanceDiskType", body)) == "InvalidParameter.InvalidInstanceNotSupported"
+    assert _code(lambda: call(c, "ModifyInstanceDiskType", {**body, "InstanceId": "ins-zzzzzzzz"})) == \
+        "InvalidInstanceId.NotFound"

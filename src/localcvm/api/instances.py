@@ -254,3 +254,11 @@ def modify_instances_charge_type(ctx: CallContext, p: dict) -> dict:
 def modify_instances_project(ctx: CallContext, p: dict) -> dict:
     ctx.services.instances.modify_project(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"], p["ProjectId"])
     return {}
+
+
+@action("cvm", "ModifyInstanceDiskType")
+def modify_instance_disk_type(ctx: CallContext, p: dict) -> dict:
+    ctx.services.instances.modify_disk_type(ctx.identity, ctx.region, p["InstanceId"],
+                                            (p.get("SystemDisk") or {}).get("DiskType"),
+                                            [d["DiskType"] for d in p.get("DataDisks") or [] if d.get("DiskType")])
+    return {}

@@ -332,3 +332,6 @@ ResourceInUseCopySnapshotConflict = error_class(
 ResourceInsufficientOverQuota = error_class(
     "ResourceInsufficient.OverQuota", "The snapshot is shared with as many accounts as allowed."
 )
+InvalidParameterInvalidInstanceNotSupported = error_class(
+    "InvalidParameter.InvalidInstanceNotSupported", "The operation does not support this instance."
+)

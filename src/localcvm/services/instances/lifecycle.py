@@ -38,6 +38,7 @@ ACCEPTS = {
     # CBS ApplySnapshot of an attached disk: a stopped instance, or a running one with AutoStopInstance
     "ApplySnapshot": frozenset({"STOPPED"}),
     "ModifyInstancesChargeType": LIVE,
+    "ModifyInstanceDiskType": frozenset({"STOPPED"}),
     "ModifyInstancesProject": frozenset({"RUNNING", "STOPPED", "LAUNCH_FAILED", "SHUTDOWN"}),
 }
 # the state an operation shows while its job runs (None: the state stays)

@@ -199,3 +199,26 @@ class ScaleOps:
             for row in rows:
                 row.project_id = project_id
                 lifecycle.record_done(row, "ModifyInstancesProject", request_id)
+
+    # --- ModifyInstanceDiskType ----------------------------------------------------------------------
+    def modify_disk_type(self, identity: Identity, region: str, instance_id: str, system_type: str | None,
+                         data_types: list[str]) -> None:
+        """The CVM API documents ModifyInstanceDiskType as turning an instance's *local* disks into cloud
+        disks, stopped instances only. localcvm's disks are all cloud disks, so after the documented
+        checks every instance is refused as one the operation does not support."""
+        if not system_type and not data_types:
+            raise errors.MissingParameter("Give SystemDisk.DiskType or DataDisks.0.DiskType.")
+        if len(data_types) > 1:
+            raise errors.InvalidParameterValue("ModifyInstanceDiskType converts one data disk per call.")
+        with self.db.read() as repo:
+            row = self.own(repo, identity, region, instance_id)
+            lifecycle.check_operation(row, "ModifyInstanceDiskType")
+            if row.stopped_mode == "STOP_CHARGING":
+                raise errors.UnsupportedOperationStoppedModeStopCharging(
+                    f"The instance `{instance_id}` was stopped with STOP_CHARGING."
+                )
+            local = [d.disk_id for d in repo.disks_of_instance(instance_id) if d.disk_type.startswith("LOCAL_")]
+        if not local:
+            raise errors.InvalidParameterInvalidInstanceNotSupported(
+                f"The instance `{instance_id}` has no local disks; ModifyInstanceDiskType converts local disks to cloud disks."
+            )
