@@ -76,6 +76,11 @@ class Settings:
     driver: str = "fake"
     # Worker threads for background jobs in `serve` (0 = run no workers in this process)
     workers: int = 4
+    # How often (seconds) the auto-snapshot scheduler looks for due policies and expired snapshots
+    snapshot_scheduler_interval: float = 30.0
+    # How many snapshots of each disk an auto-snapshot policy keeps (0: no limit; RetentionDays still
+    # applies); DescribeAutoSnapshotPolicies shows it as RetentionAmount
+    auto_snapshot_retention_amount: int = 0
 
     @classmethod
     def load(cls, **overrides) -> "Settings":

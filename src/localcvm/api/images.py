@@ -169,3 +169,9 @@ def sync_images(ctx: CallContext, p: dict) -> dict:
     created = ctx.services.images.copier.request(ctx.identity, ctx.region, req)
     return {"ImageSet": [{"ImageId": c.image_id, "Region": c.region} for c in created] if p.get("ImageSetRequired")
             else []}
+
+
+@action("cvm", "DescribeImageFromFamily")
+def describe_image_from_family(ctx: CallContext, p: dict) -> dict:
+    found = ctx.services.images.from_family(ctx.identity, ctx.region, p.get("ImageFamily"))
+    return {"Image": image_dict(localized(found, ctx.language)) if found is not None else None}

@@ -6,6 +6,7 @@ from ..services.instances import InstanceView
 from ..services.instances.requests import (DataDiskRequest, DiskSize, InternetRequest, LoginRequest, ModifyRequest,
                                            PasswordRequest, ResetRequest, ResizeRequest, RunRequest, StopRequest)
 from ..services.tags import tags_for
+from .launch_templates import with_template
 from .render import iso_time, page, tags
 from .routes import CallContext, action
 
@@ -101,6 +102,7 @@ def run_request(p: dict) -> RunRequest:
 
 @action("cvm", "RunInstances")
 def run_instances(ctx: CallContext, p: dict) -> dict:
+    p = with_template(ctx, p)  # the template's values, the request's own winning; then every rule
     return {"InstanceIdSet": ctx.services.instances.run(ctx.identity, ctx.region, ctx.request_id, run_request(p))}
 
 
@@ -194,10 +196,7 @@ def reset_instances_password(ctx: CallContext, p: dict) -> dict:
 @action("cvm", "DescribeInstanceTypeConfigs")
 def describe_instance_type_configs(ctx: CallContext, p: dict) -> dict:
     found = ctx.services.instances.type_configs(ctx.region, p.get("Filters"))
-    return {"InstanceTypeConfigSet": [
-        {"Zone": zone, "InstanceType": t.instance_type, "InstanceFamily": t.family, "GPU": t.gpu, "CPU": t.cpu,
-         "Memory": t.memory_gib, "FPGA": 0, "GpuCount": float(t.gpu), "GpuType": t.gpu_type, "GpuMemory": 16.0 if t.gpu else 0.0}
-        for zone, t in found]}
+    return {"InstanceTypeConfigSet": [_type_config(zone, t) for zone, t in found]}
 
 
 @action("cvm", "DescribeZoneInstanceConfigInfos")
@@ -216,3 +215,54 @@ def describe_zone_instance_config_infos(ctx: CallContext, p: dict) -> dict:
             "GpuCount": float(t.gpu), "Frequency": "", "StatusCategory": "EnoughStock",
         })
     return {"InstanceTypeQuotaSet": items}
+
+
+# --- type, charge type, project (services/instances/scale.py) ------------------------------------------
+def _type_config(zone: str, t) -> dict:
+    return {"Zone": zone, "InstanceType": t.instance_type, "InstanceFamily": t.family, "GPU": t.gpu, "CPU": t.cpu,
+            "Memory": t.memory_gib, "FPGA": 0, "GpuCount": float(t.gpu), "GpuType": t.gpu_type,
+            "GpuMemory": 16.0 if t.gpu else 0.0}
+
+
+@action("cvm", "ResetInstancesType")
+def reset_instances_type(ctx: CallContext, p: dict) -> dict:
+    ctx.services.instances.reset_type(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"], p["InstanceType"],
+                                      bool(p.get("ForceStop")))
+    return {}
+
+
+@action("cvm", "DescribeInstancesModification")
+def describe_instances_modification(ctx: CallContext, p: dict) -> dict:
+    found = ctx.services.instances.modification(ctx.identity, ctx.region, p["InstanceIds"], p.get("Filters"))
+    items = [{"Status": o.status, "Message": o.message, "InstanceTypeConfig": _type_config(o.zone, o.itype)}
+             for o in found]
+    return {"TotalCount": len(items), "InstanceTypeConfigStatusSet": items}
+
+
+@action("cvm", "DescribeInstanceFamilyConfigs")
+def describe_instance_family_configs(ctx: CallContext, p: dict) -> dict:
+    return {"InstanceFamilyConfigSet": [{"InstanceFamily": family, "InstanceFamilyName": name}
+                                        for family, name in ctx.services.instances.family_configs(ctx.region)]}
+
+
+@action("cvm", "ModifyInstancesChargeType")
+def modify_instances_charge_type(ctx: CallContext, p: dict) -> dict:
+    prepaid = p.get("InstanceChargePrepaid") or {}
+    ctx.services.instances.modify_charge_type(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"],
+                                              p["InstanceChargeType"], prepaid.get("Period"), prepaid.get("RenewFlag"),
+                                              bool(p.get("ModifyPortableDataDisk")))
+    return {}
+
+
+@action("cvm", "ModifyInstancesProject")
+def modify_instances_project(ctx: CallContext, p: dict) -> dict:
+    ctx.services.instances.modify_project(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"], p["ProjectId"])
+    return {}
+
+
+@action("cvm", "ModifyInstanceDiskType")
+def modify_instance_disk_type(ctx: CallContext, p: dict) -> dict:
+    ctx.services.instances.modify_disk_type(ctx.identity, ctx.region, p["InstanceId"],
+                                            (p.get("SystemDisk") or {}).get("DiskType"),
+                                            [d["DiskType"] for d in p.get("DataDisks") or [] if d.get("DiskType")])
+    return {}

@@ -6,7 +6,7 @@ Every product module renders through these, so a format is written once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 
 
 def iso_time(dt: datetime | None) -> str | None:
@@ -27,3 +27,17 @@ def tags(values: Mapping[str, str] | None) -> list[dict]:
 def page(total: int, items: list[dict], set_name: str, total_name: str = "TotalCount") -> dict:
     """A Describe* answer: ``TotalCount`` (the count before paging) and the page's items."""
     return {total_name: total, set_name: items}
+
+
+def parse_time(text: str, name: str = "Deadline") -> datetime:
+    """A time a request gives (ISO 8601, ``YYYY-MM-DDThh:mm:ssZ``, or CBS's ``YYYY-MM-DD hh:mm:ss``),
+    as the naive UTC datetime the services use."""
+    from ..services import errors
+
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.InvalidParameterValue(f"{name} `{text}` is not a time (e.g. 2030-01-01T00:00:00Z).") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.replace(microsecond=0)

@@ -67,6 +67,9 @@ def action(product: str, name: str, *, regional: bool = True, inline: bool = Fal
 
 def load_all() -> dict[tuple[str, str], Route]:
     """Import every product module so its handlers register."""
-    from . import cam, cam_policies, cbs, cvm, images, instances, keypairs, security_groups, tag, vpc  # noqa: F401
+    from . import (  # noqa: F401
+        cam, cam_policies, cbs, cbs_policies, cvm, images, instances, keypairs, launch_templates, security_groups,
+        tag, vpc,
+    )
 
     return ROUTES

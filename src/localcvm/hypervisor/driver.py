@@ -301,8 +301,12 @@ class ComputeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def power_on(self, instance_id: str) -> None:
+    def power_on(self, instance_id: str, spec: VmSpec | None = None) -> None:
         """Start a stopped VM (or resume a paused one); no-op when running.
+
+        ``spec``, when given, is the VM's shape as of now: a start from stopped boots with its
+        ``cpu`` and ``memory_mib`` (and its first-boot data), so a change of instance type made
+        while the VM was off takes effect at this start. Its disks must be the ones attached.
 
         A start opens the disk files again, as a real boot does: a missing
         or broken disk raises ``InvalidDisk`` and the VM stays stopped.

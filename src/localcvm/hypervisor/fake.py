@@ -254,7 +254,7 @@ class FakeDriver(FaultInjection, ComputeDriver):
                 raise
             return to_info(state)
 
-    def power_on(self, instance_id: str) -> None:
+    def power_on(self, instance_id: str, spec: VmSpec | None = None) -> None:
         with self._locks.hold(instance_id):
             state = self._require(instance_id)
             self._fault("power_on", instance_id)
@@ -268,6 +268,9 @@ class FakeDriver(FaultInjection, ComputeDriver):
             # disk the caller grew or replaced while the VM was off is seen at its new size.
             for d in state["disks"]:
                 d["size_bytes"] = inspect_disk(instance_id, d["device"], Path(d["path"]), d["fmt"])
+            if spec is not None:  # the shape of now (a type changed while the VM was off)
+                state.update(cpu=spec.cpu, memory_mib=spec.memory_mib, hostname=spec.hostname,
+                             ssh_keys=list(spec.ssh_keys))
             state.update(power_state=PowerState.RUNNING.value, started_at=self._clock().isoformat(),
                          boot_count=state["boot_count"] + 1)
             self._console(instance_id, boot_lines(state))

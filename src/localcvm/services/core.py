@@ -39,6 +39,21 @@ class Services:
         self.tagging = TaggingService(self.db)
         self.network = self.instances.network
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
+        from .disks.policies import AutoSnapshotService, SnapshotScheduler
+
+        self.auto_snapshots = AutoSnapshotService(self.db, self.disks, self.clock,
+                                                  retention_amount=settings.auto_snapshot_retention_amount)
+        self.disks.auto_snapshots = self.auto_snapshots  # DescribeDisks shows each disk's policies
+        self.scheduler: SnapshotScheduler | None = None
+        from .disks.copies import SnapshotCopier
+
+        self.snapshot_copier = SnapshotCopier(self.disks, self.blobs)
+        from .disks.sharing import SnapshotSharing
+
+        self.snapshot_sharing = SnapshotSharing(self.disks, limit=settings.share_limit)
+        from .launch_templates import LaunchTemplateService
+
+        self.launch_templates = LaunchTemplateService(self.db)
         self.image_creator = ImageCreator(self.images.access, self.instances, self.volumes, self.blobs, self.driver)
 
     def _notify(self) -> None:
@@ -55,7 +70,11 @@ class Services:
             "instance_terminate": JobKind(run=self.instances.run_terminate, on_error=self.instances.fail_job),
             "instance_reset": JobKind(run=self.instances.run_reset, on_error=self.instances.fail_job),
             "instance_resize": JobKind(run=self.instances.run_resize, on_error=self.instances.fail_job),
+            "instance_retype": JobKind(run=self.instances.run_reset_type, on_error=self.instances.fail_job),
             "snapshot_create": JobKind(run=self.disks.run_snapshot, on_error=self.disks.fail_snapshot),
+            "snapshot_apply": JobKind(run=self.disks.run_apply, on_error=self.disks.fail_apply),
+            # a copy resumes where it was (as sync_image): restarts are not failures
+            "snapshot_copy": JobKind(run=self.snapshot_copier.run, on_error=self.snapshot_copier.fail, max_attempts=100),
             "image_create": JobKind(run=self.image_creator.run, on_error=self.image_creator.fail),
             # a copy resumes where it was: restarts are not failures, so allow many attempts
             "sync_image": JobKind(run=images.copier.run, on_error=images.fail_job, max_attempts=100),
@@ -67,9 +86,15 @@ class Services:
             return None
         self.disks.recover_interrupted()
         self.workers = WorkerPool(self.db, self.job_kinds(), threads=threads, expected=_told_to_user).start()
+        # auto-snapshot policies take their slots beside the workers that make the snapshots
+        from .disks.policies import SnapshotScheduler
+
+        self.scheduler = SnapshotScheduler(self.auto_snapshots, self.settings.snapshot_scheduler_interval).start()
         return self.workers
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.workers is not None:
             self.workers.stop()
         self.blobs.close()

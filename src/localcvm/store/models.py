@@ -219,7 +219,7 @@ class Snapshot(Base):
     usage: Mapped[str] = mapped_column(String(16), default="DATA_DISK")
     size_gib: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(128), default="")
-    state: Mapped[str] = mapped_column(String(16))  # CREATING | NORMAL | ...
+    state: Mapped[str] = mapped_column(String(32))  # CREATING | NORMAL | COPYING_FROM_REMOTE | ...
     percent: Mapped[int] = mapped_column(Integer, default=0)
     manifest: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -269,3 +269,4 @@ class CosBucket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 from . import models_network  # noqa: E402,F401
 from . import models_cam  # noqa: E402,F401
+from . import models_core  # noqa: E402,F401

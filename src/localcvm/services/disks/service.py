@@ -16,6 +16,7 @@ from ...imaging.volumes import GIB, Volumes
 from ...store.db import Database
 from ...store.models import Disk
 from ...store.repo import Repo, utcnow
+from ...store.repo_core import TermsRepo
 from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
@@ -23,6 +24,8 @@ from ..instances import DISK_TYPES, MAX_DATA_DISKS, SYSTEM_DISK_MAX, BaseSource,
 from ..names import check_display_name
 from ..query import check_describe, match_all, require_ids
 from ..regions import RegionCatalogue
+from .restore import RestoreOps
+from .sharing import SnapshotSharing
 from .snapshots import SnapshotOps
 from .views import DISK_FILTERS, DiskView, disk_matches
 
@@ -45,7 +48,7 @@ class CreateDisksRequest:
     tags: dict[str, str] | None = None
 
 
-class DiskService(SnapshotOps):
+class DiskService(SnapshotOps, RestoreOps):
     def __init__(self, db: Database, regions: RegionCatalogue, volumes: Volumes, blobs: BlobRegistry,
                  instances: InstanceService, notify=None):
         self.db = db
@@ -55,6 +58,7 @@ class DiskService(SnapshotOps):
         self.instances = instances
         self.driver = instances.driver
         self.notify = notify or (lambda: None)
+        self.auto_snapshots = None  # AutoSnapshotService, set by Services (it needs this service)
 
     def own(self, repo: Repo, identity: Identity, region: str, disk_id: str) -> Disk:
         disk = repo.get_disk(disk_id, for_update=True) if is_id("disk", disk_id) else None
@@ -111,7 +115,9 @@ class DiskService(SnapshotOps):
     def _create_size(self, repo: Repo, identity: Identity, region: str, req: CreateDisksRequest):
         size, source = req.disk_size, None
         if req.snapshot_id:
-            snap = self.own_snapshot(repo, identity, region, req.snapshot_id)
+            snap = SnapshotSharing.usable(repo, identity, region, req.snapshot_id)  # its own, or shared with it
+            if snap is None:
+                raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{req.snapshot_id}` does not exist in {region}.")
             if snap.state != "NORMAL":
                 raise errors.UnsupportedOperationStateError(f"The snapshot `{req.snapshot_id}` is {snap.state}.")
             size = size or snap.size_gib
@@ -135,7 +141,11 @@ class DiskService(SnapshotOps):
         with self.db.read() as repo:
             rows = [d for d in repo.disks_of(identity.uin, region, ids) if visible is None or visible(d.disk_id)]
             tags = repo.tags_of([d.disk_id for d in rows])
-        views = match_all([DiskView.of(d, tags[d.disk_id]) for d in rows], query.filters, disk_matches)
+            projects = TermsRepo(repo).disk_projects([d.disk_id for d in rows])
+            policies = self.auto_snapshots.policies_of_disks(repo, [d.disk_id for d in rows]) if self.auto_snapshots else {}
+        views = match_all([DiskView.of(d, tags[d.disk_id], project_id=projects.get(d.disk_id, 0),
+                                       policy_ids=policies.get(d.disk_id, ())) for d in rows],
+                          query.filters, disk_matches)
         if order_field in ("CREATE_TIME", "DEADLINE"):
             views.sort(key=lambda v: v.created_at, reverse=(order or "ASC") == "DESC")
         return len(views), query.page.of(views)

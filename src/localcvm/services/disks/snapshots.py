@@ -12,6 +12,7 @@ from ...hypervisor.driver import InvalidDisk, VmNotFound
 from ...jobs.queue import JobHandle, enqueue
 from ...store.models import Snapshot
 from ...store.repo import Repo, utcnow
+from ...store.repo_core import ShareRepo, TermsRepo
 from .. import errors
 from ..iam import Identity
 from ..ids import is_id, new_id
@@ -36,23 +37,28 @@ class SnapshotOps:
             raise errors.MissingParameter("The request is missing the required parameter `DiskId`.")
         name = check_display_name("SnapshotName", name)
         with self.db.write() as repo:
-            d = self.own(repo, identity, region, disk_id)
-            if d.state not in ("ATTACHED", "UNATTACHED"):
-                raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
-            inst = repo.get_instance(d.instance_id) if d.instance_id else None
-            if inst is not None and inst.state != "STOPPED" and not self.driver.supports_live_snapshot:
-                raise errors.instance_state_error(
-                    inst.state, inst.instance_id, "CreateSnapshot (this hypervisor snapshots disks of stopped instances only)")
-            snapshot_id = new_id("snap")
-            repo.add(Snapshot(snapshot_id=snapshot_id, owner_uin=identity.uin, region=region, zone=d.zone,
-                              disk_id=d.disk_id, usage=d.usage, size_gib=d.size_gib,
-                              name=name or snapshot_id, state="CREATING", percent=0, manifest=None,
-                              created_at=utcnow()))
-            if tags:
-                repo.set_tags(snapshot_id, tags)
-            enqueue(repo, "snapshot_create", snapshot_id, {"region": region, "disk_id": d.disk_id},
-                    owner_uin=identity.uin)
+            snapshot_id = self.add_snapshot(repo, self.own(repo, identity, region, disk_id), name, tags)
         self.notify()
+        return snapshot_id
+
+    def add_snapshot(self, repo: Repo, d, name: str | None, tags: dict[str, str] | None = None, *,
+                     created_at=None) -> str:
+        """A new CREATING snapshot of the disk ``d`` and its ``snapshot_create`` job, in ``repo``'s
+        transaction (CreateSnapshot, and the auto-snapshot scheduler with its own slot's time)."""
+        if d.state not in ("ATTACHED", "UNATTACHED"):
+            raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+        inst = repo.get_instance(d.instance_id) if d.instance_id else None
+        if inst is not None and inst.state != "STOPPED" and not self.driver.supports_live_snapshot:
+            raise errors.instance_state_error(
+                inst.state, inst.instance_id, "CreateSnapshot (this hypervisor snapshots disks of stopped instances only)")
+        snapshot_id = new_id("snap")
+        repo.add(Snapshot(snapshot_id=snapshot_id, owner_uin=d.owner_uin, region=d.region, zone=d.zone,
+                          disk_id=d.disk_id, usage=d.usage, size_gib=d.size_gib,
+                          name=name or snapshot_id, state="CREATING", percent=0, manifest=None,
+                          created_at=created_at or utcnow()))
+        if tags:
+            repo.set_tags(snapshot_id, tags)
+        enqueue(repo, "snapshot_create", snapshot_id, {"region": d.region, "disk_id": d.disk_id}, owner_uin=d.owner_uin)
         return snapshot_id
 
     def run_snapshot(self, handle: JobHandle) -> None:
@@ -118,12 +124,22 @@ class SnapshotOps:
         query = check_describe("DescribeSnapshots", "SnapshotIds", ids, filters, SNAPSHOT_FILTERS, offset, limit)
         with self.db.read() as repo:
             rows = [s for s in repo.snapshots_of(identity.uin, region, ids) if visible is None or visible(s.snapshot_id)]
+            # snapshots other accounts shared with the caller, as SHARED_SNAPSHOT
+            theirs = [s for s in ShareRepo(repo).shared_with(identity.uin, region)
+                      if (not ids or s.snapshot_id in ids) and (visible is None or visible(s.snapshot_id))]
+            rows += theirs
+            share_counts = ShareRepo(repo).counts([s.snapshot_id for s in rows])
             tags = repo.tags_of([s.snapshot_id for s in rows])
             bound = repo.images_of_snapshots([s.snapshot_id for s in rows])
             names = {i.image_id: i.name for i in repo.images_by_ids(sorted({x for v in bound.values() for x in v}))}
-        views = [SnapshotView.of(s, tags[s.snapshot_id],
-                                 tuple(BoundImage(i, names.get(i, "")) for i in bound.get(s.snapshot_id, [])))
-                 for s in rows]
+            terms = TermsRepo(repo).snapshot_terms([s.snapshot_id for s in rows])
+            copying = TermsRepo(repo).copies_running([s.snapshot_id for s in rows])
+            views = [SnapshotView.of(s, tags[s.snapshot_id],
+                                     tuple(BoundImage(i, names.get(i, "")) for i in bound.get(s.snapshot_id, [])),
+                                     terms.get(s.snapshot_id), copying_to=tuple(copying.get(s.snapshot_id, ())),
+                                     shared_with=share_counts.get(s.snapshot_id, 0) if s.owner_uin == identity.uin else 0,
+                                     shared=s.owner_uin != identity.uin)
+                     for s in rows]
         found = match_all(views, query.filters, snapshot_matches)
         return len(found), query.page.of(found)
 

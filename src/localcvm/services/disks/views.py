@@ -29,11 +29,13 @@ class DiskView:
     delete_with_instance: bool
     created_at: datetime
     tags: dict[str, str] = field(default_factory=dict)
+    project_id: int = 0
+    policy_ids: tuple[str, ...] = ()  # the auto-snapshot policies bound to it
 
     @classmethod
-    def of(cls, d: Disk, tags: dict | None = None) -> DiskView:
+    def of(cls, d: Disk, tags: dict | None = None, *, project_id: int = 0, policy_ids: tuple[str, ...] = ()) -> DiskView:
         return cls(d.disk_id, d.usage, d.charge_type, d.zone, d.name, d.size_gib, d.state, d.disk_type,
-                   d.instance_id, d.delete_with_instance, d.created_at, dict(tags or {}))
+                   d.instance_id, d.delete_with_instance, d.created_at, dict(tags or {}), project_id, policy_ids)
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,28 @@ class SnapshotView:
     created_at: datetime
     tags: dict[str, str] = field(default_factory=dict)
     images: tuple[BoundImage, ...] = ()
+    permanent: bool = True
+    deadline: datetime | None = None
+    policy_id: str = ""  # the auto-snapshot policy that took it
+    copy_from_remote: bool = False  # a CopySnapshotCrossRegions copy
+    copying_to: tuple[str, ...] = ()  # regions it is being copied to
+    shared_with: int = 0  # accounts it is shared with
+    snapshot_type: str = "PRIVATE_SNAPSHOT"  # SHARED_SNAPSHOT: another account's, shared with the caller
 
     @classmethod
-    def of(cls, s: Snapshot, tags: dict | None = None, images: tuple[BoundImage, ...] = ()) -> SnapshotView:
+    def of(cls, s: Snapshot, tags: dict | None = None, images: tuple[BoundImage, ...] = (), terms=None, *,
+           copying_to: tuple[str, ...] = (), shared_with: int = 0, shared: bool = False) -> SnapshotView:
+        """``terms``: the snapshot's retention row (``SnapshotTerms``), if it has one."""
         return cls(s.snapshot_id, s.zone, s.usage, s.disk_id, s.size_gib, s.state, s.name, s.percent, s.created_at,
-                   dict(tags or {}), images)
+                   dict(tags or {}), images, terms.permanent if terms else True, terms.deadline if terms else None,
+                   terms.policy_id if terms else "", bool(terms and terms.copy_source), copying_to, shared_with,
+                   "SHARED_SNAPSHOT" if shared else "PRIVATE_SNAPSHOT")
 
 
 def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:
     simple = {"disk-usage": v.usage, "disk-charge-type": v.charge_type, "disk-id": v.disk_id, "disk-type": v.disk_type,
               "disk-state": v.state, "instance-id": v.instance_id or "", "zone": v.zone,
-              "portable": "FALSE" if v.usage == "SYSTEM_DISK" else "TRUE", "project-id": "0"}
+              "portable": "FALSE" if v.usage == "SYSTEM_DISK" else "TRUE", "project-id": str(v.project_id)}
     if name in simple:
         return simple[name] in values
     if name == "disk-name":
@@ -75,7 +88,7 @@ def disk_matches(v: DiskView, name: str, values: list[str]) -> bool:
 
 def snapshot_matches(v: SnapshotView, name: str, values: list[str]) -> bool:
     simple = {"snapshot-id": v.snapshot_id, "snapshot-state": v.state, "disk-usage": v.usage, "disk-id": v.disk_id,
-              "zone": v.zone, "encrypt": "FALSE", "snapshot-type": "PRIVATE_SNAPSHOT", "project-id": "0"}
+              "zone": v.zone, "encrypt": "FALSE", "snapshot-type": v.snapshot_type, "project-id": "0"}
     if name in simple:
         return simple[name] in values
     if name == "snapshot-name":

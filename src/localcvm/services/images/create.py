@@ -219,7 +219,7 @@ class ImageCreator:
         manifests = self._capture(handle, p["region"], instance_id, p["disks"])
         self._pace(handle)
         if p.get("force_poweroff"):
-            self.driver.power_on(instance_id)
+            self.instances.start_vm(instance_id)
         self._finish(handle, manifests, restarted=bool(p.get("force_poweroff")))
 
     def _capture(self, handle: JobHandle, region: str, instance_id: str, disks: list[dict]) -> dict[str, Manifest]:
@@ -303,7 +303,7 @@ class ImageCreator:
         powered = None
         if instance_id and p.get("force_poweroff"):
             try:
-                self.driver.power_on(instance_id)
+                self.instances.start_vm(instance_id)
             except Exception:  # noqa: BLE001 - the instance keeps whatever state the driver reports
                 pass
             powered = self.driver.info(instance_id).power_state == "running"

@@ -102,3 +102,35 @@ def check_normal(image: Image, why: str = "") -> None:
     """Sharing, copying and exporting need a NORMAL image."""
     if image.state != NORMAL:
         raise errors.InvalidImageIdIncorrectState(why or f"The image `{image.image_id}` is {image.state}, not NORMAL.")
+
+
+# --- deprecation (ModifyImageAttribute ImageDeprecated; image families) ------------------------------
+# Deprecation is a flag beside the state, not a state: a deprecated image stays NORMAL (DescribeImages
+# shows ``ImageDeprecated``), leaves its family (DescribeImageFromFamily skips it) and launches no new
+# instance; clearing the flag restores it.
+
+
+def set_deprecated(image: Image, deprecated: bool) -> None:
+    """ModifyImageAttribute's ``ImageDeprecated``: only a NORMAL image is (un)deprecated."""
+    if image.state != NORMAL:
+        raise errors.InvalidImageIdIncorrectState(
+            f"The image `{image.image_id}` is {image.state}; only a NORMAL image can be deprecated or restored."
+        )
+    image.deprecated = deprecated
+
+
+def family_member(image, family: str) -> bool:
+    """The image (a row or a view) counts for DescribeImageFromFamily's ``family``: NORMAL, not deprecated."""
+    return bool(family) and image.family == family and image.state == NORMAL and not image.deprecated
+
+
+def check_launchable(image) -> None:
+    """RunInstances' image (a row or a view): NORMAL and not deprecated."""
+    if image.state != NORMAL:
+        raise errors.InvalidImageIdIncorrectState(f"The image `{image.image_id}` is {image.state}, not NORMAL.")
+    if image.deprecated:
+        # RunInstances lists InvalidParameterValue.InvalidImageId ("the image does not allow this operation")
+        raise errors.InvalidParameterValueInvalidImageId(
+            f"The image `{image.image_id}` is deprecated; restore it (ModifyImageAttribute ImageDeprecated=false) "
+            "or launch from the newest image of its family (DescribeImageFromFamily)."
+        )

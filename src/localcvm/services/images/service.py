@@ -159,6 +159,17 @@ class ImageService:
             images = [v for v in images if (v.architecture == "arm") == arm]
         return len(images), page.of(images)
 
+    def from_family(self, identity: Identity, region: str, family: str | None) -> ImageView | None:
+        """DescribeImageFromFamily: the newest NORMAL, non-deprecated custom image of the caller's in
+        ``family`` (None when the family has none)."""
+        self.regions.get(region)
+        if not family:
+            raise errors.MissingParameter("The request is missing the parameter `ImageFamily`.")
+        check_family(family)
+        found = [v for v in self.access.visible_images(identity, region)
+                 if v.image_type == "PRIVATE_IMAGE" and lifecycle.family_member(v, family)]
+        return max(found, key=lambda v: (v.created_at, v.image_id), default=None)
+
     def quota(self) -> int:
         return self.settings.image_quota
 
@@ -180,7 +191,7 @@ class ImageService:
             if req.family is not None:
                 row.family = check_family(req.family)
             if req.deprecated is not None:
-                row.deprecated = req.deprecated
+                lifecycle.set_deprecated(row, req.deprecated)
 
     def delete(self, identity: Identity, region: str, image_ids: Sequence[str], *, dry_run: bool = False,
                delete_snapshots: bool = False, repo: Repo | None = None) -> None:

@@ -209,8 +209,6 @@ class ImageCopier:
         """Copy the chunks the destination lacks, reporting (and, with a time scale, pacing) the progress."""
         p = handle.payload
         image_id = handle.view.resource_id
-        total = sum(m.stored_size for m in manifests.values()) or 1
-        stop = threading.Event()
 
         def report(fraction: float) -> None:
             def apply(repo: Repo):
@@ -224,27 +222,40 @@ class ImageCopier:
             pct = int(99 * max(0.0, min(1.0, fraction)))
             handle.progress(pct, None, apply)
 
-        def paced(bytes_done: int) -> None:
-            """Report progress; with a time scale, hold the copy back to its share of the duration."""
-            fraction = bytes_done / total
-            if duration <= 0:
-                report(fraction)
-                return
-            while not stop.is_set():
-                elapsed = (time.time() - started) / duration
-                report(min(fraction, elapsed))
-                if elapsed >= fraction:
-                    return
-                stop.wait(min(0.2, (fraction - elapsed) * duration))
+        copy_paced(self.blobs.store(p["source_region"]), self.blobs.store(p["region"]), list(manifests.values()),
+                   started=started, duration=duration, report=report,
+                   trace=CopyTrace(self.settings.sync_trace, handle.view.job_id, handle.view.attempts),
+                   zero_copy=self.settings.zero_copy)
 
-        src_store, dst_store = self.blobs.store(p["source_region"]), self.blobs.store(p["region"])
-        trace = CopyTrace(self.settings.sync_trace, handle.view.job_id, handle.view.attempts)
-        try:
-            offset = 0
-            for manifest in manifests.values():
-                copy_missing_chunks(src_store, dst_store, manifest, zero_copy=self.settings.zero_copy,
-                                    progress=lambda done, _t, base=offset: paced(base + done), before_put=trace.put)
-                offset += manifest.stored_size
-            paced(total)  # the rest of the real duration, if any
-        finally:
-            trace.close()
+
+def copy_paced(src_store, dst_store, manifests: list[Manifest], *, started: float, duration: float,
+               report, trace: CopyTrace, zero_copy: bool = True) -> None:
+    """The durable region-to-region copy of SyncImages and CopySnapshotCrossRegions: the chunks of
+    ``manifests`` the destination lacks, over ``copy_missing_chunks`` (one write in flight, so a job
+    killed and resumed re-copies at most one chunk). ``report(fraction)`` is called as bytes are done
+    (it may raise to stop the copy); with ``duration`` > 0 the copy is held back to its share of
+    ``duration`` seconds from ``started`` (the real service's pace, scaled)."""
+    total = sum(m.stored_size for m in manifests) or 1
+    stop = threading.Event()
+
+    def paced(bytes_done: int) -> None:
+        fraction = bytes_done / total
+        if duration <= 0:
+            report(fraction)
+            return
+        while not stop.is_set():
+            elapsed = (time.time() - started) / duration
+            report(min(fraction, elapsed))
+            if elapsed >= fraction:
+                return
+            stop.wait(min(0.2, (fraction - elapsed) * duration))
+
+    try:
+        offset = 0
+        for manifest in manifests:
+            copy_missing_chunks(src_store, dst_store, manifest, zero_copy=zero_copy,
+                                progress=lambda done, _t, base=offset: paced(base + done), before_put=trace.put)
+            offset += manifest.stored_size
+        paced(total)  # the rest of the real duration, if any
+    finally:
+        trace.close()

@@ -163,7 +163,7 @@ class ChangeOps:
         base = self.volumes.ensure_base(region, f"{p['image_id']}-0", manifest)
         self.volumes.create_disk(region, system_id, p["size"], base)
         if was_running:
-            self.driver.power_on(instance_id)
+            self.start_vm(instance_id)
 
         def extra(repo: Repo, inst: Instance):
             disk = repo.disks_of_instance(instance_id)[0]
@@ -196,7 +196,7 @@ class ChangeOps:
             else:
                 self.volumes.resize_disk(p["region"], disk_id, size)
         if restart:
-            self.driver.power_on(instance_id)
+            self.start_vm(instance_id)
 
         def extra(repo: Repo, row: Instance):
             for disk in repo.disks_of_instance(instance_id):

@@ -19,6 +19,7 @@ from ..iam import Identity
 from ..ids import is_id, new_id
 from ..images import ImageView
 from ..network.addresses import SubnetChoice
+from ..images.lifecycle import check_launchable
 from . import lifecycle, rules
 from .requests import RunRequest
 from .types import TYPES, InstanceType, sold_in
@@ -123,8 +124,7 @@ class LaunchOps:
         if not image_id:
             raise errors.MissingParameter("The request is missing the required parameter `ImageId`.")
         image = self.images.get_visible(identity, region, image_id)
-        if image.state != "NORMAL":
-            raise errors.InvalidImageIdIncorrectState(f"The image `{image.image_id}` is {image.state}, not NORMAL.")
+        check_launchable(image)  # the image state machine's rule: NORMAL, not deprecated
         if (image.architecture == "arm") != (itype.arch == "arm"):
             raise errors.InvalidParameterValueInvalidImageForGivenInstanceType(
                 f"The image `{image.image_id}` is for {image.architecture}; `{itype.instance_type}` runs {itype.arch}."

@@ -33,6 +33,13 @@ ACCEPTS = {
     "DisassociateInstancesKeyPairs": LIVE,
     "AttachDisks": LIVE,
     "DetachDisks": LIVE,
+    # a RUNNING instance only with ForceStop (checked by the caller); the job starts it again
+    "ResetInstancesType": LIVE,
+    # CBS ApplySnapshot of an attached disk: a stopped instance, or a running one with AutoStopInstance
+    "ApplySnapshot": frozenset({"STOPPED"}),
+    "ModifyInstancesChargeType": LIVE,
+    "ModifyInstanceDiskType": frozenset({"STOPPED"}),
+    "ModifyInstancesProject": frozenset({"RUNNING", "STOPPED", "LAUNCH_FAILED", "SHUTDOWN"}),
 }
 # the state an operation shows while its job runs (None: the state stays)
 INTERIM = {
@@ -42,6 +49,11 @@ INTERIM = {
     "RebootInstances": "REBOOTING",
     "TerminateInstances": "TERMINATING",
     "ResetInstance": "PENDING",
+}
+# the interim state of an operation that depends on the state it starts from
+INTERIM_FROM = {
+    ("ResetInstancesType", "RUNNING"): "STOPPING",  # then STARTING once the new type is written
+    ("ApplySnapshot", "RUNNING"): "STOPPING",  # AutoStopInstance
 }
 
 
@@ -72,7 +84,7 @@ def begin_operation(row: Instance, action: str, allowed_states: Collection[str] 
     state stays). The caller enqueues the job in the same transaction, or finishes the operation in a
     second one once its I/O is done."""
     check_operation(row, action, allowed_states)
-    row.state = interim or INTERIM.get(action) or row.state
+    row.state = interim or INTERIM_FROM.get((action, row.state)) or INTERIM.get(action) or row.state
     row.latest_operation, row.latest_operation_state = action, OPERATING
     row.latest_operation_request_id, row.latest_operation_error = request_id, ""
 
@@ -94,6 +106,12 @@ def advance(row: Instance, state: str) -> None:
     """The running operation's job has moved the instance to ``state`` (e.g. CreateImage with
     ForcePoweroff: STOPPING, then STOPPED while the disks are captured); it is still OPERATING."""
     row.state = state
+
+
+def change_type(row: Instance, instance_type: str, cpu: int, memory_gib: int) -> None:
+    """ResetInstancesType's job writes the new type while the VM is off; the instance is still
+    OPERATING, and the new CPU and memory are what its next start boots with."""
+    row.instance_type, row.cpu, row.memory_gib = instance_type, cpu, memory_gib
 
 
 def finish_operation(row: Instance, state: str | None = None) -> None:

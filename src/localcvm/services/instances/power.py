@@ -77,7 +77,7 @@ class PowerOps:
         if p.get("reboot"):
             self.driver.reboot(instance_id, hard=bool(p.get("hard")))
         elif p["to"] == "RUNNING":
-            self.driver.power_on(instance_id)
+            self.start_vm(instance_id)
         else:
             self.driver.power_off(instance_id, hard=bool(p.get("hard")))
 

@@ -5,8 +5,8 @@ Every operation changes the state in one transaction together with the job
 that carries it out (PENDING → RUNNING, STOPPING → STOPPED, …; see
 ``lifecycle``); the job talks to the ComputeDriver and builds the disk files
 with no transaction open, so the API shows the real intermediate states and a
-crash in the middle is resumed. The actions live in ``launch``, ``power`` and
-``change``.
+crash in the middle is resumed. The actions live in ``launch``, ``power``,
+``change`` and ``scale``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from . import lifecycle
 from .change import ChangeOps
 from .launch import LaunchOps
 from .power import PowerOps
+from .scale import ScaleOps
 from .rules import device_name
 from .types import offerings
 from .views import INSTANCE_FILTERS, Facets, InstanceView, instance_matches
@@ -54,7 +55,7 @@ class BaseSource:
         return f"{self.base_id}-{self.index}" if self.kind == "image" else self.base_id
 
 
-class InstanceService(LaunchOps, PowerOps, ChangeOps):
+class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
     def __init__(self, db: Database, regions: RegionCatalogue, images: ImageService, volumes: Volumes,
                  driver: ComputeDriver, notify=None):
         self.db = db
@@ -159,6 +160,15 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
             hostname=row.hostname or None,
             ssh_keys=[k.public_key for k in repo.key_pairs_of(row.owner_uin, key_ids)] if key_ids else [],
         )
+
+    def start_vm(self, instance_id: str) -> None:
+        """Power the VM on with the instance's shape as the database has it now (its current type's
+        CPU and memory: ResetInstancesType takes effect at the next start). Reads in one short
+        transaction, then calls the driver with none open."""
+        with self.db.read() as repo:
+            row = repo.get_instance(instance_id)
+            spec = self.vm_spec(repo, row) if row is not None else None
+        self.driver.power_on(instance_id, spec=spec)
 
     def os_facts(self, repo: Repo, row: Instance) -> dict:
         """What the new image says about its OS: from the image the instance runs, else from the instance."""
