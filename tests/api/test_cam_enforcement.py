@@ -28,13 +28,13 @@ def _value(spec: dict, name: str, member: dict, ids: dict):
     kind = member.get("type")
     if kind == "list":
         inner = dict(member, type=member.get("member"))
-        if inner["type"] not in ("string", "int", "integer", "uint64", "float", "bool", "boolean"):
+        if inner["type"] not in ("string", "int", "integer", "int64", "uint64", "float", "bool", "boolean"):
             inner["type"] = "object"
         return [_value(spec, name[:-1] if name.endswith("s") else name, inner, ids)]
     if kind == "object":
         obj = spec["objects"][member["member"]]
         return {m["name"]: _value(spec, m["name"], m, ids) for m in obj["members"] if m.get("required")}
-    if kind in ("int", "integer", "uint64"):
+    if kind in ("int", "integer", "int64", "uint64"):
         return 1
     if kind == "float":
         return 1.0
