@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import delete
 
 from .models import Account, ApiKey, Base
+from .models_console import ConsolePassword
 from .repo import Repo
 
-ACCOUNT_TABLES = (Account.__table__, ApiKey.__table__)
+ACCOUNT_TABLES = (Account.__table__, ApiKey.__table__, ConsolePassword.__table__)
 
 
 def delete_resources(repo: Repo, *, keep_uins: tuple[str, ...] | None = None) -> dict[str, int]:
@@ -19,7 +20,7 @@ def delete_resources(repo: Repo, *, keep_uins: tuple[str, ...] | None = None) ->
             continue
         deleted[table.name] = repo.session.execute(delete(table)).rowcount or 0
     if keep_uins is not None:
-        for model in (ApiKey, Account):
+        for model in (ConsolePassword, ApiKey, Account):
             gone = repo.session.execute(delete(model).where(model.uin.not_in(keep_uins))).rowcount
             deleted[model.__tablename__] = gone or 0
     return deleted
