@@ -93,12 +93,23 @@ def image_actions(ctx: Ctx, image: dict) -> list[dict]:
     return acts
 
 
+async def copy_state(ctx: Ctx, region: str, image_id: str) -> dict:
+    """A copy just requested, as DescribeImages in its region shows it now."""
+    try:
+        found = (await ctx.call("DescribeImages", {"ImageIds": [image_id]}, region=region))["ImageSet"]
+    except errors.ApiError:
+        found = []
+    if not found:
+        return {"region": region, "id": image_id, "state": "GONE", "percent": None}
+    return {"region": region, "id": image_id, "state": found[0]["ImageState"], "percent": found[0].get("SyncPercent")}
+
+
 async def image_detail(ctx: Ctx) -> Response:
     image = await find_image(ctx, ctx.request.path_params["image_id"])
     shares = []
     if image["ImageType"] == "PRIVATE_IMAGE" and image["ImageState"] == "NORMAL":
         shares = (await ctx.call("DescribeImageSharePermission", {"ImageId": image["ImageId"]}))["SharePermissionSet"]
-    copies = [c.split(":", 1) for c in ctx.query("copies").split(",") if ":" in c][:20]
+    copies = [await copy_state(ctx, *c.split(":", 1)) for c in ctx.query("copies").split(",") if ":" in c][:20]
     return ctx.console.render(ctx, "image_detail.html", {
         "image": image, "actions": image_actions(ctx, image), "shares": shares, "copies": copies,
         "section": "images",

@@ -4,6 +4,8 @@
   var FINAL = {NORMAL: 1, CREATEFAILED: 1, IMPORTFAILED: 1, RUNNING: 1, STOPPED: 1, LAUNCH_FAILED: 1,
                TERMINATED: 1, SHUTDOWN: 1, GONE: 1};
 
+  var polled = false;
+
   function each(selector, fn) { Array.prototype.forEach.call(document.querySelectorAll(selector), fn); }
 
   function setup() {
@@ -43,7 +45,12 @@
 
   function poll() {
     var images = pending("image"), instances = pending("instance");
-    if (!images.length && !instances.length) { return; }
+    if (!images.length && !instances.length) {
+      // a page whose actions depend on the state shows them anew once the work is done
+      if (polled && document.querySelector("[data-reload-when-done]")) { window.location.reload(); }
+      return;
+    }
+    polled = true;
     var url = "/console/progress.json?images=" + encodeURIComponent(images.join(",")) +
               "&instances=" + encodeURIComponent(instances.join(","));
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
