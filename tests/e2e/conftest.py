@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.share_util import accounts, client, run_instance
-from tests.api.instances_util import public_image
+from tests.api.instances_util import call, public_image, wait_state
+from tests.api.share_util import accounts, client
 from tests.console_util import set_password
 from tests.helpers import Server
 
@@ -52,8 +52,9 @@ def signed_in(browser, console_server):
     """``signed_in(account, lang="en")`` → a page of a fresh browser context signed in as the account."""
     contexts = []
 
-    def open_page(acct: dict, lang: str = "en"):
-        ctx = browser.new_context(locale="ko-KR" if lang == "ko" else "en-US", viewport={"width": 1360, "height": 860})
+    def open_page(acct: dict, lang: str = "en", **context_options):
+        ctx = browser.new_context(locale="ko-KR" if lang == "ko" else "en-US", viewport={"width": 1360, "height": 860},
+                                  **context_options)
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(30_000)
@@ -73,4 +74,10 @@ def signed_in(browser, console_server):
 def running_instance(console_server, two_accounts):
     """An instance of account A in ap-guangzhou (made through the SDK)."""
     c = client(console_server, two_accounts[0])
-    return run_instance(c, public_image(c))
+    ids = call(c, "RunInstances", {
+        "Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": public_image(c), "InstanceType": "S5.MEDIUM4",
+        "SystemDisk": {"DiskType": "CLOUD_PREMIUM", "DiskSize": 50}, "InstanceName": "web-01",
+        "LoginSettings": {"Password": "Passw0rd-web1"},
+    }).InstanceIdSet
+    wait_state(c, ids, "RUNNING", timeout=120)
+    return ids[0]

@@ -35,8 +35,7 @@ async def destinations(ctx: Ctx, image: dict) -> list[dict]:
             why = None
         except ApiError as exc:
             why = None if exc.code == "DryRunOperation" else reason(ctx, exc)
-        found.append({"region": r.region, "name": r.name_en if ctx.lang == "en" else r.name_zh,
-                      "mainland": r.mainland, "why": why})
+        found.append({"region": r.region, "mainland": r.mainland, "why": why})
     return found
 
 

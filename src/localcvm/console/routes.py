@@ -53,7 +53,8 @@ class Ctx:
         return await self.console.dispatcher.dispatch(Call(
             identity=self.session.identity, service=service, action=action, version=VERSIONS[service],
             region=region or self.region, params=params or {}, request_id=str(uuid.uuid4()),
-            language="en-US" if self.lang == "en" else "zh-CN", source_ip=self.source_ip,
+            # the API speaks en-US and zh-CN: Korean pages take the English data (names, OS names)
+            language="en-US", source_ip=self.source_ip,
         ))
 
     def value(self, name: str, default: str = "") -> str:
@@ -113,7 +114,9 @@ class Console:
         values.setdefault("section", "")
         html = page.render(t=ctx.t, lang=ctx.lang, region=ctx.region, session=ctx.session,
                            regions=self.regions.all(), languages=i18n.LANGUAGE_NAMES, path=ctx.request.url.path,
-                           query=ctx.request.url.query, csrf=ctx.session.csrf_token if ctx.session else "", **values)
+                           query=ctx.request.url.query, csrf=ctx.session.csrf_token if ctx.session else "",
+                           region_name=lambda r: region_label(ctx, r), zone_name=lambda z: zone_label(ctx, z),
+                           **values)
         response = HTMLResponse(html, status_code=status)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Frame-Options"] = "DENY"
@@ -149,6 +152,18 @@ class Console:
                 return self.refusal(ctx, exc, request.headers.get("referer") or request.url.path)
 
         return endpoint
+
+
+def region_label(ctx: Ctx, region_id: str) -> str:
+    """A region's name in the page's language (its ID when the catalogue has a region we do not name)."""
+    key = f"region.{region_id}"
+    return ctx.t(key) if ctx.t.has(key) else region_id
+
+
+def zone_label(ctx: Ctx, zone: str) -> str:
+    """``ap-guangzhou-3`` → "South China (Guangzhou) Zone 3" in the page's language."""
+    region, _, n = zone.rpartition("-")
+    return ctx.t("zone.name", region=region_label(ctx, region), n=n) if n.isdigit() else zone
 
 
 async def read_form_lists(request: Request) -> dict[str, list[str]]:
