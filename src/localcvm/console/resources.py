@@ -52,8 +52,10 @@ async def progress(ctx: Ctx) -> Response:
         for image_id in ids:
             try:
                 found = (await ctx.call("DescribeImages", {"ImageIds": [image_id]}, region=region))["ImageSet"]
-            except ApiError as exc:
-                out["images"][image_id] = {"state": "GONE", "label": exc.code}
+            except ApiError:
+                found = []
+            if not found:  # deleted, or never this account's to see
+                out["images"][image_id] = {"state": "GONE", "percent": None, "label": ctx.t("state.GONE")}
                 continue
             i = found[0]
             out["images"][image_id] = {"state": i["ImageState"], "percent": i.get("SyncPercent"),

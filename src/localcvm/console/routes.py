@@ -6,6 +6,7 @@ validation, the errors and (with CAM) the policy checks of the API; it never rea
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
@@ -21,10 +22,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.routing import Mount
 
 from ..services.console_auth import ConsoleSessions, SessionView
-from ..services.errors import ApiError
+from ..services.errors import ApiError, InternalError
 from . import i18n
 from .auth import SESSION_COOKIE, SigninLimiter, SigninPages, same_origin, signin_redirect, tokens_match
 
+log = logging.getLogger("localcvm.console")
 MAX_FORM_BYTES = 64 * 1024
 DEFAULT_REGION = "ap-guangzhou"
 VERSIONS = {"cvm": "2017-03-12", "cbs": "2017-03-12", "vpc": "2017-03-12"}
@@ -132,7 +134,7 @@ class Console:
         key = f"error.{exc.code}"
         explain = ctx.t(key) if ctx.t.has(key) else ""
         return self.render(ctx, "error.html", {"code": exc.code, "message": exc.message, "explain": explain,
-                                               "back": back}, status=400)
+                                               "back": back}, status=500 if exc.code == "InternalError" else 400)
 
     # --- page wrapper -----------------------------------------------------------------------
     def page(self, fn: Page) -> Callable[[Request], Awaitable[Response]]:
@@ -150,6 +152,9 @@ class Console:
                 return await fn(ctx)
             except ApiError as exc:
                 return self.refusal(ctx, exc, request.headers.get("referer") or request.url.path)
+            except Exception:  # a bug: the page says so in the console's words, the log has the trace
+                log.exception("console page %s failed", request.url.path)
+                return self.refusal(ctx, InternalError("The console could not show this page."), "/console/instances")
 
         return endpoint
 

@@ -23,6 +23,7 @@ from .iam import Identity
 SCRYPT_COST = (2**14, 8, 1)  # n, r, p
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+TOUCH_SECONDS = 5
 
 
 def hash_password(password: str, salt: bytes, cost: tuple[int, int, int]) -> bytes:
@@ -105,25 +106,29 @@ class ConsoleSessions:
         return NewSession(token, csrf)
 
     def resolve(self, token: str) -> SessionView | None:
-        """The live session of a cookie's token (its idle time restarts), or None."""
+        """The live session of a cookie's token (its idle time restarts), or None.
+
+        A read answers most requests; a write happens only to expire the session or to move
+        its last-used time (at most every TOUCH_SECONDS), so pages do not queue on the write lock."""
         if not token or len(token) > 128:
             return None
-        now = self.clock.now()
-        with self.db.write() as repo:
+        now, key = self.clock.now(), token_hash(token)
+        with self.db.read() as repo:
             console = ConsoleRepo(repo.session)
-            row = console.get_session(token_hash(token))
-            if row is None:
+            row = console.get_session(key)
+            account = console.find_account(row.uin) if row is not None else None
+            if row is None or account is None:
                 return None
-            if row.last_seen < now - self.idle:
-                console.delete_session(row.token_hash)
-                return None
-            account = console.find_account(row.uin)
-            if account is None:
-                return None
-            if (now - row.last_seen).total_seconds() > 5:  # fewer writes on a busy page
-                row.last_seen = now
-            return SessionView(Identity(account.uin, account.app_id, account.name, row.secret_id),
+            view = SessionView(Identity(account.uin, account.app_id, account.name, row.secret_id),
                                row.user_name, row.csrf_token)
+            last_seen = row.last_seen
+        if last_seen < now - self.idle:
+            self.close(token)
+            return None
+        if (now - last_seen).total_seconds() > TOUCH_SECONDS:
+            with self.db.write() as repo:
+                ConsoleRepo(repo.session).touch(key, now)
+        return view
 
     def close(self, token: str) -> None:
         with self.db.write() as repo:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .models import Account
@@ -36,6 +36,10 @@ class ConsoleRepo:
 
     def get_session(self, token_hash: str) -> ConsoleSession | None:
         return self.session.get(ConsoleSession, token_hash)
+
+    def touch(self, token_hash: str, now: datetime) -> None:
+        self.session.execute(update(ConsoleSession).where(ConsoleSession.token_hash == token_hash)
+                             .values(last_seen=now))
 
     def delete_session(self, token_hash: str) -> None:
         self.session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == token_hash))
