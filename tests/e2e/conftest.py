@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.api.instances_util import call, public_image, wait_state
-from tests.api.share_util import accounts, client
+from tests.api import sdk
+from tests.api.share_util import accounts
 from tests.console_util import set_password
 from tests.helpers import Server
 
@@ -73,7 +74,9 @@ def signed_in(browser, console_server):
 @pytest.fixture(scope="session")
 def running_instance(console_server, two_accounts):
     """An instance of account A in ap-guangzhou (made through the SDK)."""
-    c = client(console_server, two_accounts[0])
+    a = two_accounts[0]
+    # an English-speaking client, as the console is: names the API localises are stored in English
+    c = sdk.cvm(console_server, secret_id=a["SecretId"], secret_key=a["SecretKey"], language="en-US")
     ids = call(c, "RunInstances", {
         "Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": public_image(c), "InstanceType": "S5.MEDIUM4",
         "SystemDisk": {"DiskType": "CLOUD_PREMIUM", "DiskSize": 50}, "InstanceName": "web-01",
