@@ -152,3 +152,14 @@ def _req(name: str, **values):
     for k, v in values.items():
         setattr(req, k, v)
     return req
+
+
+def test_cookies_are_secure_over_tls(make_server):
+    srv = make_server(tls=True)
+    set_password(srv, "root", PASSWORD)
+    c = httpx.Client(base_url=srv.url, follow_redirects=False, verify=str(srv.ca_file))
+    form = c.get("/console/signin")
+    assert "Secure" in form.headers["set-cookie"]
+    r = c.post("/console/signin", data={"csrf": csrf_of(form.text), "owner": "root", "password": PASSWORD})
+    session = [h for h in r.headers.get_list("set-cookie") if h.startswith("lcvm_session=")][0]
+    assert "Secure" in session and "HttpOnly" in session

@@ -12,6 +12,7 @@ from tests.api.images_util import describe, make_raw, wait_image
 from tests.api.instances_util import call, public_image, wait_state
 from tests.api.share_util import accounts, client
 from tests.console_util import page_csrf, set_password, signin
+from tests.helpers import wait_until
 
 PASSWORD = "Console-pass-1"
 
@@ -90,6 +91,15 @@ def test_import_rename_delete_through_the_console(server, files, tmp_path):
     bad = c.post(f"/console/images/{image_id}/rename", data={"csrf": page_csrf(c), "name": "x" * 200})
     assert bad.status_code == 400 and "InvalidParameterValue" in bad.text
     assert describe(sdk, [image_id]).ImageSet[0].ImageName == "renamed-one"
+
+    bucket = f"export-{uuid.uuid4().hex[:8]}"
+    r = c.post(f"/console/images/{image_id}/export", data={"csrf": page_csrf(c), "bucket": bucket, "format": "QCOW2",
+                                                           "prefix": "web"})
+    assert r.status_code == 303 and "notice=exporting" in r.headers["location"]
+    out = server.data_dir / "cos" / bucket
+    wait_until(lambda: out.exists() and any(p.name.startswith("web") for p in out.rglob("*") if p.is_file()),
+               timeout=120, what="the exported file in the bucket")
+    wait_until(lambda: describe(sdk, [image_id]).ImageSet[0].ImageState == "NORMAL", timeout=120, what="export done")
 
     confirm = c.get(f"/console/images/{image_id}/delete").text
     assert "cannot be undone" in confirm and 'role="alertdialog"' in confirm
