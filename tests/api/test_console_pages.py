@@ -63,6 +63,8 @@ def test_images_tabs_search_filters_and_paging(server):
     assert names and all("ubuntu" in n.lower() for n in names)
     arm = c.get("/console/images?tab=PUBLIC_IMAGE&arch=arm").text
     assert re.findall(r"<td>(x86_64|arm|i386)</td>", arm) and set(re.findall(r"<td>(x86_64|arm|i386)</td>", arm)) == {"arm"}
+    custom = c.get("/console/images?tab=PRIVATE_IMAGE&q=web").text
+    assert 'href="/console/images?tab=PRIVATE_IMAGE&amp;q=web&amp;lang=ko"' in custom, "the language switch keeps the page"
     market = c.get("/console/images?tab=MARKET_IMAGE").text
     assert "Marketplace images" in market and "No images" not in market
     assert re.search(r"Custom images in this region: <strong>0 / 10</strong>", c.get("/console/images?tab=PRIVATE_IMAGE").text)

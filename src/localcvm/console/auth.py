@@ -28,6 +28,8 @@ class SigninLimiter:
     def blocked(self, address: str) -> bool:
         with self.lock:
             recent = self._recent(address)
+            if not recent:  # nothing to remember about this address
+                del self.failures[address]
             return len(recent) >= self.per_minute
 
     def failed(self, address: str) -> None:

@@ -10,7 +10,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import jinja2
 from starlette.applications import Starlette
@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.routing import Mount
 
+from ..api.dispatch import Call
 from ..services.console_auth import ConsoleSessions, SessionView
 from ..services.errors import ApiError, InternalError
 from . import i18n
@@ -29,6 +30,9 @@ from .auth import SESSION_COOKIE, SigninLimiter, SigninPages, same_origin, signi
 log = logging.getLogger("localcvm.console")
 MAX_FORM_BYTES = 64 * 1024
 DEFAULT_REGION = "ap-guangzhou"
+# the left sidebar: (section, path); a product area adds its line here (its label is t("nav.<section>"))
+SIDEBAR = [("instances", "/console/instances"), ("images", "/console/images"), ("snapshots", "/console/snapshots"),
+           ("keypairs", "/console/keypairs")]
 VERSIONS = {"cvm": "2017-03-12", "cbs": "2017-03-12", "vpc": "2017-03-12"}
 
 
@@ -50,8 +54,6 @@ class Ctx:
     async def call(self, action: str, params: dict | None = None, *, service: str = "cvm",
                    region: str | None = None) -> dict:
         """One API call as the signed-in user (raises services.errors.ApiError as the API would)."""
-        from ..api.dispatch import Call
-
         return await self.console.dispatcher.dispatch(Call(
             identity=self.session.identity, service=service, action=action, version=VERSIONS[service],
             region=region or self.region, params=params or {}, request_id=str(uuid.uuid4()),
@@ -117,7 +119,7 @@ class Console:
         html = page.render(t=ctx.t, lang=ctx.lang, region=ctx.region, session=ctx.session,
                            regions=self.regions.all(), languages=i18n.LANGUAGE_NAMES, path=ctx.request.url.path,
                            query=ctx.request.url.query, csrf=ctx.session.csrf_token if ctx.session else "",
-                           region_name=lambda r: region_label(ctx, r), zone_name=lambda z: zone_label(ctx, z),
+                           sidebar=SIDEBAR, lang_links=language_links(ctx), region_name=lambda r: region_label(ctx, r), zone_name=lambda z: zone_label(ctx, z),
                            **values)
         response = HTMLResponse(html, status_code=status)
         response.headers["Cache-Control"] = "no-store"
@@ -157,6 +159,12 @@ class Console:
                 return self.refusal(ctx, InternalError("The console could not show this page."), "/console/instances")
 
         return endpoint
+
+
+def language_links(ctx: Ctx) -> dict[str, str]:
+    """This page in each language (its other query parameters kept)."""
+    query = [(k, v) for k, v in ctx.request.query_params.multi_items() if k not in ("lang", "notice")]
+    return {code: ctx.request.url.path + "?" + urlencode(query + [("lang", code)]) for code in i18n.LANGUAGES}
 
 
 def region_label(ctx: Ctx, region_id: str) -> str:
