@@ -3,6 +3,7 @@ tests do not click (import, rename, delete, power, key pairs), each checked thro
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -127,6 +128,10 @@ def test_power_actions_and_progress_json(server):
     again = c.post(f"/console/instances/{ins}/stop", data={"csrf": page_csrf(c)})
     assert again.status_code == 400 and "UnsupportedOperation.InstanceStateStopped" in again.text
     assert c.post(f"/console/instances/{ins}/terminate", data={"csrf": page_csrf(c)}).status_code == 303
+    logged = [json.loads(line) for line in server.log().splitlines() if '"via":"console"' in line]
+    assert any(e["action"] == "StopInstances" and e["status"] == "ok" and e["account"] == a["Uin"] for e in logged)
+    assert any(e["action"] == "StopInstances" and e["status"] == "UnsupportedOperation.InstanceStateStopped"
+               for e in logged)
     gone = c.get("/console/progress.json?images=ap-guangzhou:img-00000000").json()["images"]
     assert gone["img-00000000"]["state"] in ("GONE",)
 

@@ -6,6 +6,7 @@ validation, the errors and (with CAM) the policy checks of the API; it never rea
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from . import i18n
 from .auth import SESSION_COOKIE, SigninLimiter, SigninPages, same_origin, signin_redirect, tokens_match
 
 log = logging.getLogger("localcvm.console")
+request_log = logging.getLogger("localcvm.request")
 MAX_FORM_BYTES = 64 * 1024
 DEFAULT_REGION = "ap-guangzhou"
 # the left sidebar: (section, path); a product area adds its line here (its label is t("nav.<section>"))
@@ -53,13 +55,26 @@ class Ctx:
 
     async def call(self, action: str, params: dict | None = None, *, service: str = "cvm",
                    region: str | None = None) -> dict:
-        """One API call as the signed-in user (raises services.errors.ApiError as the API would)."""
-        return await self.console.dispatcher.dispatch(Call(
+        """One API call as the signed-in user (raises services.errors.ApiError as the API would).
+        Logged like an API request (one JSON line, ``"via": "console"``) when the request log is on."""
+        call = Call(
             identity=self.session.identity, service=service, action=action, version=VERSIONS[service],
             region=region or self.region, params=params or {}, request_id=str(uuid.uuid4()),
             # the API speaks en-US and zh-CN: Korean pages take the English data (names, OS names)
             language="en-US", source_ip=self.source_ip,
-        ))
+        )
+        status = "ok"
+        try:
+            return await self.console.dispatcher.dispatch(call)
+        except ApiError as exc:
+            status = exc.code
+            raise
+        finally:
+            if self.console.services.settings.request_log:
+                request_log.info(json.dumps({
+                    "request_id": call.request_id, "action": action, "service": service, "region": call.region,
+                    "account": call.identity.uin, "client": self.source_ip, "via": "console", "status": status,
+                }, separators=(",", ":")))
 
     def value(self, name: str, default: str = "") -> str:
         values = self.form.get(name)
