@@ -74,6 +74,10 @@ class Settings:
     max_image_virtual_gib: int = 2048
     # Compute driver: "fake" (fast simulated instances)
     driver: str = "fake"
+    # Web console (/console): sessions unused this long are signed out, minutes; failed sign-ins
+    # allowed per source address per minute
+    console_idle_minutes: float = 30.0
+    console_signin_per_minute: int = 10
     # Worker threads for background jobs in `serve` (0 = run no workers in this process)
     workers: int = 4
     # How often (seconds) the auto-snapshot scheduler looks for due policies and expired snapshots

@@ -29,41 +29,46 @@ def cache_root() -> Path:
     return Path(tempfile.gettempdir()) / "localcvm-node-cache"
 
 
-def installed_version(prefix: Path) -> str | None:
+def installed_version(prefix: Path, package: str = NODE_SDK) -> str | None:
     try:
-        return json.loads((prefix / "node_modules" / NODE_SDK / "package.json").read_text())["version"]
+        return json.loads((prefix / "node_modules" / package / "package.json").read_text())["version"]
     except (OSError, ValueError, KeyError):
         return None
 
 
-def install_node_sdk(version: str = NODE_SDK_VERSION) -> Path:
-    """The npm prefix holding ``tencentcloud-sdk-nodejs@version`` (installed on first use).
+def npm_install(package: str, version: str) -> Path:
+    """The npm prefix under the cache holding ``package@version`` (installed on first use).
 
     Raises RuntimeError naming what is missing when ``node`` or ``npm`` is not installed."""
     for tool in ("node", "npm"):
         if shutil.which(tool) is None:
             raise RuntimeError(
-                f"`{tool}` is not installed: the Node.js SDK tests need Debian's nodejs and npm "
+                f"`{tool}` is not installed: the tests that use {package} need Debian's nodejs and npm "
                 "(scripts/test installs them; or apt-get install nodejs npm)"
             )
-    prefix = cache_root() / f"{NODE_SDK}-{version}"
-    if installed_version(prefix) == version:
+    prefix = cache_root() / f"{package}-{version}"
+    if installed_version(prefix, package) == version:
         return prefix
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{NODE_SDK}-", dir=prefix.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{package}-", dir=prefix.parent))
     try:
         done = subprocess.run(
             ["npm", "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--no-save",
-             f"{NODE_SDK}@{version}"],
+             f"{package}@{version}"],
             capture_output=True, text=True, timeout=600,
         )
-        if done.returncode != 0 or installed_version(staging) != version:
-            raise RuntimeError(f"npm install {NODE_SDK}@{version} failed:\n{done.stdout}\n{done.stderr}")
+        if done.returncode != 0 or installed_version(staging, package) != version:
+            raise RuntimeError(f"npm install {package}@{version} failed:\n{done.stdout}\n{done.stderr}")
         shutil.rmtree(prefix, ignore_errors=True)
         os.rename(staging, prefix)  # another session may have won the race: then theirs is as good
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return prefix
+
+
+def install_node_sdk(version: str = NODE_SDK_VERSION) -> Path:
+    """The npm prefix holding ``tencentcloud-sdk-nodejs@version`` (installed on first use)."""
+    return npm_install(NODE_SDK, version)
 
 
 BRIDGE_JS = r"""

@@ -156,3 +156,11 @@ def test_service_methods_return_no_orm_rows():
                 if words & orm_names and not takes_repo:
                     bad.append((module.__name__, fn.__qualname__, ret))
     assert not bad, f"service functions returning store rows: {bad}"
+
+
+def test_console_never_imports_the_store():
+    """The web console is a client of the API's dispatcher: it reads nothing from the store itself."""
+    bad = []
+    for path in sorted((SRC / "console").rglob("*.py")):
+        bad += [(_rel(path), m) for m in _imported_modules(path) if m.startswith("localcvm.store")]
+    assert not bad, f"console/ imports the store: {bad}"

@@ -24,10 +24,11 @@ import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
-from starlette.routing import Route as HttpRoute
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route as HttpRoute
 
 from ..clock import ClockDisabled, parse_duration
+from ..console import console_app
 from ..services import errors
 from ..services.core import Services
 from ..services.iam import Identity
@@ -325,6 +326,9 @@ def create_app(services: Services, specs: SpecRegistry | None = None) -> Starlet
             HttpRoute("/_localcvm/health", health, methods=["GET"]),
             HttpRoute("/_localcvm/reset", api.reset, methods=["POST"]),
             HttpRoute("/_localcvm/clock", api.clock, methods=["POST"]),
+            # the web console: a client of the same dispatcher (console/routes.py)
+            HttpRoute("/console", lambda _r: RedirectResponse("/console/", status_code=307), methods=["GET"]),
+            Mount("/console", app=console_app(api)),
             HttpRoute("/{path:path}", api.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
         ]
     )

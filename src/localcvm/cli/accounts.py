@@ -87,6 +87,32 @@ def accounts_allow_cross_border(
     typer.echo(f"{uin}: cross-border image copies {'revoked' if revoke else 'allowed'}")
 
 
+@accounts_app.command("password")
+def accounts_password(
+    name: str = typer.Argument(..., help="The account's name or Uin."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+    data_dir: Optional[Path] = DataDirOpt,
+    database_url: Optional[str] = DbOpt,
+):
+    """Set a root account's web console password (8 to 128 characters; signs its sessions out)."""
+    import sys
+
+    from ..services import errors
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Console password", hide_input=True, confirmation_prompt=True)
+    svc = services(data_dir, database_url)
+    try:
+        uin = svc.accounts.set_console_password(name, password)
+    except errors.ApiError as exc:
+        fail(exc.message)
+    finally:
+        svc.close()
+    typer.echo(f"{uin}: console password set")
+
+
 def key_json(key) -> dict:
     return {"SecretId": key.secret_id, "Uin": key.uin, "Status": "Enabled" if key.enabled else "Disabled",
             "CreatedTime": iso_time(key.created_at) if key.created_at else None}

@@ -58,7 +58,8 @@ def run_server(settings: Settings, services, sock: socket.socket, log_level: str
     )
     write_server_record(settings.data_dir, scheme=settings.scheme, host=settings.host, port=settings.port,
                         database_url=settings.database_url)
-    typer.echo(f"localcvm {__version__} listening on {settings.scheme}://{settings.endpoint} (data dir {settings.data_dir})")
+    typer.echo(f"localcvm {__version__} listening on {settings.scheme}://{settings.endpoint} (data dir {settings.data_dir}; "
+               f"web console {settings.scheme}://{settings.endpoint}/console/)")
     sys.stdout.flush()
     received: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -24,6 +24,7 @@ class Services:
         self.regions = RegionCatalogue.load(settings.regions_file or None)
         self.accounts = AccountService(self.db)
         self.cam = CamService(self.db, self.clock, self.accounts.keys)
+        self.accounts.sub_user_login = self.cam.check_console_password
         self.blobs = BlobRegistry(settings)
         self.workers: WorkerPool | None = None
         self.images = ImageService(settings, self.db, self.regions, self.blobs, notify=self._notify)

@@ -270,3 +270,4 @@ class CosBucket(Base):
 from . import models_network  # noqa: E402,F401
 from . import models_cam  # noqa: E402,F401
 from . import models_core  # noqa: E402,F401
+from . import models_console  # noqa: E402,F401

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import delete, update
 
 from .models import Account, ApiKey, Base
+from .models_console import ConsolePassword
 from .repo import Repo
 
-ACCOUNT_TABLES = (Account.__table__, ApiKey.__table__)
+ACCOUNT_TABLES = (Account.__table__, ApiKey.__table__, ConsolePassword.__table__)
 
 
 def delete_resources(repo: Repo, *, keep_uins: tuple[str, ...] | None = None) -> dict[str, int]:
@@ -21,7 +22,7 @@ def delete_resources(repo: Repo, *, keep_uins: tuple[str, ...] | None = None) ->
     # CAM's users and policies went too: processes drop their cached policy lists
     repo.session.execute(update(Account).values(cam_generation=Account.cam_generation + 1))
     if keep_uins is not None:
-        for model in (ApiKey, Account):
+        for model in (ConsolePassword, ApiKey, Account):
             gone = repo.session.execute(delete(model).where(model.uin.not_in(keep_uins))).rowcount
             deleted[model.__tablename__] = gone or 0
     return deleted

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,6 +76,8 @@ class AccountService:
     def __init__(self, db: Database):
         self.db = db
         self.keys = KeyReader(db)
+        # CamService.check_console_password, set by the service container (CAM sub-users' sign-in)
+        self.sub_user_login: Callable[[str, str, str], Identity | None] | None = None
 
     def create_account(self, name: str, secret_id: str | None = None, secret_key: str | None = None) -> Credentials:
         name = (name or "").strip()
@@ -148,6 +152,36 @@ class AccountService:
         (SyncImages across that border is refused otherwise); False if no such account."""
         with self.db.write() as repo:
             return repo.set_cross_border(uin, allowed)
+
+    # --- console sign-in ---------------------------------------------------------------------
+    def console_login(self, owner: str, user: str | None, password: str) -> Identity | None:
+        """The identity that may use the web console with ``password``, or None.
+
+        ``owner`` is the account's name or Uin; ``user`` a CAM sub-user's name (None for the
+        root account, whose console password ``localcvm accounts password`` sets)."""
+        from .console_auth import ConsoleLogins
+
+        if user:
+            # A CAM sub-user signs in with the root account's ID (or name), its user name and the
+            # console password CAM gave it (AddUser/UpdateUser with ConsoleLogin).
+            uin = ConsoleLogins(self.db).owner_uin(owner)
+            if uin is None or self.sub_user_login is None:
+                return None
+            return self.sub_user_login(uin, user.strip(), password)
+        return ConsoleLogins(self.db).check_root(owner, password)
+
+    def set_console_password(self, owner: str, password: str) -> str:
+        """Set a root account's console password (signing its sessions out); returns its Uin."""
+        from .console_auth import ConsoleLogins
+
+        return ConsoleLogins(self.db).set_password(owner, password)
+
+    def key_login(self, secret_id: str, secret_key: str) -> Identity | None:
+        """The identity of an enabled SecretId whose SecretKey is ``secret_key``, or None."""
+        found = self.lookup(secret_id.strip()) if secret_id and len(secret_id) <= 64 else None
+        if found is None or not hmac.compare_digest(found[0].encode(), secret_key.encode()):
+            return None
+        return found[1]
 
     def lookup(self, secret_id: str) -> tuple[str, Identity] | None:
         """(secret_key, identity) for an enabled SecretId, or None (one indexed read, every time)."""

@@ -374,3 +374,18 @@ def check_data_disk(disk_type: str, size: int, where: str, *, encrypted: bool = 
         raise InvalidParameterValueRange(f"{where}.DiskSize must be {lo} to {hi} GB for {disk_type}, got {size}.")
     if encrypted:
         raise UnsupportedOperation(f"{where}: encrypted disks are not supported.")
+
+
+@dataclass(frozen=True)
+class PasswordRuleView:
+    """The LoginSettings.Password rule of an OS type, for forms that show it before a create."""
+
+    min_length: int
+    max_length: int
+    min_classes: int
+    specials: str
+
+
+def login_password_rule(os_type: str) -> PasswordRuleView:
+    rule = _PASSWORD_RULES[("LoginSettings", _is_windows(os_type))]
+    return PasswordRuleView(rule.min_length, rule.max_length, rule.min_classes, rule.specials)
