@@ -54,6 +54,6 @@ def action(product: str, name: str, *, regional: bool = True, inline: bool = Fal
 
 def load_all() -> dict[tuple[str, str], Route]:
     """Import every product module so its handlers register."""
-    from . import cbs, cvm, images, instances, keypairs, tag, vpc  # noqa: F401
+    from . import billing, cbs, cvm, images, inquiry, instances, keypairs, tag, vpc  # noqa: F401
 
     return ROUTES

@@ -39,6 +39,9 @@ class Services:
         self.tagging = TaggingService(self.db)
         self.network = NetworkService(self.db, self.regions)
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
+        from .billing import BillingService
+
+        self.billing = BillingService(settings, self.db, self.regions, self.clock, self.images, self.instances, self.disks)
         self.image_creator = ImageCreator(self.images.access, self.instances, self.volumes, self.blobs, self.driver)
 
     def _notify(self) -> None:

@@ -64,18 +64,7 @@ class DiskService(SnapshotOps):
 
     # --- CreateDisks / DescribeDisks -----------------------------------------------------------------
     def create(self, identity: Identity, region: str, req: CreateDisksRequest) -> list[str]:
-        r = self.regions.get(region, product="cbs")
-        if req.zone not in {z.zone for z in r.zones}:
-            raise errors.InvalidZoneMismatchRegion(f"The zone `{req.zone}` does not belong to the region {region}.")
-        if req.disk_type not in DISK_TYPES:
-            raise errors.InvalidParameterValue(f"DiskType `{req.disk_type}` is not valid ({', '.join(DISK_TYPES)}).")
-        if req.charge_type not in CHARGE_TYPES:
-            raise errors.InvalidParameterValue(f"DiskChargeType `{req.charge_type}` is not valid.")
-        if req.encrypted:
-            raise errors.UnsupportedOperation("Encrypted disks are not supported.")
-        if not 1 <= req.count <= 50:
-            raise errors.InvalidParameterValue(f"DiskCount must be between 1 and 50, got {req.count}.")
-        check_display_name("DiskName", req.disk_name)
+        self.check_create(region, req)
         with self.db.write() as repo:
             size, source = self._create_size(repo, identity, region, req)
             ids = []
@@ -108,6 +97,21 @@ class DiskService(SnapshotOps):
             raise
         return ids
 
+    def check_create(self, region: str, req: CreateDisksRequest) -> None:
+        """CreateDisks' checks that need no lock (InquiryPriceCreateDisks makes the same)."""
+        r = self.regions.get(region, product="cbs")
+        if req.zone not in {z.zone for z in r.zones}:
+            raise errors.InvalidZoneMismatchRegion(f"The zone `{req.zone}` does not belong to the region {region}.")
+        if req.disk_type not in DISK_TYPES:
+            raise errors.InvalidParameterValue(f"DiskType `{req.disk_type}` is not valid ({', '.join(DISK_TYPES)}).")
+        if req.charge_type not in CHARGE_TYPES:
+            raise errors.InvalidParameterValue(f"DiskChargeType `{req.charge_type}` is not valid.")
+        if req.encrypted:
+            raise errors.UnsupportedOperation("Encrypted disks are not supported.")
+        if not 1 <= req.count <= 50:
+            raise errors.InvalidParameterValue(f"DiskCount must be between 1 and 50, got {req.count}.")
+        check_display_name("DiskName", req.disk_name)
+
     def _create_size(self, repo: Repo, identity: Identity, region: str, req: CreateDisksRequest):
         size, source = req.disk_size, None
         if req.snapshot_id:
@@ -122,9 +126,7 @@ class DiskService(SnapshotOps):
             source = BaseSource(region, "snapshot", snap.snapshot_id, 0, snap.manifest)
         if not size:
             raise errors.MissingParameter("The request is missing the required parameter `DiskSize` (or SnapshotId).")
-        lo, hi = DISK_TYPES[req.disk_type]
-        if not lo <= size <= hi:
-            raise errors.InvalidParameterValue(f"DiskSize must be {lo} to {hi} GB for {req.disk_type}, got {size}.")
+        check_disk_size(req.disk_type, size)
         return size, source
 
     def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
@@ -315,6 +317,13 @@ class DiskService(SnapshotOps):
                 repo.delete_disk(d.disk_id)
         for d in disks:
             self.volumes.delete_disk(region, d.disk_id)
+
+
+def check_disk_size(disk_type: str, size: int) -> None:
+    """A data disk's size must be within its type's range."""
+    lo, hi = DISK_TYPES[disk_type]
+    if not lo <= size <= hi:
+        raise errors.InvalidParameterValue(f"DiskSize must be {lo} to {hi} GB for {disk_type}, got {size}.")
 
 
 def _detached(d: Disk) -> None:

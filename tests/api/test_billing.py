@@ -1,0 +1,91 @@
+"""Billing: the meter's charges over the test clock, read through the official billing SDK, equal to
+what the inquiry quoted and unchanged by a SIGKILL of the server; bills are the caller's own."""
+
+from __future__ import annotations
+
+import signal
+import time
+from decimal import Decimal
+
+from .billing_util import (advance, bcall, billing, clock_now, code_of, component_cost, component_hours, details,
+                           resources)
+from .images_util import new_account
+from .instances_util import call, public_image, wait_state
+from . import sdk
+
+BODY = {"InstanceType": "S5.MEDIUM4", "Placement": {"Zone": "ap-guangzhou-3"},
+        "SystemDisk": {"DiskType": "CLOUD_PREMIUM", "DiskSize": 50}}
+# the built-in price list: S5 at 0.06 per vCPU-hour + 0.015 per GiB-hour, CLOUD_PREMIUM at 0.0005 per GB-hour
+COMPUTE_HOUR = Decimal("0.18")
+DISK_HOUR = Decimal("0.025")
+
+
+def _months(*times) -> list[str]:
+    return sorted({t.strftime("%Y-%m") for t in times})
+
+
+def test_ten_hours_of_two_instances_bill_what_the_inquiry_quoted(make_server):
+    srv = make_server(extra_env={"LOCALCVM_TEST_CLOCK": "1"})
+    c, b = sdk.cvm(srv), billing(srv)
+    body = {**BODY, "ImageId": public_image(c)}
+    quote = call(c, "InquiryPriceRunInstances", body).Price.InstancePrice
+    assert quote.ChargeUnit == "HOUR" and Decimal(str(quote.UnitPrice)) == COMPUTE_HOUR + DISK_HOUR
+    started, t0 = clock_now(srv), time.monotonic()
+    ids = call(c, "RunInstances", {**body, "InstanceCount": 2}).InstanceIdSet
+    wait_state(c, ids, "RUNNING")
+    advance(srv, "5h")
+    call(c, "StopInstances", {"InstanceIds": [ids[1]], "StoppedMode": "STOP_CHARGING"})
+    wait_state(c, ids[1:], "STOPPED")
+    srv.stop(signal.SIGKILL)  # a crash between the two halves changes nothing
+    srv.start()
+    advance(srv, "5h")
+    months = _months(started, clock_now(srv))
+    slack = Decimal(int(time.monotonic() - t0) + 2) / 3600  # real seconds the test took, in hours
+
+    running, stopped = details(b, months, ids[0]), details(b, months, ids[1])
+    assert 10 <= component_hours(running, "v_cvm_compute") <= 10 + slack
+    assert 5 <= component_hours(stopped, "v_cvm_compute") <= 5 + slack
+    for rows in (running, stopped):  # the system disk is charged while stopped too
+        assert 10 <= component_hours(rows, "v_cvm_rootdisk") <= 10 + slack
+        for row in rows:
+            for comp in row.ComponentSet:
+                want = {"v_cvm_compute": COMPUTE_HOUR, "v_cvm_rootdisk": Decimal("0.0005")}[comp.ComponentCode]
+                assert Decimal(comp.SinglePrice) == want
+                exact = Decimal(comp.SinglePrice) * Decimal(comp.UsedAmount) * Decimal(comp.TimeSpan)
+                assert abs(Decimal(comp.Cost) - exact) < Decimal("0.00000001")
+    total_running = component_cost(running)
+    assert Decimal(str(quote.UnitPrice)) * 10 <= total_running <= Decimal(str(quote.UnitPrice)) * (10 + slack)
+    summary = resources(b, months)
+    assert abs(sum(Decimal(r.RealTotalCost) for r in summary[ids[0]]) - total_running) < Decimal("0.0000001")
+
+    # the stopped instance's compute has ended: a kill -9 now neither repeats nor loses it
+    before = component_hours(details(b, months, ids[1]), "v_cvm_compute")
+    srv.stop(signal.SIGKILL)
+    srv.start()
+    assert component_hours(details(b, months, ids[1]), "v_cvm_compute") == before
+    assert len({r.ResourceId for r in bcall(b, "DescribeBillResourceSummary",
+                                           {"Offset": 0, "Limit": 100, "Month": months[-1]}).ResourceSummarySet}) == 2
+    by_product = bcall(b, "DescribeBillSummaryByProduct", {"BeginTime": months[-1], "EndTime": months[-1]})
+    assert [o.BusinessCode for o in by_product.SummaryOverview] == ["p_cvm"]
+    by_region = bcall(b, "DescribeBillSummaryByRegion", {"BeginTime": months[-1], "EndTime": months[-1]})
+    assert [o.RegionId for o in by_region.SummaryOverview] == ["ap-guangzhou"]
+    assert bcall(b, "DescribeAccountBalance", {}).OweAmount > 0
+
+
+def test_bills_are_the_callers_own_and_validated(make_server):
+    srv = make_server(extra_env={"LOCALCVM_TEST_CLOCK": "1"})
+    c, b = sdk.cvm(srv), billing(srv)
+    ids = call(c, "RunInstances", {**BODY, "ImageId": public_image(c)}).InstanceIdSet
+    wait_state(c, ids, "RUNNING")
+    advance(srv, "2h")
+    month = clock_now(srv).strftime("%Y-%m")
+    other, _ = new_account(srv, "stranger")
+    ob = billing(srv, other["SecretId"], other["SecretKey"])
+    assert bcall(ob, "DescribeBillResourceSummary", {"Offset": 0, "Limit": 100, "Month": month}).Total == 0
+    assert bcall(ob, "DescribeBillDetail", {"Offset": 0, "Limit": 100, "Month": month, "ResourceId": ids[0]}).Total == 0
+    me = str(srv.cli("accounts", "list", "--json").stdout)
+    root_uin = next(u for u in __import__("json").loads(me) if u["Uin"] != other["Uin"])["Uin"]
+    assert code_of(lambda: bcall(ob, "DescribeBillSummaryByProduct",
+                                 {"BeginTime": month, "EndTime": month, "PayerUin": root_uin})) \
+        == "AuthFailure.UnauthorizedOperation"
+    assert bcall(b, "DescribeBillResourceSummary", {"Offset": 0, "Limit": 100, "Month": month}).Total == 1
