@@ -7,8 +7,8 @@ import signal
 import time
 from decimal import Decimal
 
-from .billing_util import (advance, bcall, billing, clock_now, code_of, component_cost, component_hours, details,
-                           resources)
+from .billing_util import (advance, bcall, billing, cbs, ccall, clock_now, code_of, component_cost, component_hours,
+                           details, resources)
 from .images_util import new_account
 from .instances_util import call, public_image, wait_state
 from . import sdk
@@ -89,3 +89,81 @@ def test_bills_are_the_callers_own_and_validated(make_server):
                                  {"BeginTime": month, "EndTime": month, "PayerUin": root_uin})) \
         == "AuthFailure.UnauthorizedOperation"
     assert bcall(b, "DescribeBillResourceSummary", {"Offset": 0, "Limit": 100, "Month": month}).Total == 1
+
+
+def _unit(c, body) -> Decimal:
+    return Decimal(str(call(c, "InquiryPriceRunInstances", body).Price.InstancePrice.UnitPrice))
+
+
+def test_inquiry_prices_images_as_the_price_list_says(server):
+    """Windows costs a licence per core-hour outside mainland China only; a paid marketplace image
+    adds its provider's hourly price; a free one adds nothing."""
+    windows, linux = "img-7t4b5xrv", None
+    for region, zone, licence in (("ap-singapore", "ap-singapore-1", Decimal("0.046") * 2),
+                                  ("ap-guangzhou", "ap-guangzhou-3", Decimal(0))):
+        c = sdk.cvm(server, region)
+        linux = linux or public_image(c)
+        body = {**BODY, "Placement": {"Zone": zone}}
+        assert _unit(c, {**body, "ImageId": windows}) - _unit(c, {**body, "ImageId": linux}) == licence
+    c = sdk.cvm(server)
+    base = _unit(c, {**BODY, "ImageId": linux})
+    assert _unit(c, {**BODY, "ImageId": "img-ypzmw5c6"}) - base == Decimal("0.12")  # GitLab CE, 0.12 per hour
+    assert _unit(c, {**BODY, "ImageId": "img-hgwxr2g5"}) == base  # WordPress, free
+    prepaid = call(c, "InquiryPriceRunInstances", {**BODY, "ImageId": linux, "InstanceChargeType": "PREPAID",
+                                                   "InstanceChargePrepaid": {"Period": 12}}).Price.InstancePrice
+    assert prepaid.Discount == 83 and prepaid.DiscountPrice < prepaid.OriginalPrice
+    two = _unit(c, {**BODY, "ImageId": linux, "InstanceCount": 2})
+    assert two == 2 * base
+
+
+def test_inquiry_validates_like_the_action_and_changes_nothing(server):
+    c = sdk.cvm(server)
+    image = public_image(c)
+    bad_bodies = [
+        {**BODY, "ImageId": image, "InstanceType": "s5 medium"},
+        {**BODY, "ImageId": image, "InstanceType": "S5.HUGE99"},
+        {**BODY, "ImageId": "img-00000000"},
+        {**BODY, "ImageId": image, "Placement": {"Zone": "ap-shanghai-2"}},
+        {**BODY, "ImageId": image, "InstanceChargeType": "PREPAID", "InstanceChargePrepaid": {"Period": 13}},
+        {**BODY, "ImageId": image, "SystemDisk": {"DiskType": "CLOUD_PREMIUM", "DiskSize": 5}},
+        {**BODY, "ImageId": image, "InstanceCount": 101},
+    ]
+    before = call(c, "DescribeInstances", {}).TotalCount
+    for body in bad_bodies:
+        inquiry = code_of(lambda: call(c, "InquiryPriceRunInstances", body))
+        real = code_of(lambda: call(c, "RunInstances", body))
+        assert inquiry == real, body
+    assert code_of(lambda: call(c, "InquiryPriceRunInstances", {"ImageId": image})) == "MissingParameter"
+    assert call(c, "DescribeInstances", {}).TotalCount == before
+    cb = cbs(server)
+    good = {"DiskChargeType": "POSTPAID_BY_HOUR", "DiskType": "CLOUD_SSD", "DiskSize": 100}
+    price = ccall(cb, "InquiryPriceCreateDisks", good).DiskPrice
+    assert price.ChargeUnit == "HOUR" and Decimal(price.UnitPriceHigh) == Decimal("0.14")
+    for bad in ({**good, "DiskType": "CLOUD_FLOPPY"}, {**good, "DiskSize": 5}, {**good, "DiskChargeType": "FREE"},
+                {**good, "DiskCount": 51}):
+        assert code_of(lambda: ccall(cb, "InquiryPriceCreateDisks", bad)) == "InvalidParameterValue", bad
+    assert code_of(lambda: ccall(cb, "InquiryPriceCreateDisks", {"DiskType": "CLOUD_SSD", "DiskSize": 100})) \
+        == "MissingParameter"
+
+
+def test_billing_parameters_get_the_real_error_codes(server):
+    b = billing(server)
+    month = "2026-01"
+    cases = [
+        ("DescribeBillResourceSummary", {"Offset": 0, "Limit": 10, "Month": "2026-13"}, "InvalidParameterValue"),
+        ("DescribeBillResourceSummary", {"Offset": 0, "Limit": 10}, "MissingParameter"),
+        ("DescribeBillResourceSummary", {"Offset": 0, "Limit": 1001, "Month": month}, "InvalidParameterValue"),
+        ("DescribeBillDetail", {"Offset": 0, "Limit": 301, "Month": month}, "InvalidParameterValue"),
+        ("DescribeBillDetail", {"Offset": 0, "Limit": 10}, "MissingParameter"),
+        ("DescribeBillDetail", {"Offset": 0, "Limit": 10, "BeginTime": "2026-01-01 00:00:00"}, "InvalidParameter"),
+        ("DescribeBillDetail", {"Offset": 0, "Limit": 10, "BeginTime": "2026-01-01 00:00:00",
+                                "EndTime": "2026-02-01 00:00:00"}, "InvalidParameter"),
+        ("DescribeBillDetail", {"Offset": 0, "Limit": 10, "Month": month, "PayMode": "free"}, "InvalidParameterValue"),
+        ("DescribeBillSummaryByProduct", {"BeginTime": month}, "MissingParameter"),
+        ("DescribeBillSummaryByRegion", {"BeginTime": "January", "EndTime": "January"}, "InvalidParameterValue"),
+    ]
+    for action, body, code in cases:
+        assert code_of(lambda: bcall(b, action, body)) == code, (action, body)
+    got = bcall(b, "DescribeBillDetail", {"Offset": 0, "Limit": 10, "BeginTime": "2026-01-01 00:00:00",
+                                          "EndTime": "2026-01-31 23:59:59"})
+    assert got.Total == 0
