@@ -6,7 +6,7 @@ the images gives the storage back; the meter bills what the overview bills."""
 from __future__ import annotations
 
 
-from .billing_util import advance, bcall, billing, cbs, ccall, clock_now, details
+from .billing_util import advance, billing, cbs, ccall, clock_now, details
 from .create_image_util import create_and_wait, disk_ids, launch, write_pattern
 from .images_util import new_account, wait_image
 from .instances_util import call
