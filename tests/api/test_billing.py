@@ -3,6 +3,7 @@ what the inquiry quoted and unchanged by a SIGKILL of the server; bills are the 
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from decimal import Decimal
@@ -71,6 +72,21 @@ def test_ten_hours_of_two_instances_bill_what_the_inquiry_quoted(make_server):
     assert [o.RegionId for o in by_region.SummaryOverview] == ["ap-guangzhou"]
     assert bcall(b, "DescribeAccountBalance", {}).OweAmount > 0
 
+    # the operator's report has the same figures
+    uin = json.loads(srv.cli("accounts", "list", "--json").stdout)[0]["Uin"]
+    report = json.loads(srv.cli("billing", "report", "--account", uin, "--month", months[-1], "--json").stdout)
+    mine = {r["ResourceId"]: Decimal(r["Cost"]) for r in report["Resources"]}
+    assert set(mine) == set(ids)
+    listed = resources(b, months[-1:])
+    for i in ids:  # the same up to the seconds of real time between the two reads (the instances still run)
+        assert abs(mine[i] - sum(Decimal(r.RealTotalCost) for r in listed[i])) < Decimal("0.01")
+    table = srv.cli("billing", "report", "--account", uin, "--month", months[-1]).stdout
+    assert ids[0] in table and "TOTAL CNY" in table and "p_cvm" in table
+    csv_text = srv.cli("billing", "report", "--account", uin, "--month", months[-1], "--csv").stdout
+    assert csv_text.splitlines()[0].startswith("Product,Region,ResourceId") and len(csv_text.splitlines()) == 3
+    assert srv.cli("billing", "report", "--account", "999", check=False).returncode != 0
+    assert srv.cli("billing", "report", "--account", uin, "--month", "2026-13", check=False).returncode != 0
+
 
 def test_bills_are_the_callers_own_and_validated(make_server):
     srv = make_server(extra_env={"LOCALCVM_TEST_CLOCK": "1"})
@@ -83,8 +99,7 @@ def test_bills_are_the_callers_own_and_validated(make_server):
     ob = billing(srv, other["SecretId"], other["SecretKey"])
     assert bcall(ob, "DescribeBillResourceSummary", {"Offset": 0, "Limit": 100, "Month": month}).Total == 0
     assert bcall(ob, "DescribeBillDetail", {"Offset": 0, "Limit": 100, "Month": month, "ResourceId": ids[0]}).Total == 0
-    me = str(srv.cli("accounts", "list", "--json").stdout)
-    root_uin = next(u for u in __import__("json").loads(me) if u["Uin"] != other["Uin"])["Uin"]
+    root_uin = json.loads(srv.cli("accounts", "list", "--json").stdout)[0]["Uin"]
     assert code_of(lambda: bcall(ob, "DescribeBillSummaryByProduct",
                                  {"BeginTime": month, "EndTime": month, "PayerUin": root_uin})) \
         == "AuthFailure.UnauthorizedOperation"
