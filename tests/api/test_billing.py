@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 from .billing_util import (advance, bcall, billing, cbs, ccall, clock_now, code_of, component_cost, component_hours,
@@ -13,6 +14,7 @@ from .billing_util import (advance, bcall, billing, cbs, ccall, clock_now, code_
 from .images_util import new_account
 from .instances_util import call, public_image, wait_state
 from . import sdk
+from tests.helpers import wait_until
 
 BODY = {"InstanceType": "S5.MEDIUM4", "Placement": {"Zone": "ap-guangzhou-3"},
         "SystemDisk": {"DiskType": "CLOUD_PREMIUM", "DiskSize": 50}}
@@ -105,6 +107,14 @@ def test_bills_are_the_callers_own_and_validated(make_server):
         == "AuthFailure.UnauthorizedOperation"
     assert bcall(b, "DescribeBillResourceSummary", {"Offset": 0, "Limit": 100, "Month": month}).Total == 1
 
+    # a terminated instance (and the system disk that goes with it) stops charging
+    call(c, "TerminateInstances", {"InstanceIds": ids})
+    wait_until(lambda: not call(c, "DescribeInstances", {"InstanceIds": ids}).InstanceSet, timeout=60, what="terminated")
+    advance(srv, "3h")
+    rows = details(b, _months(clock_now(srv) - timedelta(hours=6), clock_now(srv)), ids[0])
+    for code in ("v_cvm_compute", "v_cvm_rootdisk"):
+        assert 2 <= component_hours(rows, code) < Decimal("2.05"), code
+
 
 def _unit(c, body) -> Decimal:
     return Decimal(str(call(c, "InquiryPriceRunInstances", body).Price.InstancePrice.UnitPrice))
@@ -182,3 +192,46 @@ def test_billing_parameters_get_the_real_error_codes(server):
     got = bcall(b, "DescribeBillDetail", {"Offset": 0, "Limit": 10, "BeginTime": "2026-01-01 00:00:00",
                                           "EndTime": "2026-01-31 23:59:59"})
     assert got.Total == 0
+
+
+def _price(c, action, body) -> Decimal:
+    return Decimal(str(call(c, action, body).Price.InstancePrice.UnitPrice))
+
+
+def test_inquiries_about_an_instance_and_a_disk(server):
+    c, cb = sdk.cvm(server), cbs(server)
+    image = public_image(c)
+    ids = call(c, "RunInstances", {**BODY, "ImageId": image}).InstanceIdSet
+    wait_state(c, ids, "RUNNING")
+    iid = ids[0]
+    base = COMPUTE_HOUR + DISK_HOUR
+    assert _price(c, "InquiryPriceResetInstance", {"InstanceId": iid, "ImageId": "img-ypzmw5c6"}) == base + Decimal("0.12")
+    resize = {"InstanceId": iid, "SystemDisk": {"DiskSize": 60}}
+    assert code_of(lambda: call(c, "InquiryPriceResizeInstanceDisks", resize)) \
+        == code_of(lambda: call(c, "ResizeInstanceDisks", resize))  # RUNNING needs ForceStop, as the action says
+    assert _price(c, "InquiryPriceResizeInstanceDisks", {**resize, "ForceStop": True}) == COMPUTE_HOUR + Decimal("0.03")
+    assert _price(c, "InquiryPriceResetInstancesType", {"InstanceIds": [iid], "InstanceType": "S5.LARGE8"}) \
+        == Decimal("0.36") + DISK_HOUR
+    assert code_of(lambda: call(c, "InquiryPriceResetInstancesType", {"InstanceIds": [iid], "InstanceType": "s5"})) \
+        == "InvalidInstanceType.Malformed"
+    assert call(c, "InquiryPriceTerminateInstances", {"InstanceIds": [iid]}).InstanceRefundsSet[0].Refunds == 0
+    assert code_of(lambda: call(c, "InquiryPriceRenewInstances", {"InstanceIds": [iid], "InstanceChargePrepaid": {"Period": 1}})) \
+        == "UnsupportedOperation.InstanceChargeType"
+    to_prepaid = call(c, "InquiryPriceModifyInstancesChargeType", {
+        "InstanceIds": [iid], "InstanceChargeType": "PREPAID", "InstanceChargePrepaid": {"Period": 12}}).Price.InstancePrice
+    assert Decimal(str(to_prepaid.OriginalPrice)) == base * 360 * 12 and to_prepaid.Discount == 83
+    missing = {"InstanceId": "ins-00000000"}
+    assert code_of(lambda: call(c, "InquiryPriceResetInstance", missing)) == code_of(lambda: call(c, "ResetInstance", missing))
+
+    disk = ccall(cb, "CreateDisks", {"Placement": {"Zone": "ap-guangzhou-3"}, "DiskChargeType": "POSTPAID_BY_HOUR",
+                                     "DiskType": "CLOUD_SSD", "DiskSize": 100}).DiskIdSet[0]
+    price = ccall(cb, "InquiryPriceResizeDisk", {"DiskId": disk, "DiskSize": 200}).DiskPrice
+    assert Decimal(price.UnitPriceHigh) == Decimal("0.28")
+    shrink = {"DiskId": disk, "DiskSize": 50}
+    assert code_of(lambda: ccall(cb, "InquiryPriceResizeDisk", shrink)) == code_of(lambda: ccall(cb, "ResizeDisk", shrink))
+    assert code_of(lambda: ccall(cb, "InquiryPriceRenewDisks", {"DiskIds": [disk]})) == "UnsupportedOperation"
+    # nothing changed
+    got = call(c, "DescribeInstances", {"InstanceIds": [iid]}).InstanceSet[0]
+    assert (got.InstanceState, got.InstanceType, got.SystemDisk.DiskSize, got.ImageId) == \
+        ("RUNNING", "S5.MEDIUM4", 50, image)
+    assert ccall(cb, "DescribeDisks", {"DiskIds": [disk]}).DiskSet[0].DiskSize == 100

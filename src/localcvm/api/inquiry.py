@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..services.billing import ItemPrice
 from ..services.disks import CreateDisksRequest
-from .instances import run_request
+from .instances import reset_request, resize_request, run_request
 from .routes import CallContext, action
 
 
@@ -44,6 +44,59 @@ def inquiry_price_run_instances(ctx: CallContext, p: dict) -> dict:
     if quote.bandwidth is not None:
         price["BandwidthPrice"] = item_price(quote.bandwidth)
     return {"Price": price}
+
+
+@action("cvm", "InquiryPriceResetInstance")
+def inquiry_price_reset_instance(ctx: CallContext, p: dict) -> dict:
+    price = ctx.services.billing.quote_reset(ctx.identity, ctx.region, reset_request(p))
+    return {"Price": {"InstancePrice": item_price(price)}}
+
+
+@action("cvm", "InquiryPriceResizeInstanceDisks")
+def inquiry_price_resize_instance_disks(ctx: CallContext, p: dict) -> dict:
+    price = ctx.services.billing.quote_resize_disks(ctx.identity, ctx.region, resize_request(p))
+    return {"Price": {"InstancePrice": item_price(price)}}
+
+
+@action("cvm", "InquiryPriceResetInstancesType")
+def inquiry_price_reset_instances_type(ctx: CallContext, p: dict) -> dict:
+    price = ctx.services.billing.quote_reset_type(ctx.identity, ctx.region, p["InstanceIds"], p["InstanceType"])
+    return {"Price": {"InstancePrice": item_price(price)}}
+
+
+@action("cvm", "InquiryPriceTerminateInstances")
+def inquiry_price_terminate_instances(ctx: CallContext, p: dict) -> dict:
+    refunds = ctx.services.billing.quote_terminate(ctx.identity, ctx.region, p["InstanceIds"])
+    return {"InstanceRefundsSet": [{"InstanceId": i, "Refunds": float(r), "PriceDetail": ""} for i, r in refunds]}
+
+
+@action("cvm", "InquiryPriceRenewInstances")
+def inquiry_price_renew_instances(ctx: CallContext, p: dict) -> dict:
+    period = (p.get("InstanceChargePrepaid") or {}).get("Period")
+    price = ctx.services.billing.quote_renew(ctx.identity, ctx.region, p["InstanceIds"], period)
+    return {"Price": {"InstancePrice": item_price(price)}}
+
+
+@action("cvm", "InquiryPriceModifyInstancesChargeType")
+def inquiry_price_modify_instances_charge_type(ctx: CallContext, p: dict) -> dict:
+    period = (p.get("InstanceChargePrepaid") or {}).get("Period")
+    price = ctx.services.billing.quote_charge_type(ctx.identity, ctx.region, p["InstanceIds"], p["InstanceChargeType"],
+                                                   period)
+    return {"Price": {"InstancePrice": item_price(price)}}
+
+
+@action("cbs", "InquiryPriceResizeDisk")
+def inquiry_price_resize_disk(ctx: CallContext, p: dict) -> dict:
+    ids = list(p.get("DiskIds") or ([p["DiskId"]] if p.get("DiskId") else []))
+    price = ctx.services.billing.quote_resize_disk(ctx.identity, ctx.region, ids, p["DiskSize"])
+    return {"DiskPrice": {**cbs_price(price), "DetailPrices": []}}
+
+
+@action("cbs", "InquiryPriceRenewDisks")
+def inquiry_price_renew_disks(ctx: CallContext, p: dict) -> dict:
+    periods = [d["Period"] for d in p.get("DiskChargePrepaids") or []]
+    price = ctx.services.billing.quote_renew_disks(ctx.identity, ctx.region, p["DiskIds"], periods)
+    return {"DiskPrice": {**cbs_price(price), "DetailPrices": []}}
 
 
 @action("cbs", "InquiryPriceCreateDisks")

@@ -242,3 +242,9 @@ InvalidKeyPairNameIncludeIllegalChar = error_class(
     "InvalidKeyPairNameIncludeIllegalChar",
     "The key pair name may only contain English letters, digits and underscores.",
 )
+
+
+# --- billing and price inquiries ------------------------------------------------------------------------
+UnsupportedOperationInstanceChargeType = error_class(
+    "UnsupportedOperation.InstanceChargeType", "The operation is not supported for the instance's charge type."
+)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from ...store.models import Disk, Image, ImageDisk, Instance, Snapshot
@@ -118,11 +118,11 @@ class Meter:
     # --- reconciling ------------------------------------------------------------------------------
     def reconcile(self, session: Session, touched: Touched) -> None:
         now = self.clock.now().replace(microsecond=0)  # metered to the second
-        for instance_id in sorted(touched.instances):
-            row = session.get(Instance, instance_id)
+        for instance_id in sorted(touched.instances):  # read from the database: a bulk DELETE leaves no row
+            row = session.scalars(select(Instance).where(Instance.instance_id == instance_id)).one_or_none()
             self._settle(session, instance_id, row, self.instance_charges(row) if row else [], now)
         for disk_id in sorted(touched.disks):
-            row = session.get(Disk, disk_id)
+            row = session.scalars(select(Disk).where(Disk.disk_id == disk_id)).one_or_none()
             self._settle(session, disk_id, row, self.disk_charges(row) if row else [], now)
         storage = set(touched.storage)
         if touched.images:
@@ -187,6 +187,25 @@ def _touched(session: Session) -> Touched:
     return t
 
 
+# the columns whose change can change what a row charges (a new or deleted row always can)
+_PRICED = {
+    Instance: ("state", "stopped_mode", "instance_type", "charge_type", "image_id", "os_type", "cpu",
+               "internet_charge_type", "internet_max_bandwidth_out"),
+    Disk: ("size_gib", "disk_type", "charge_type", "usage", "instance_id"),
+    Image: ("state", "owner_uin", "kind"),
+    ImageDisk: ("manifest", "snapshot_id"),
+    Snapshot: ("manifest", "state"),
+}
+
+
+def _changed(obj) -> bool:
+    names = _PRICED.get(type(obj))
+    if names is None:
+        return False
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in names)
+
+
 def _note(t: Touched, obj) -> None:
     if isinstance(obj, Instance):
         t.instances.add(obj.instance_id)
@@ -206,8 +225,11 @@ def _before_flush(session: Session, flush_context, instances) -> None:
     if _meter_of(session) is None:
         return
     t = _touched(session)
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    for obj in (*session.new, *session.deleted):
         _note(t, obj)
+    for obj in session.dirty:
+        if _changed(obj):
+            _note(t, obj)
 
 
 _DELETED_KEYS = {

@@ -280,14 +280,7 @@ class DiskService(SnapshotOps):
         if not disk_id:
             raise errors.MissingParameter("The request is missing the required parameter `DiskId`.")
         with self.db.write() as repo:
-            d = self.own(repo, identity, region, disk_id)
-            if size <= d.size_gib:
-                raise errors.InvalidParameterValue(f"Disks can only grow: `{d.disk_id}` is {d.size_gib} GB, asked {size} GB.")
-            hi = DISK_TYPES.get(d.disk_type, (10, 32000))[1] if d.usage == "DATA_DISK" else SYSTEM_DISK_MAX
-            if size > hi:
-                raise errors.InvalidParameterValue(f"`{d.disk_id}` can grow to at most {hi} GB.")
-            if d.state not in ("ATTACHED", "UNATTACHED"):
-                raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+            d = self.check_resize(repo, identity, region, disk_id, size)
             was, owner, position = d.state, d.instance_id, d.position
             d.state = "EXPANDING"
         try:
@@ -306,6 +299,18 @@ class DiskService(SnapshotOps):
             disk = repo.get_disk(disk_id)
             if disk is not None:
                 disk.size_gib, disk.state = size, was
+
+    def check_resize(self, repo: Repo, identity: Identity, region: str, disk_id: str, size: int) -> Disk:
+        """ResizeDisk's checks (InquiryPriceResizeDisk makes the same); the disk's row."""
+        d = self.own(repo, identity, region, disk_id)
+        if size <= d.size_gib:
+            raise errors.InvalidParameterValue(f"Disks can only grow: `{d.disk_id}` is {d.size_gib} GB, asked {size} GB.")
+        hi = DISK_TYPES.get(d.disk_type, (10, 32000))[1] if d.usage == "DATA_DISK" else SYSTEM_DISK_MAX
+        if size > hi:
+            raise errors.InvalidParameterValue(f"`{d.disk_id}` can grow to at most {hi} GB.")
+        if d.state not in ("ATTACHED", "UNATTACHED"):
+            raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+        return d
 
     def terminate(self, identity: Identity, region: str, disk_ids: list[str]) -> None:
         with self.db.write() as repo:
