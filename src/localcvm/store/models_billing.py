@@ -29,8 +29,8 @@ class UsageSegment(Base):
     item: Mapped[str] = mapped_column(String(32))  # compute | licence | marketplace | bandwidth | disk | snapshot
     sku: Mapped[str] = mapped_column(String(64))  # instance type, disk type, image ID, ...
     pay_mode: Mapped[str] = mapped_column(String(32), default="POSTPAID_BY_HOUR")
-    quantity: Mapped[str] = mapped_column(String(32))  # a decimal, as text (exact on every database)
-    unit_price: Mapped[str] = mapped_column(String(32))  # a decimal per unit-hour, in ``currency``
+    quantity: Mapped[str] = mapped_column(String(40))  # a decimal, as text (exact on every database)
+    unit_price: Mapped[str] = mapped_column(String(40))  # a decimal per unit-hour, in ``currency``
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     started_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)

@@ -39,6 +39,8 @@ _METERS: "weakref.WeakKeyDictionary[object, Meter]" = weakref.WeakKeyDictionary(
 # the instance states in which a pay-as-you-go instance is not charged
 _NOT_CHARGED = ("LAUNCH_FAILED", "SHUTDOWN", "")
 HOURLY = ("POSTPAID_BY_HOUR", "SPOTPAID")
+QUANTITY_STEP = Decimal("0.000001")
+RATE_STEP = Decimal("0.000000000001")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class Charge:
     quantity: Decimal
     unit_price: Decimal
     pay_mode: str = "POSTPAID_BY_HOUR"
+
+    def __post_init__(self) -> None:
+        # stored as text of bounded length: quantities to 1e-6 (GiB), rates to 1e-12 per hour (a per-month
+        # price divided into hours does not end)
+        object.__setattr__(self, "quantity", self.quantity.quantize(QUANTITY_STEP).normalize())
+        object.__setattr__(self, "unit_price", self.unit_price.quantize(RATE_STEP).normalize())
 
     def key(self) -> tuple:
         return (self.product, self.item, self.sku, self.pay_mode, self.quantity.normalize(), self.unit_price.normalize())
@@ -154,7 +162,7 @@ class Meter:
                 resource_id=resource_id, resource_name=getattr(row, "name", "") or "",
                 parent_id=(row.instance_id or "") if isinstance(row, Disk) and row.usage == "SYSTEM_DISK" else "",
                 product=c.product, item=c.item,
-                sku=c.sku, pay_mode=c.pay_mode, quantity=str(c.quantity), unit_price=str(c.unit_price),
+                sku=c.sku, pay_mode=c.pay_mode, quantity=f"{c.quantity:f}", unit_price=f"{c.unit_price:f}",
                 currency=self.prices.currency, started_at=now, ended_at=None,
             ))
 
