@@ -28,8 +28,10 @@ from decimal import Decimal
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from ...store.db import Database
 from ...store.models import Disk, Image, ImageDisk, Instance, Snapshot
 from ...store.models_billing import UsageSegment
+from ...store.repo import Repo
 from ..instances.types import TYPES
 from . import overview
 from .prices import PriceList
@@ -82,10 +84,12 @@ def segment_key(s: UsageSegment) -> tuple:
 class Meter:
     def __init__(self, clock, prices: PriceList, catalogue, free_gib: float):
         self.clock, self.prices, self.catalogue, self.free_gib = clock, prices, catalogue, free_gib
+        self.db: Database | None = None
 
-    def install(self, engine) -> None:
-        """Meter every write made through ``engine`` (a ``Database``'s; its writer shares its pool)."""
-        _METERS[engine.pool] = self
+    def install(self, db: Database) -> None:
+        """Meter every write made through ``db`` (its engine and its writer share one pool)."""
+        self.db = db
+        _METERS[db.engine.pool] = self
 
     # --- what should be charging -------------------------------------------------------------------
     def instance_charges(self, row: Instance) -> list[Charge]:
@@ -137,6 +141,9 @@ class Meter:
             q = select(Image.owner_uin, Image.region).where(Image.image_id.in_(touched.images), Image.owner_uin.is_not(None))
             storage.update((o, r) for o, r in session.execute(q))
         for owner, region in sorted(storage):
+            # an account's storage in a region is one figure that concurrent transactions may change:
+            # they queue here (PostgreSQL; SQLite's writers queue anyway), each reading the others' result
+            Repo(session, self.db).lock(f"meter:{owner}:{region}")
             rid = storage_resource(region)
             self._settle(session, rid, None, self.storage_charges(session, owner, region), now, owner=owner, region=region)
 

@@ -24,7 +24,7 @@ class BillingService(InquiryOps):
         self.images, self.instances, self.disks = images, instances, disks
         self.prices = PriceList.load(regions, settings.prices_file or None, settings.billing_currency.upper())
         self.meter = Meter(clock, self.prices, images.catalogue, settings.snapshot_free_gib)
-        self.meter.install(db.engine)
+        self.meter.install(db)
 
     # --- DescribeSnapshotOverview ----------------------------------------------------------------------
     def snapshot_overview(self, identity: Identity, region: str) -> overview.SnapshotOverview:
