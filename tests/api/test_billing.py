@@ -235,3 +235,21 @@ def test_inquiries_about_an_instance_and_a_disk(server):
     assert (got.InstanceState, got.InstanceType, got.SystemDisk.DiskSize, got.ImageId) == \
         ("RUNNING", "S5.MEDIUM4", 50, image)
     assert ccall(cb, "DescribeDisks", {"DiskIds": [disk]}).DiskSet[0].DiskSize == 100
+
+
+def test_a_prepaid_instance_is_charged_its_period_once(make_server):
+    srv = make_server()
+    c, b = sdk.cvm(srv), billing(srv)
+    body = {**BODY, "ImageId": public_image(c), "InstanceChargeType": "PREPAID", "InstanceChargePrepaid": {"Period": 12}}
+    quote = call(c, "InquiryPriceRunInstances", body).Price.InstancePrice
+    ids = call(c, "RunInstances", body).InstanceIdSet
+    wait_state(c, ids, "RUNNING")
+    srv.stop(signal.SIGKILL)
+    srv.start()
+    month = clock_now(srv).strftime("%Y-%m")
+    rows = bcall(b, "DescribeBillResourceSummary", {"Offset": 0, "Limit": 100, "Month": month}).ResourceSummarySet
+    assert [(r.ResourceId, r.PayModeName, r.ActionTypeName) for r in rows] == [(ids[0], "包年包月", "包年包月新购")]
+    assert Decimal(rows[0].RealTotalCost) == Decimal(str(quote.DiscountPrice)) == \
+        ((COMPUTE_HOUR + DISK_HOUR) * 360 * 12 * Decimal("0.83")).quantize(Decimal("0.01"))
+    detail = bcall(b, "DescribeBillDetail", {"Offset": 0, "Limit": 100, "Month": month}).DetailSet
+    assert [d.ActionType for d in detail] == ["prepay_purchase"]

@@ -56,7 +56,8 @@ def detail_dict(r: BillRow, uin: str, month: str) -> dict:
         "OriginalCostWithRI": money(c.cost), "SPDeduction": ZERO, "OriginalCostWithSP": money(c.cost),
         "BlendedDiscount": "1.00000000",
     } for c in r.components]
-    return {**_row_common(r, uin), "BillId": r.bill_id, "ComponentSet": components, "ActionType": "postpay_deduct_h",
+    action_type = "prepay_purchase" if r.pay_mode == "PREPAID" else "postpay_deduct_h"
+    return {**_row_common(r, uin), "BillId": r.bill_id, "ComponentSet": components, "ActionType": action_type,
             "RegionId": str(r.region_number), "ProjectId": 0, "PriceInfo": [], "Formula": "", "FormulaUrl": "",
             "BillDay": r.begin.strftime("%Y-%m-%d 00:00:00"), "BillMonth": month, "Id": r.bill_id,
             "RegionType": "mainland" if r.region_number < 9 or r.region_number == 45 else "overseas",

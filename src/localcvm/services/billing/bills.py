@@ -29,6 +29,7 @@ COMPONENTS = {
     "system_disk": ("v_cvm_rootdisk", "系统盘", "GB·小时"),
     "disk": ("v_cbs_disk", "云硬盘", "GB·小时"),
     "snapshot": ("v_cbs_snapshot", "快照存储", "GB·小时"),
+    "prepaid": ("v_cvm_prepaid", "包年包月", "月"),
 }
 
 
@@ -57,6 +58,8 @@ class Line:
 
     @property
     def cost(self) -> Decimal:
+        if self.pay_mode == "PREPAID":  # a purchase: ``quantity`` months at ``unit_price``, once
+            return self.quantity * self.unit_price
         return self.quantity * self.unit_price * self.hours
 
 
@@ -100,13 +103,17 @@ def month_of_times(begin: str | None, end: str | None, *, month: str | None = No
 def lines(session, owner_uin: str, begin: datetime, end: datetime, now: datetime) -> list[Line]:
     """Every segment of ``owner_uin`` that overlaps [begin, end), clipped to it and to ``now``."""
     q = (select(UsageSegment).where(UsageSegment.owner_uin == owner_uin, UsageSegment.started_at < end,
-                                    or_(UsageSegment.ended_at.is_(None), UsageSegment.ended_at > begin))
+                                    or_(UsageSegment.ended_at.is_(None), UsageSegment.ended_at >= begin))
          .order_by(UsageSegment.started_at, UsageSegment.id))
     out = []
     for s in session.scalars(q):
         b = max(s.started_at, begin)
         e = min(s.ended_at or now, end, max(now, s.started_at))
-        if e <= b:
+        if s.pay_mode == "PREPAID":  # charged when bought
+            if not begin <= s.started_at < end:
+                continue
+            b = e = s.started_at
+        elif e <= b:
             continue
         out.append(Line(s.parent_id or s.resource_id, s.resource_id, s.resource_name, s.product, s.item, s.sku,
                         s.region, s.zone, s.pay_mode, Decimal(s.quantity), Decimal(s.unit_price), s.currency, b, e))
@@ -117,6 +124,9 @@ def hourly(items: list[Line]) -> list[Line]:
     """Split lines at clock hours (the hourly settlements of pay-as-you-go)."""
     out = []
     for line in items:
+        if line.begin == line.end:  # a purchase
+            out.append(line)
+            continue
         start = line.begin
         while start < line.end:
             hour_end = min(start.replace(minute=0, second=0, microsecond=0) + HOUR, line.end)

@@ -50,6 +50,20 @@ def bandwidth(p: RegionPrices, net: InternetRequest) -> ItemPrice | None:
     return hourly(Decimal(0))
 
 
+def instance_row_hour(p: RegionPrices, catalogue, row, *, itype=None, image=None, disk_sizes: dict | None = None,
+                      disks=()) -> Decimal:
+    """An existing instance's price per hour: its type (or ``itype``), its image's (or ``image``'s)
+    licence and marketplace fee, its disks (at ``disk_sizes`` where given)."""
+    itype = itype or TYPES[row.instance_type]
+    image_id, os_type = (image.image_id, image.os_type) if image is not None else (row.image_id, row.os_type)
+    view = catalogue.get(image_id) if image_id in catalogue else None
+    total = p.instance_hour(itype) + p.licence_core_hour(os_type) * itype.cpu
+    total += p.image_hour(view) if view is not None else Decimal(0)
+    for d in disks:
+        total += p.disk_gib_hour(d.disk_type) * (disk_sizes or {}).get(d.disk_id, d.size_gib)
+    return total
+
+
 class InquiryOps:
     """The inquiry methods of ``BillingService``."""
 
@@ -77,19 +91,8 @@ class InquiryOps:
         return hourly(per_hour)
 
     # --- inquiries about existing instances and disks ----------------------------------------------------
-    def _instance_hour(self, p: RegionPrices, row, *, itype=None, image=None, disk_sizes: dict | None = None,
-                       disks=()) -> Decimal:
-        """An instance's price per hour: its type, its image's licence and fee, its disks (at
-        ``disk_sizes`` where given)."""
-        itype = itype or TYPES[row.instance_type]
-        image_id, os_type = (image.image_id, image.os_type) if image is not None else (row.image_id, row.os_type)
-        view = self.images.catalogue.get(image_id) if image_id in self.images.catalogue else None
-        total = p.instance_hour(itype) + p.licence_core_hour(os_type) * itype.cpu
-        total += p.image_hour(view) if view is not None else Decimal(0)
-        for d in disks:
-            size = (disk_sizes or {}).get(d.disk_id, d.size_gib)
-            total += p.disk_gib_hour(d.disk_type) * size
-        return total
+    def _instance_hour(self, p: RegionPrices, row, **kw) -> Decimal:
+        return instance_row_hour(p, self.images.catalogue, row, **kw)
 
     def _priced(self, p: RegionPrices, per_hour: Decimal, charge_type: str, months: int = 1) -> ItemPrice:
         return prepaid(p, per_hour, months) if charge_type == "PREPAID" else hourly(per_hour)

@@ -34,6 +34,7 @@ from ...store.models_billing import UsageSegment
 from ...store.repo import Repo
 from ..instances.types import TYPES
 from . import overview
+from .inquiry import instance_row_hour, prepaid
 from .prices import PriceList
 
 _KEY = "localcvm.billing.touched"
@@ -72,9 +73,10 @@ class Touched:
     disks: set[str] = field(default_factory=set)
     images: set[str] = field(default_factory=set)
     storage: set[tuple[str, str]] = field(default_factory=set)  # (owner, region)
+    purchases: set[str] = field(default_factory=set)  # new prepaid instances
 
     def __bool__(self) -> bool:
-        return bool(self.instances or self.disks or self.images or self.storage)
+        return bool(self.instances or self.disks or self.images or self.storage or self.purchases)
 
 
 def segment_key(s: UsageSegment) -> tuple:
@@ -136,6 +138,8 @@ class Meter:
         for disk_id in sorted(touched.disks):
             row = session.scalars(select(Disk).where(Disk.disk_id == disk_id)).one_or_none()
             self._settle(session, disk_id, row, self.disk_charges(row) if row else [], now)
+        for instance_id in sorted(touched.purchases):
+            self._purchase(session, instance_id, now)
         storage = set(touched.storage)
         if touched.images:
             q = select(Image.owner_uin, Image.region).where(Image.image_id.in_(touched.images), Image.owner_uin.is_not(None))
@@ -146,6 +150,24 @@ class Meter:
             Repo(session, self.db).lock(f"meter:{owner}:{region}")
             rid = storage_resource(region)
             self._settle(session, rid, None, self.storage_charges(session, owner, region), now, owner=owner, region=region)
+
+    def _purchase(self, session: Session, instance_id: str, now: datetime) -> None:
+        """A new prepaid instance is charged its period at once, with its disks, as RunInstances with
+        PREPAID deducts the price InquiryPriceRunInstances quotes (a one-off segment: ``quantity``
+        months at ``unit_price`` each)."""
+        row = session.scalars(select(Instance).where(Instance.instance_id == instance_id)).one_or_none()
+        if row is None or row.expired_at is None or row.instance_type not in TYPES:
+            return
+        months = max(1, round((row.expired_at - row.created_at).days / 30))
+        p = self.prices.for_region(row.region)
+        disks = list(session.scalars(select(Disk).where(Disk.instance_id == instance_id)))
+        price = prepaid(p, instance_row_hour(p, self.catalogue, row, disks=disks), months)
+        session.add(UsageSegment(
+            owner_uin=row.owner_uin, region=row.region, zone=row.zone, resource_id=instance_id, resource_name=row.name,
+            parent_id="", product="cvm", item="prepaid", sku=row.instance_type, pay_mode="PREPAID",
+            quantity=str(months), unit_price=f"{price.discounted / months:f}", currency=self.prices.currency,
+            started_at=now, ended_at=now,
+        ))
 
     def _settle(self, session: Session, resource_id: str, row, wanted: list[Charge], now: datetime, *,
                 owner: str | None = None, region: str | None = None) -> None:
@@ -242,6 +264,9 @@ def _before_flush(session: Session, flush_context, instances) -> None:
     t = _touched(session)
     for obj in (*session.new, *session.deleted):
         _note(t, obj)
+    for obj in session.new:
+        if isinstance(obj, Instance) and obj.charge_type == "PREPAID":
+            t.purchases.add(obj.instance_id)
     for obj in session.dirty:
         if _changed(obj):
             _note(t, obj)
