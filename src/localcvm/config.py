@@ -53,6 +53,12 @@ class Settings:
     time_scale: float = 0.0
     # The test clock (localcvm clock advance / POST /_localcvm/clock): off by default
     test_clock: bool = False
+    # Billing: the price list (JSON of the shape of data/prices.json; empty = the built-in one), the
+    # currency of every account ("CNY", the mainland China site; "USD", the international site), and
+    # the snapshot storage each account has free per mainland China region, GiB (0 elsewhere)
+    prices_file: str = ""
+    billing_currency: str = "CNY"
+    snapshot_free_gib: float = 50.0
     # Append one line per chunk a copy writes ("job attempt digest") to this file (tests, diagnostics)
     sync_trace: str = ""
     # SyncImages between regions whose local stores share a file system: hard-link the chunks (no

@@ -26,6 +26,7 @@ CALLS = {
     "vpc": ("2017-03-12", "DescribeVpcs", {}),
     "cam": ("2019-01-16", "GetUser", {"Name": "nobody"}),
     "tag": ("2018-08-13", "DescribeTags", {}),
+    "billing": ("2018-07-09", "DescribeAccountBalance", {}),
 }
 # How the request names its product: a TC3 scope naming it (Go SDK, Node.js SDK on cvm.<domain>),
 # a TC3 scope naming something else (an IP label), a legacy signature (no scope at all).

@@ -65,8 +65,8 @@ class Dispatcher:
                 f"The version `{call.version}` of {product.product} does not exist; localcvm serves {product.version}."
             )
         route = self.routes.get((product.product, call.action))
-        # Regional unless the handler says otherwise; CAM is global.
-        regional = route.regional if route else product.product != "cam"
+        # Regional unless the handler says otherwise; CAM and billing are global.
+        regional = route.regional if route else product.product not in ("cam", "billing")
         if call.region:
             self.services.regions.get(call.region, product=product.product)
         elif regional:

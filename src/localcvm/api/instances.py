@@ -154,23 +154,29 @@ def terminate_instances(ctx: CallContext, p: dict) -> dict:
     return {}
 
 
+def reset_request(p: dict) -> ResetRequest:
+    return ResetRequest(instance_id=p["InstanceId"], image_id=p.get("ImageId") or None,
+                        system_disk_size=(p.get("SystemDisk") or {}).get("DiskSize") or None, login=_login(p),
+                        hostname=p.get("HostName") or None, user_data=p.get("UserData") or None)
+
+
 @action("cvm", "ResetInstance")
 def reset_instance(ctx: CallContext, p: dict) -> dict:
-    req = ResetRequest(instance_id=p["InstanceId"], image_id=p.get("ImageId") or None,
-                       system_disk_size=(p.get("SystemDisk") or {}).get("DiskSize") or None, login=_login(p),
-                       hostname=p.get("HostName") or None, user_data=p.get("UserData") or None)
-    ctx.services.instances.reset(ctx.identity, ctx.region, ctx.request_id, req)
+    ctx.services.instances.reset(ctx.identity, ctx.region, ctx.request_id, reset_request(p))
     return {}
+
+
+def resize_request(p: dict) -> ResizeRequest:
+    system = p.get("SystemDisk")
+    return ResizeRequest(
+        instance_id=p["InstanceId"], system_disk_size=(system.get("DiskSize") or 0) if system else None,
+        data_disks=tuple(DiskSize(d.get("DiskId"), d["DiskSize"]) for d in p.get("DataDisks") or []),
+        force_stop=bool(p.get("ForceStop")), resize_online=bool(p.get("ResizeOnline")))
 
 
 @action("cvm", "ResizeInstanceDisks")
 def resize_instance_disks(ctx: CallContext, p: dict) -> dict:
-    system = p.get("SystemDisk")
-    req = ResizeRequest(
-        instance_id=p["InstanceId"], system_disk_size=(system.get("DiskSize") or 0) if system else None,
-        data_disks=tuple(DiskSize(d.get("DiskId"), d["DiskSize"]) for d in p.get("DataDisks") or []),
-        force_stop=bool(p.get("ForceStop")), resize_online=bool(p.get("ResizeOnline")))
-    ctx.services.instances.resize_disks(ctx.identity, ctx.region, ctx.request_id, req)
+    ctx.services.instances.resize_disks(ctx.identity, ctx.region, ctx.request_id, resize_request(p))
     return {}
 
 

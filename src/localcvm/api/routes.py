@@ -68,8 +68,8 @@ def action(product: str, name: str, *, regional: bool = True, inline: bool = Fal
 def load_all() -> dict[tuple[str, str], Route]:
     """Import every product module so its handlers register."""
     from . import (  # noqa: F401
-        cam, cam_policies, cbs, cbs_policies, cvm, images, instances, keypairs, launch_templates, security_groups,
-        tag, vpc,
+        billing, cam, cam_policies, cbs, cbs_policies, cvm, images, inquiry, instances, keypairs, launch_templates,
+        security_groups, tag, vpc,
     )
 
     return ROUTES

@@ -28,6 +28,7 @@ PRODUCTS: dict[str, str] = {
     "vpc": "2017-03-12",
     "cam": "2019-01-16",
     "tag": "2018-08-13",
+    "billing": "2018-07-09",
 }
 
 # Integer kinds the specs use, each with the range a value of that kind may take. The wire

@@ -1,7 +1,7 @@
 """The ``localcvm`` command: one module per command group.
 
 ``serve.py`` (serve, worker), ``accounts.py`` (accounts, accounts keys), ``images.py`` (images
-show/gc), ``network.py`` (network check), ``tools.py`` (doctor, tccli, reset, version, hosts); ``common.py`` holds what they share.
+show/gc), ``network.py`` (network check), ``billing.py`` (billing report), ``tools.py`` (doctor, tccli, reset, version, hosts); ``common.py`` holds what they share.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import typer
 from .. import __version__
 from . import cam  # noqa: F401 (registers accounts users|groups|policies)
 from .accounts import accounts_app
+from .billing import billing_app
 from .clock import clock_app
 from .images import images_app
 from .network import network_app
@@ -47,6 +48,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(images_app, name="images")
 app.add_typer(clock_app, name="clock")
 app.add_typer(network_app, name="network")
+app.add_typer(billing_app, name="billing")
 app.command()(doctor)
 app.command(
     help=TCCLI_HELP,

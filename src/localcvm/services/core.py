@@ -55,6 +55,9 @@ class Services:
         from .launch_templates import LaunchTemplateService
 
         self.launch_templates = LaunchTemplateService(self.db)
+        from .billing import BillingService
+
+        self.billing = BillingService(settings, self.db, self.regions, self.clock, self.images, self.instances, self.disks)
         self.image_creator = ImageCreator(self.images.access, self.instances, self.volumes, self.blobs, self.driver)
 
     def _notify(self) -> None:

@@ -417,3 +417,8 @@ ResourceInsufficientOverQuota = error_class(
 InvalidParameterInvalidInstanceNotSupported = error_class(
     "InvalidParameter.InvalidInstanceNotSupported", "The operation does not support this instance."
 )
+
+# --- billing and price inquiries ------------------------------------------------------------------------
+UnsupportedOperationInstanceChargeType = error_class(
+    "UnsupportedOperation.InstanceChargeType", "The operation is not supported for the instance's charge type."
+)

@@ -68,18 +68,7 @@ class DiskService(SnapshotOps, RestoreOps):
 
     # --- CreateDisks / DescribeDisks -----------------------------------------------------------------
     def create(self, identity: Identity, region: str, req: CreateDisksRequest) -> list[str]:
-        r = self.regions.get(region, product="cbs")
-        if req.zone not in {z.zone for z in r.zones}:
-            raise errors.InvalidZoneMismatchRegion(f"The zone `{req.zone}` does not belong to the region {region}.")
-        if req.disk_type not in DISK_TYPES:
-            raise errors.InvalidParameterValue(f"DiskType `{req.disk_type}` is not valid ({', '.join(DISK_TYPES)}).")
-        if req.charge_type not in CHARGE_TYPES:
-            raise errors.InvalidParameterValue(f"DiskChargeType `{req.charge_type}` is not valid.")
-        if req.encrypted:
-            raise errors.UnsupportedOperation("Encrypted disks are not supported.")
-        if not 1 <= req.count <= 50:
-            raise errors.InvalidParameterValue(f"DiskCount must be between 1 and 50, got {req.count}.")
-        check_display_name("DiskName", req.disk_name)
+        self.check_create(region, req)
         with self.db.write() as repo:
             size, source = self._create_size(repo, identity, region, req)
             ids = []
@@ -112,6 +101,21 @@ class DiskService(SnapshotOps, RestoreOps):
             raise
         return ids
 
+    def check_create(self, region: str, req: CreateDisksRequest) -> None:
+        """CreateDisks' checks that need no lock (InquiryPriceCreateDisks makes the same)."""
+        r = self.regions.get(region, product="cbs")
+        if req.zone not in {z.zone for z in r.zones}:
+            raise errors.InvalidZoneMismatchRegion(f"The zone `{req.zone}` does not belong to the region {region}.")
+        if req.disk_type not in DISK_TYPES:
+            raise errors.InvalidParameterValue(f"DiskType `{req.disk_type}` is not valid ({', '.join(DISK_TYPES)}).")
+        if req.charge_type not in CHARGE_TYPES:
+            raise errors.InvalidParameterValue(f"DiskChargeType `{req.charge_type}` is not valid.")
+        if req.encrypted:
+            raise errors.UnsupportedOperation("Encrypted disks are not supported.")
+        if not 1 <= req.count <= 50:
+            raise errors.InvalidParameterValue(f"DiskCount must be between 1 and 50, got {req.count}.")
+        check_display_name("DiskName", req.disk_name)
+
     def _create_size(self, repo: Repo, identity: Identity, region: str, req: CreateDisksRequest):
         size, source = req.disk_size, None
         if req.snapshot_id:
@@ -128,9 +132,7 @@ class DiskService(SnapshotOps, RestoreOps):
             source = BaseSource(region, "snapshot", snap.snapshot_id, 0, snap.manifest)
         if not size:
             raise errors.MissingParameter("The request is missing the required parameter `DiskSize` (or SnapshotId).")
-        lo, hi = DISK_TYPES[req.disk_type]
-        if not lo <= size <= hi:
-            raise errors.InvalidParameterValue(f"DiskSize must be {lo} to {hi} GB for {req.disk_type}, got {size}.")
+        check_disk_size(req.disk_type, size)
         return size, source
 
     def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
@@ -288,14 +290,7 @@ class DiskService(SnapshotOps, RestoreOps):
         if not disk_id:
             raise errors.MissingParameter("The request is missing the required parameter `DiskId`.")
         with self.db.write() as repo:
-            d = self.own(repo, identity, region, disk_id)
-            if size <= d.size_gib:
-                raise errors.InvalidParameterValue(f"Disks can only grow: `{d.disk_id}` is {d.size_gib} GB, asked {size} GB.")
-            hi = DISK_TYPES.get(d.disk_type, (10, 32000))[1] if d.usage == "DATA_DISK" else SYSTEM_DISK_MAX
-            if size > hi:
-                raise errors.InvalidParameterValue(f"`{d.disk_id}` can grow to at most {hi} GB.")
-            if d.state not in ("ATTACHED", "UNATTACHED"):
-                raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+            d = self.check_resize(repo, identity, region, disk_id, size)
             was, owner, position = d.state, d.instance_id, d.position
             d.state = "EXPANDING"
         try:
@@ -315,6 +310,18 @@ class DiskService(SnapshotOps, RestoreOps):
             if disk is not None:
                 disk.size_gib, disk.state = size, was
 
+    def check_resize(self, repo: Repo, identity: Identity, region: str, disk_id: str, size: int) -> Disk:
+        """ResizeDisk's checks (InquiryPriceResizeDisk makes the same); the disk's row."""
+        d = self.own(repo, identity, region, disk_id)
+        if size <= d.size_gib:
+            raise errors.InvalidParameterValue(f"Disks can only grow: `{d.disk_id}` is {d.size_gib} GB, asked {size} GB.")
+        hi = DISK_TYPES.get(d.disk_type, (10, 32000))[1] if d.usage == "DATA_DISK" else SYSTEM_DISK_MAX
+        if size > hi:
+            raise errors.InvalidParameterValue(f"`{d.disk_id}` can grow to at most {hi} GB.")
+        if d.state not in ("ATTACHED", "UNATTACHED"):
+            raise errors.InvalidDiskBusy(f"The disk `{d.disk_id}` is {d.state}.")
+        return d
+
     def terminate(self, identity: Identity, region: str, disk_ids: list[str]) -> None:
         with self.db.write() as repo:
             disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(require_ids("DiskIds", disk_ids))]
@@ -325,6 +332,13 @@ class DiskService(SnapshotOps, RestoreOps):
                 repo.delete_disk(d.disk_id)
         for d in disks:
             self.volumes.delete_disk(region, d.disk_id)
+
+
+def check_disk_size(disk_type: str, size: int) -> None:
+    """A data disk's size must be within its type's range."""
+    lo, hi = DISK_TYPES[disk_type]
+    if not lo <= size <= hi:
+        raise errors.InvalidParameterValue(f"DiskSize must be {lo} to {hi} GB for {disk_type}, got {size}.")
 
 
 def _detached(d: Disk) -> None:

@@ -23,6 +23,18 @@ class ChangeOps:
 
     # --- ResetInstance -------------------------------------------------------------------------------
     def reset(self, identity: Identity, region: str, request_id: str, req: ResetRequest) -> None:
+        image, size, check = self.check_reset(identity, region, req)
+        login = req.login
+        self.transition(identity, region, request_id, [req.instance_id], action="ResetInstance", job="instance_reset",
+                        payload={"image_id": image.image_id, "size": size, "key_ids": list(login.key_ids),
+                                 "password": bool(login.password), "hostname": req.hostname or "",
+                                 "os_name": image.os_name, "os_type": image.os_type,
+                                 "user_data": req.user_data or ""},
+                        check=check)
+
+    def check_reset(self, identity: Identity, region: str, req: ResetRequest):
+        """ResetInstance's checks (InquiryPriceResetInstance makes the same): the image, the new system
+        disk size, and ``check(repo, row)`` for what needs the locked row."""
         with self.db.read() as repo:
             row = self.own(repo, identity, region, req.instance_id)
             current_image = row.image_id
@@ -57,22 +69,12 @@ class ChangeOps:
                 if key is None or key.owner_uin != identity.uin:
                     raise errors.InvalidKeyPairIdNotFound(f"The key pair `{key_id}` does not exist.")
 
-        self.transition(identity, region, request_id, [req.instance_id], action="ResetInstance", job="instance_reset",
-                        payload={"image_id": image.image_id, "size": size, "key_ids": list(login.key_ids),
-                                 "password": bool(login.password), "hostname": req.hostname or "",
-                                 "os_name": image.os_name, "os_type": image.os_type,
-                                 "user_data": req.user_data or ""},
-                        check=check)
+        return image, size, check
 
     # --- ResizeInstanceDisks -------------------------------------------------------------------------
     def resize_disks(self, identity: Identity, region: str, request_id: str, req: ResizeRequest) -> None:
         with self.db.write() as repo:
-            row = self.own(repo, identity, region, req.instance_id, lock=True)
-            disks = {d.disk_id: d for d in repo.disks_of_instance(row.instance_id)}
-            lifecycle.check_operation(row, "ResizeInstanceDisks")
-            if row.state == "RUNNING" and not (req.force_stop or req.resize_online):
-                raise errors.instance_state_error(row.state, row.instance_id, "ResizeInstanceDisks without ForceStop")
-            wanted = self._wanted_sizes(row, disks, req)
+            row, disks, wanted = self.check_resize(repo, identity, region, req)
             lifecycle.begin_operation(row, "ResizeInstanceDisks", None, request_id)
             for disk_id in wanted:
                 disks[disk_id].state = "EXPANDING"
@@ -81,6 +83,16 @@ class ChangeOps:
                      "positions": {disk_id: disks[disk_id].position for disk_id in wanted}},
                     owner_uin=identity.uin)
         self.notify()
+
+    def check_resize(self, repo: Repo, identity: Identity, region: str, req: ResizeRequest, *, lock: bool = True):
+        """ResizeInstanceDisks' checks (InquiryPriceResizeInstanceDisks makes the same): the instance
+        row, its disks by ID and the new size of each disk that grows."""
+        row = self.own(repo, identity, region, req.instance_id, lock=lock)
+        disks = {d.disk_id: d for d in repo.disks_of_instance(row.instance_id)}
+        lifecycle.check_operation(row, "ResizeInstanceDisks")
+        if row.state == "RUNNING" and not (req.force_stop or req.resize_online):
+            raise errors.instance_state_error(row.state, row.instance_id, "ResizeInstanceDisks without ForceStop")
+        return row, disks, self._wanted_sizes(row, disks, req)
 
     @staticmethod
     def _wanted_sizes(row: Instance, disks: dict, req: ResizeRequest) -> dict[str, int]:

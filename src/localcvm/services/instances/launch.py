@@ -100,7 +100,7 @@ class LaunchOps:
             raise errors.MissingParameter("The request is missing the required parameter `Placement.Zone`.")
         if zone not in {z.zone for z in r.zones}:
             raise errors.InvalidZoneMismatchRegion(f"The zone `{zone}` does not belong to the region {region}.")
-        itype = _instance_type(req.instance_type or "S5.SMALL1", zone, r.mainland)
+        itype = instance_type_in(req.instance_type or "S5.SMALL1", zone, r.mainland)
         image = self._image_for(identity, region, req.image_id, itype)
         if not 1 <= req.count <= 100:
             raise errors.InvalidParameterValueRange(f"InstanceCount must be between 1 and 100, got {req.count}.")
@@ -247,7 +247,8 @@ class LaunchOps:
         self.finish_job(handle, "RUNNING")
 
 
-def _instance_type(type_name: str, zone: str, mainland: bool) -> InstanceType:
+def instance_type_in(type_name: str, zone: str, mainland: bool) -> InstanceType:
+    """The instance type ``type_name`` once it is well-formed, exists and is sold in ``zone``."""
     if not re.fullmatch(r"[A-Z0-9]+\.[A-Z0-9]+", type_name):
         raise errors.InvalidInstanceTypeMalformed(f"The instance type `{type_name}` is malformed (e.g. S5.MEDIUM4).")
     itype = TYPES.get(type_name)
