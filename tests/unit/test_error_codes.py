@@ -40,7 +40,8 @@ def test_strict_mode_turns_an_undocumented_code_into_a_failure_that_names_the_fi
     assert "ResourceUnavailable.Attached" in message
     assert "The disk `disk-1` is attached" in message
 
-    cvm_only = error_body(errors.InvalidDiskBusy("busy"), "rid", product="cvm", action="CreateImage", strict=True)
+    cbs_only = errors.ApiError("busy", code="InvalidDisk.AlreadyBound")
+    cvm_only = error_body(cbs_only, "rid", product="cvm", action="CreateImage", strict=True)
     assert "not a cvm code at all" in cvm_only["Error"]["Message"]
 
 
@@ -60,4 +61,26 @@ def test_documented_and_common_codes_pass_and_the_mode_is_off_by_default():
     # an action the data does not know (it is answered InvalidAction before any handler) is not judged
     assert error_body(undocumented, "r", product="cbs", action="NoSuchAction", strict=True)["Error"]["Code"] == (
         "InvalidDisk.AlreadyBound"
+    )
+
+
+def test_one_situation_answers_the_code_each_action_documents():
+    unknown = errors.UnknownRegion("no such region")
+    code = {a: error_body(unknown, "r", product="cvm", action=a)["Error"]["Code"]
+            for a in ("RunInstances", "DescribeImages", "SyncImages")}
+    assert code == {"RunInstances": "UnsupportedRegion", "DescribeImages": "InvalidRegion.NotFound",
+                    "SyncImages": "InvalidRegion.NotFound"}
+    assert error_body(unknown, "r", product="cbs", action="CreateDisks")["Error"]["Code"] == "UnsupportedRegion"
+    # in process (no action known) the class's own code
+    assert unknown.code == "UnsupportedRegion"
+
+    state = errors.instance_state_error("LAUNCH_FAILED", "ins-1", "StartInstances")
+    assert error_body(state, "r", product="cvm", action="TerminateInstances")["Error"]["Code"] == (
+        "UnsupportedOperation.InstanceStateLaunchFailed"
+    )
+    assert error_body(state, "r", product="cvm", action="StartInstances")["Error"]["Code"] == "InvalidInstance.NotSupported"
+    busy = errors.instance_state_error("STOPPING", "ins-1", "AttachDisks")
+    assert error_body(busy, "r", product="cbs", action="AttachDisks")["Error"]["Code"] == "ResourceBusy"
+    assert error_body(busy, "r", product="cvm", action="StartInstances")["Error"]["Code"] == (
+        "UnsupportedOperation.InstanceStateStopping"
     )

@@ -90,6 +90,14 @@ class ErrorCodes:
     def product_codes(self, product: str) -> frozenset[str]:
         return frozenset(self.products.get(product, {}).get("codes", ()))
 
+    def allowed(self, product: str | None, action: str | None):
+        """``allowed(code)``: may the action answer ``code``? (Everything, when the action is unknown.)"""
+        documented = self.documented(product or "", action or "")
+        if documented is None:
+            return lambda code: True
+        known = frozenset(documented)
+        return lambda code: code in known or is_common(code)
+
     def check(self, product: str | None, action: str | None, code: str) -> Verdict | None:
         """None when ``code`` is an answer the action may give; else why not."""
         if is_common(code) or not product or not action:

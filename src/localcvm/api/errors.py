@@ -20,8 +20,9 @@ def error_body(
     document becomes InternalError naming the code and the documented alternatives.
     """
     if isinstance(exc, errors.ApiError):
-        code, message = exc.code, exc.message
-        verdict = ErrorCodes.builtin().check(product, action, code) if strict else None
+        codes = ErrorCodes.builtin()
+        code, message = exc.code_for(codes.allowed(product, action)), exc.message
+        verdict = codes.check(product, action, code) if strict else None
         if verdict is not None:
             message = verdict.message(message)
             log.error("request %s: %s", request_id, message)

@@ -11,25 +11,43 @@ from __future__ import annotations
 
 
 class ApiError(Exception):
-    """An error with a wire code. ``code`` is the real API's error code."""
+    """An error with a wire code. ``code`` is the real API's error code.
+
+    One situation can have a different documented code per action (an unknown region is
+    ``UnsupportedRegion`` for most actions, ``InvalidRegion.NotFound`` for the few that
+    document it). ``prefer`` lists such codes, most specific first: ``api/`` answers the
+    first one the action documents (``data/error_codes.json``) or that is a common API 3.0
+    code, else ``code``. In process (no action known) ``code`` is what callers see.
+    """
 
     code = "InternalError"
     default_message = "An internal error occurred."
+    prefer: tuple[str, ...] = ()
 
-    def __init__(self, message: str | None = None, *, code: str | None = None):
+    def __init__(self, message: str | None = None, *, code: str | None = None, prefer: tuple[str, ...] | None = None):
         self.message = message or self.default_message
         if code:
             self.code = code
+        if prefer is not None:
+            self.prefer = tuple(prefer)
         super().__init__(self.message)
+
+    def code_for(self, allowed) -> str:
+        """The code to answer: the first of ``prefer`` that ``allowed(code)`` accepts (the action
+        documents it, or it is a common code), else ``code``."""
+        for code in self.prefer:
+            if allowed(code):
+                return code
+        return self.code
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
 
 
-def error_class(code: str, default_message: str) -> type[ApiError]:
-    """Declare an error class for ``code`` (kept small on purpose)."""
+def error_class(code: str, default_message: str, prefer: tuple[str, ...] = ()) -> type[ApiError]:
+    """Declare an error class for ``code`` (kept small on purpose); ``prefer``: see ApiError."""
     name = code.replace(".", "_")
-    return type(name, (ApiError,), {"code": code, "default_message": default_message})
+    return type(name, (ApiError,), {"code": code, "default_message": default_message, "prefer": tuple(prefer)})
 
 
 # --- common errors (API 3.0, every product) --------------------------------
@@ -75,16 +93,28 @@ DryRunOperation = error_class("DryRunOperation", "The request would have succeed
 
 # --- regions --------------------------------------------------------------------
 InvalidRegionNotFound = error_class("InvalidRegion.NotFound", "The region does not exist.")
-InvalidRegionUnavailable = error_class("InvalidRegion.Unavailable", "The region is not available.")
+# An unknown region: the common code, except for the actions that document InvalidRegion.NotFound.
+UnknownRegion = error_class("UnsupportedRegion", "The region does not exist.", prefer=("InvalidRegion.NotFound",))
+InvalidRegionUnavailable = error_class(
+    "InvalidRegion.Unavailable", "The region is not available.", prefer=("InvalidRegion.Unavailable", "UnsupportedRegion")
+)
 InvalidParameterValueInvalidRegion = error_class(
     "InvalidParameterValue.InvalidRegion", "The region ID is not available."
 )
-InvalidZoneMismatchRegion = error_class("InvalidZone.MismatchRegion", "The zone does not belong to the region.")
+InvalidZoneMismatchRegion = error_class(
+    "InvalidZone.MismatchRegion", "The zone does not belong to the region.",
+    prefer=("InvalidZone.MismatchRegion", "InvalidParameterValue.ZoneNotSupported", "InvalidParameterValue"),
+)
 
 # --- images ---------------------------------------------------------------------------
 InvalidImageIdMalformed = error_class("InvalidImageId.Malformed", "The image ID is malformed.")
 InvalidImageIdNotFound = error_class("InvalidImageId.NotFound", "The image does not exist.")
-InvalidImageIdIncorrectState = error_class("InvalidImageId.IncorrectState", "The image is not in a state that allows this.")
+# Image not NORMAL: DeleteImages, ModifyImageAttribute, SyncImages document InvalidImageId.IncorrectState;
+# RunInstances, ResetInstance, ExportImages, ModifyImageSharePermission InvalidParameterValue.InvalidImageState.
+InvalidImageIdIncorrectState = error_class(
+    "InvalidImageId.IncorrectState", "The image is not in a state that allows this.",
+    prefer=("InvalidImageId.IncorrectState", "InvalidParameterValue.InvalidImageState", "ResourceUnavailable"),
+)
 InvalidImageIdInShared = error_class("InvalidImageId.InShared", "The image is shared with other accounts.")
 InvalidImageNameDuplicate = error_class("InvalidImageName.Duplicate", "An image with this name already exists.")
 InvalidImageOsTypeUnsupported = error_class("InvalidImageOsType.Unsupported", "The OS type is not supported.")
@@ -98,17 +128,38 @@ InvalidParameterImageIdsSnapshotIdsMustOne = error_class(
 )
 InvalidFilterValueLimitExceeded = error_class("InvalidFilterValue.LimitExceeded", "Too many filters or filter values.")
 InvalidParameterValueLimitExceeded = error_class("InvalidParameterValue.LimitExceeded", "Too many values.")
+# Describe*'s Limit above 100 (DescribeKeyPairs also documents InvalidParameterValueLimit).
+PageLimitExceeded = error_class(
+    "InvalidParameterValue.LimitExceeded", "Limit is out of range.",
+    prefer=("InvalidParameterValue.LimitExceeded", "InvalidParameterValueLimit", "InvalidParameterValue"),
+)
+InvalidParameterValueInvalidTimeFormat = error_class(
+    "InvalidParameterValue.InvalidTimeFormat", "The time is malformed.",
+    prefer=("InvalidParameterValue.InvalidTimeFormat", "InvalidParameterValue"),
+)
 InvalidParameterValueInvalidImageFamily = error_class(
     "InvalidParameterValue.InvalidImageFamily", "The image family name is malformed."
 )
 InvalidParameterValueInvalidBucketPermissionForExport = error_class(
     "InvalidParameterValue.InvalidBucketPermissionForExport", "The bucket does not exist or cannot be written."
 )
+# A public, marketplace or other account's image where the action needs one's own: the image
+# sharing actions document UnauthorizedOperation.ImageNotBelongToAccount; DeleteImages and SyncImages
+# InvalidParameterValue.InvalidImageId ("the image does not allow this operation"); ModifyImageAttribute
+# only InvalidImageId.NotFound.
 UnauthorizedOperationImageNotBelongToAccount = error_class(
-    "UnauthorizedOperation.ImageNotBelongToAccount", "The image does not belong to this account."
+    "UnauthorizedOperation.ImageNotBelongToAccount", "The image does not belong to this account.",
+    prefer=("UnauthorizedOperation.ImageNotBelongToAccount", "InvalidParameterValue.InvalidImageId",
+            "InvalidImageId.NotFound"),
 )
 UnsupportedOperationPublicImageExportUnsupported = error_class(
     "UnsupportedOperation.PublicImageExportUnsupported", "Public and marketplace images cannot be exported."
+)
+InvalidParameterValueInvalidBootMode = error_class("InvalidParameterValue.InvalidBootMode", "The boot mode is not supported.")
+InvalidParameterValueInvalidLicenseType = error_class("InvalidParameterValue.InvalidLicenseType", "The license type is not valid.")
+InvalidParameterInvalidParameterUrlError = error_class(
+    "InvalidParameter.InvalidParameterUrlError", "The URL is not valid.",
+    prefer=("InvalidParameter.InvalidParameterUrlError", "InvalidParameterValue"),
 )
 UnsupportedOperationSharedImageExportUnsupported = error_class(
     "UnsupportedOperation.SharedImageExportUnsupported", "Shared images cannot be exported."
@@ -124,30 +175,44 @@ UnsupportedOperationSharedImageModifyUnsupported = error_class(
 )
 
 # --- instances ----------------------------------------------------------------------------
-InvalidInstanceIdMalformed = error_class("InvalidInstanceId.Malformed", "The instance ID is malformed.")
+# CreateImage and the CBS actions document no Malformed code: a malformed ID names no instance.
+InvalidInstanceIdMalformed = error_class(
+    "InvalidInstanceId.Malformed", "The instance ID is malformed.",
+    prefer=("InvalidInstanceId.Malformed", "InvalidParameterValue.InstanceIdMalformed", "InvalidInstanceId.NotFound"),
+)
 InvalidInstanceIdNotFound = error_class("InvalidInstanceId.NotFound", "The instance does not exist.")
-InvalidZoneMismatchRegion = error_class("InvalidZone.MismatchRegion", "The zone does not belong to the region.")
 InvalidInstanceTypeMalformed = error_class("InvalidInstanceType.Malformed", "The instance type is malformed.")
 InvalidParameterValueInstanceTypeNotFound = error_class(
     "InvalidParameterValue.InstanceTypeNotFound", "The instance type does not exist."
 )
+# RunInstances documents the sold-out codes, not ZoneSoldOutForSpecifiedInstance.
 ResourceInsufficientZoneSoldOutForSpecifiedInstance = error_class(
-    "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "The instance type is not sold in this zone."
+    "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "The instance type is not sold in this zone.",
+    prefer=("ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "ResourcesSoldOut.SpecifiedInstanceType",
+            "ResourceInsufficient.SpecifiedInstanceType"),
 )
 InvalidParameterValueInvalidImageForGivenInstanceType = error_class(
     "InvalidParameterValue.InvalidImageForGivenInstanceType", "The image does not fit the instance type."
 )
-InvalidParameterValueRange = error_class("InvalidParameterValue.Range", "The value is out of range.")
+InvalidParameterValueRange = error_class(
+    "InvalidParameterValue.Range", "The value is out of range.", prefer=("InvalidParameterValue.Range", "InvalidParameterValue")
+)
 InvalidParameterValueTooLong = error_class("InvalidParameterValue.TooLong", "The value is too long.")
 InvalidParameterValueKeyPairNotSupported = error_class(
-    "InvalidParameterValue.KeyPairNotSupported", "Key pairs are not supported for this image."
+    "InvalidParameterValue.KeyPairNotSupported", "Key pairs are not supported for this image.",
+    prefer=("InvalidParameterValue.KeyPairNotSupported", "UnsupportedOperation.KeyPairUnsupportedWindows"),
 )
 InvalidKeyPairIdMalformed = error_class("InvalidKeyPairId.Malformed", "The key pair ID is malformed.")
-InvalidKeyPairIdNotFound = error_class("InvalidKeyPairId.NotFound", "The key pair does not exist.")
+# RunInstances and ResetInstance document InvalidParameterValue.KeyPairNotFound for a missing key.
+InvalidKeyPairIdNotFound = error_class(
+    "InvalidKeyPairId.NotFound", "The key pair does not exist.",
+    prefer=("InvalidKeyPairId.NotFound", "InvalidParameterValue.KeyPairNotFound", "ResourceNotFound.KeyPairNotFound"),
+)
 InvalidKeyPairNameDuplicate = error_class("InvalidKeyPairName.Duplicate", "A key pair with this name already exists.")
 InvalidKeyPairLimitExceeded = error_class("InvalidKeyPair.LimitExceeded", "Too many key pairs.")
 UnsupportedOperationKeyPairUnsupportedWindows = error_class(
-    "UnsupportedOperation.KeyPairUnsupportedWindows", "Windows instances do not support key pairs."
+    "UnsupportedOperation.KeyPairUnsupportedWindows", "Windows instances do not support key pairs.",
+    prefer=("UnsupportedOperation.KeyPairUnsupportedWindows", "InvalidParameterValue.KeyPairNotSupported"),
 )
 InvalidClientTokenTooLong = error_class("InvalidClientToken.TooLong", "The ClientToken is longer than 64 characters.")
 InvalidInstanceState = error_class("InvalidInstanceState", "The instance is not in a state that allows this.")
@@ -157,25 +222,60 @@ OperationDeniedInstanceOperationInProgress = error_class(
 UnsupportedOperationInstancesProtected = error_class(
     "UnsupportedOperation.InstancesProtected", "The instance is protected from termination (DisableApiTermination)."
 )
+# A disk of another instance: CreateImage's code; ResizeInstanceDisks documents UnsupportedOperation.InvalidDataDisk.
 InvalidParameterDataDiskNotBelongSpecifiedInstance = error_class(
-    "InvalidParameter.DataDiskNotBelongSpecifiedInstance", "The data disk does not belong to the instance."
+    "InvalidParameter.DataDiskNotBelongSpecifiedInstance", "The data disk does not belong to the instance.",
+    prefer=("InvalidParameter.DataDiskNotBelongSpecifiedInstance", "UnsupportedOperation.InvalidDataDisk",
+            "InvalidParameterValue"),
 )
-InvalidSnapshotIdNotFound = error_class("InvalidSnapshotId.NotFound", "The snapshot does not exist.")
+InvalidParameterDataDiskIdContainsRootDisk = error_class(
+    "InvalidParameter.DataDiskIdContainsRootDisk", "DataDiskIds lists the system disk."
+)
+UnsupportedOperationInvalidDataDisk = error_class("UnsupportedOperation.InvalidDataDisk", "The data disk is not supported.")
+MissingParameterAtLeastOne = error_class("MissingParameter.AtLeastOne", "Give at least one of the parameters.")
+# CBS's code; RunInstances, CreateImage and ExportImages document InvalidParameter.SnapshotNotFound.
+InvalidSnapshotIdNotFound = error_class(
+    "InvalidSnapshotId.NotFound", "The snapshot does not exist.",
+    prefer=("InvalidSnapshotId.NotFound", "InvalidParameter.SnapshotNotFound", "ResourceNotFound"),
+)
 InvalidPeriod = error_class("InvalidPeriod", "The prepaid period is not valid.")
 
 
+# States an instance passes through on its own; an operation refused in one of them is "busy".
+TRANSITIONAL_STATES = frozenset({"PENDING", "STARTING", "STOPPING", "REBOOTING", "TERMINATING"})
+
+
 def instance_state_error(state: str, instance_id: str, action: str) -> ApiError:
-    """The real code for an operation refused in ``state``: UnsupportedOperation.InstanceState<State>."""
+    """An operation refused in ``state``. CVM actions document UnsupportedOperation.InstanceState<State>
+    for the states they refuse; the others (and CBS's AttachDisks, DetachDisks, CreateSnapshot)
+    document InvalidInstance.NotSupported, or ResourceBusy while the instance is changing state."""
     pascal = "".join(part.capitalize() for part in state.split("_"))
-    code = f"UnsupportedOperation.InstanceState{pascal}"
-    return ApiError(f"The instance `{instance_id}` is {state}; {action} is not allowed in that state.", code=code)
+    specific = f"UnsupportedOperation.InstanceState{pascal}"
+    if state in TRANSITIONAL_STATES:
+        general = ("OperationDenied.InstanceOperationInProgress", "ResourceBusy", "InvalidInstance.NotSupported")
+    else:
+        general = ("InvalidInstance.NotSupported", "ResourceBusy")
+    return ApiError(
+        f"The instance `{instance_id}` is {state}; {action} is not allowed in that state.",
+        code=specific, prefer=(specific, *general, "UnsupportedOperation"),
+    )
+
+
 InvalidPublicKeyDuplicate = error_class("InvalidPublicKey.Duplicate", "The public key already exists.")
 InvalidPublicKeyMalformed = error_class("InvalidPublicKey.Malformed", "The public key is malformed.")
 
 # --- CBS ---------------------------------------------------------------------------------------
 InvalidDiskIdNotFound = error_class("InvalidDiskId.NotFound", "The disk does not exist.")
 InvalidDiskAlreadyBound = error_class("InvalidDisk.AlreadyBound", "The disk is already attached.")
-InvalidDiskBusy = error_class("InvalidDisk.Busy", "The disk is busy.")
+# CreateSnapshot and ResizeDisk document InvalidDisk.Busy; CreateImage (a cvm action) ResourceInUse.
+InvalidDiskBusy = error_class(
+    "InvalidDisk.Busy", "The disk is busy.", prefer=("InvalidDisk.Busy", "ResourceBusy", "ResourceInUse")
+)
+# A disk or snapshot that is changing state: CBS's ResourceBusy (ResourceInUse, common, elsewhere).
+ResourceBusy = error_class("ResourceBusy", "The resource is busy; retry later.", prefer=("ResourceBusy", "ResourceInUse"))
+InvalidParameterDiskConfigNotSupported = error_class(
+    "InvalidParameter.DiskConfigNotSupported", "The disk configuration is not supported."
+)
 InvalidDiskNotPortable = error_class("InvalidDisk.NotPortable", "The disk cannot be attached or detached on its own.")
 ResourceUnavailableZoneNotMatch = error_class("ResourceUnavailable.ZoneNotMatch", "The disk and the instance are in different zones.")
 ResourceUnavailableAttached = error_class("ResourceUnavailable.Attached", "The disk is attached.")

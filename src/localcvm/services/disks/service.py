@@ -113,10 +113,10 @@ class DiskService(SnapshotOps):
         if req.snapshot_id:
             snap = self.own_snapshot(repo, identity, region, req.snapshot_id)
             if snap.state != "NORMAL":
-                raise errors.UnsupportedOperationStateError(f"The snapshot `{req.snapshot_id}` is {snap.state}.")
+                raise errors.ResourceBusy(f"The snapshot `{req.snapshot_id}` is {snap.state}, not NORMAL.")
             size = size or snap.size_gib
             if size < snap.size_gib:
-                raise errors.InvalidParameterDiskSizeNotMatch(
+                raise errors.InvalidParameterDiskConfigNotSupported(
                     f"DiskSize {size} GB is smaller than the snapshot's disk ({snap.size_gib} GB)."
                 )
             source = BaseSource(region, "snapshot", snap.snapshot_id, 0, snap.manifest)
@@ -154,8 +154,10 @@ class DiskService(SnapshotOps):
             if len(attached) - 1 + len(disks) > MAX_DATA_DISKS:
                 raise errors.LimitExceededInstanceAttachedDisk("An instance can have at most 20 data disks.")
             for d in disks:
+                if d.state == "ATTACHED":
+                    raise errors.ResourceUnavailableAttached(f"The disk `{d.disk_id}` is attached to `{d.instance_id}`.")
                 if d.state != "UNATTACHED":
-                    raise errors.InvalidDiskAlreadyBound(f"The disk `{d.disk_id}` is {d.state}, not UNATTACHED.")
+                    raise errors.ResourceBusy(f"The disk `{d.disk_id}` is {d.state}, not UNATTACHED.")
                 if d.zone != inst.zone:
                     raise errors.ResourceUnavailableZoneNotMatch(
                         f"The disk `{d.disk_id}` is in {d.zone}; the instance is in {inst.zone}."
@@ -195,8 +197,11 @@ class DiskService(SnapshotOps):
             for d in disks:
                 if d.usage == "SYSTEM_DISK":
                     raise errors.InvalidDiskNotPortable(f"The disk `{d.disk_id}` is a system disk; it cannot be detached.")
+                if d.state == "UNATTACHED":
+                    # DetachDisks documents no code for a disk that is not attached (docs/error-codes.md)
+                    raise errors.UnsupportedOperation(f"The disk `{d.disk_id}` is not attached to any instance.")
                 if d.state != "ATTACHED":
-                    raise errors.UnsupportedOperationStateError(f"The disk `{d.disk_id}` is {d.state}, not ATTACHED.")
+                    raise errors.ResourceBusy(f"The disk `{d.disk_id}` is {d.state}, not ATTACHED.")
                 if instance_id and d.instance_id != instance_id:
                     raise errors.InvalidParameterDataDiskNotBelongSpecifiedInstance(
                         f"The disk `{d.disk_id}` is not attached to `{instance_id}`."

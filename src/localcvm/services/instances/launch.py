@@ -161,7 +161,7 @@ class LaunchOps:
     def _check_login(req: RunRequest, image: ImageView) -> bool:
         login = req.login
         if login.key_ids and image.os_type == "Windows":
-            raise errors.InvalidParameterValueKeyPairNotSupported(
+            raise errors.UnsupportedOperationKeyPairUnsupportedWindows(
                 f"The image `{image.image_id}` is a Windows image; Windows instances log in with a password, not key pairs."
             )
         if login.password:

@@ -85,8 +85,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
                  offset: int | None, limit: int | None) -> tuple[int, list[InstanceView]]:
         self.regions.get(region)
         query = check_describe("DescribeInstances", "InstanceIds", ids, filters, INSTANCE_FILTERS, offset, limit,
-                               id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"),
-                               limit_error=errors.InvalidParameterValueRange)
+                               id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"))
         with self.db.read() as repo:
             rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
             tags = repo.tags_of(list(rows))

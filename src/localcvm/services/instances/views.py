@@ -106,7 +106,7 @@ def parse_time(value: str) -> datetime:
         try:
             return datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
         except ValueError:
-            raise errors.InvalidParameterValue(f"`{value}` is not a time like 2024-01-01T00:00:00Z.") from None
+            raise errors.InvalidParameterValueInvalidTimeFormat(f"`{value}` is not a time like 2024-01-01T00:00:00Z.") from None
 
 
 class Facets(NamedTuple):
