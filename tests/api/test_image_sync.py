@@ -121,7 +121,7 @@ def test_refused_copies_change_nothing(server, files, tmp_path):
     assert code_of(lambda: sync(ca, "img-zzzzzzzz", ["ap-shanghai"])) == "InvalidImageId.NotFound"
     assert code_of(lambda: sync(ca, "img-bad", ["ap-shanghai"])) == "InvalidImageId.Malformed"
     public = describe(ca, filters={"image-type": ["PUBLIC_IMAGE"]}).ImageSet[0].ImageId
-    assert code_of(lambda: sync(ca, public, ["ap-shanghai"])) == "UnauthorizedOperation.ImageNotBelongToAccount"
+    assert code_of(lambda: sync(ca, public, ["ap-shanghai"])) == "InvalidParameterValue.InvalidImageId"
     assert code_of(lambda: sync(ca, image_id, ["ap-shanghai"], ImageName="x" * 61)) == "InvalidParameterValue"
     # mainland China -> Singapore needs an operator's permission, per account
     assert code_of(lambda: sync(ca, image_id, ["ap-singapore"])) == "UnsupportedOperation.Region"

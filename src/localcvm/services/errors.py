@@ -216,8 +216,10 @@ UnsupportedOperationKeyPairUnsupportedWindows = error_class(
 )
 InvalidClientTokenTooLong = error_class("InvalidClientToken.TooLong", "The ClientToken is longer than 64 characters.")
 InvalidInstanceState = error_class("InvalidInstanceState", "The instance is not in a state that allows this.")
+# CBS's actions document ResourceBusy for the same situation.
 OperationDeniedInstanceOperationInProgress = error_class(
-    "OperationDenied.InstanceOperationInProgress", "Another operation on the instance is in progress."
+    "OperationDenied.InstanceOperationInProgress", "Another operation on the instance is in progress.",
+    prefer=("OperationDenied.InstanceOperationInProgress", "ResourceBusy", "ResourceInUse"),
 )
 UnsupportedOperationInstancesProtected = error_class(
     "UnsupportedOperation.InstancesProtected", "The instance is protected from termination (DisableApiTermination)."
@@ -278,7 +280,10 @@ InvalidParameterDiskConfigNotSupported = error_class(
 )
 InvalidDiskNotPortable = error_class("InvalidDisk.NotPortable", "The disk cannot be attached or detached on its own.")
 ResourceUnavailableZoneNotMatch = error_class("ResourceUnavailable.ZoneNotMatch", "The disk and the instance are in different zones.")
-ResourceUnavailableAttached = error_class("ResourceUnavailable.Attached", "The disk is attached.")
+# AttachDisks documents ResourceUnavailable.Attached; TerminateDisks nothing closer than the common ResourceInUse.
+ResourceUnavailableAttached = error_class(
+    "ResourceUnavailable.Attached", "The disk is attached.", prefer=("ResourceUnavailable.Attached", "ResourceInUse")
+)
 LimitExceededInstanceAttachedDisk = error_class("LimitExceeded.InstanceAttachedDisk", "The instance has too many data disks.")
 InvalidParameterDiskSizeNotMatch = error_class("InvalidParameter.DiskSizeNotMatch", "The disk size is not valid.")
 UnsupportedOperationSnapshotHasBindedImage = error_class(
@@ -309,8 +314,11 @@ InvalidParameterSystemSnapshotNotFound = error_class(
 InvalidParameterDuplicateSystemSnapshots = error_class(
     "InvalidParameter.DuplicateSystemSnapshots", "SnapshotIds may include only one system disk snapshot."
 )
+# CreateImage documents no Malformed code: a malformed ID names no snapshot.
 InvalidParameterValueSnapshotIdMalformed = error_class(
-    "InvalidParameterValue.SnapshotIdMalformed", "The snapshot ID is malformed."
+    "InvalidParameterValue.SnapshotIdMalformed", "The snapshot ID is malformed.",
+    prefer=("InvalidParameterValue.SnapshotIdMalformed", "InvalidParameter.SnapshotNotFound", "InvalidSnapshotId.NotFound",
+            "InvalidParameterValue"),
 )
 ResourceUnavailableSnapshotCreating = error_class("ResourceUnavailable.SnapshotCreating", "The snapshot is being created.")
 UnsupportedOperationSnapshotHasBindedImage = error_class(

@@ -52,10 +52,7 @@ class ChangeOps:
                 raise errors.InvalidParameterValueInvalidImageForGivenInstanceType(
                     f"The image `{image.image_id}` is for {image.architecture}; `{row.instance_type}` runs {itype.arch}."
                 )
-            for key_id in login.key_ids:
-                key = repo.get_key_pair(key_id) if is_id("skey", key_id) else None
-                if key is None or key.owner_uin != identity.uin:
-                    raise errors.InvalidKeyPairIdNotFound(f"The key pair `{key_id}` does not exist.")
+            self.check_key_pairs(repo, identity, login.key_ids)
 
         self.transition(identity, region, request_id, [req.instance_id], action="ResetInstance", job="instance_reset",
                         payload={"image_id": image.image_id, "size": size, "key_ids": list(login.key_ids),

@@ -70,10 +70,7 @@ class LaunchOps:
                 return json.loads(seen.result)
         plan = self.plan_run(identity, region, req)
         with self.db.write() as repo:
-            for key_id in req.login.key_ids:
-                key = repo.get_key_pair(key_id) if is_id("skey", key_id) else None
-                if key is None or key.owner_uin != identity.uin:
-                    raise errors.InvalidKeyPairIdNotFound(f"The key pair `{key_id}` does not exist.")
+            self.check_key_pairs(repo, identity, req.login.key_ids)
             if token:
                 repo.lock(f"client-token:{identity.uin}:{region}:{token}")
                 seen = repo.get_client_token(identity.uin, region, "RunInstances", token)

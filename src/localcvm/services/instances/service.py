@@ -74,6 +74,15 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
             raise errors.InvalidInstanceIdNotFound(f"The instance `{instance_id}` does not exist in {region}.")
         return row
 
+    @staticmethod
+    def check_key_pairs(repo: Repo, identity: Identity, key_ids) -> None:
+        """LoginSettings.KeyIds of RunInstances / ResetInstance: well-formed, and the caller's."""
+        check_ids("skey", list(key_ids), errors.InvalidKeyPairIdMalformed, "key pair")
+        for key_id in key_ids:
+            key = repo.get_key_pair(key_id)
+            if key is None or key.owner_uin != identity.uin:
+                raise errors.InvalidKeyPairIdNotFound(f"The key pair `{key_id}` does not exist.")
+
     def own_many(self, repo: Repo, identity: Identity, region: str, ids: list[str]) -> list[Instance]:
         require_ids("InstanceIds", ids)
         if len(ids) > 100:
