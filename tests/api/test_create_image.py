@@ -209,7 +209,8 @@ def test_refused_create_image_calls_change_nothing(make_server):
         ("InvalidParameter.DataDiskNotBelongSpecifiedInstance",
          dict(InstanceId=src, ImageName="not-its-disk", DataDiskIds=[foreign_disk])),
         ("InvalidParameter.SnapshotNotFound", dict(SnapshotIds=["snap-12345678"], ImageName="no-snap")),
-        ("InvalidParameterValue.SnapshotIdMalformed", dict(SnapshotIds=["snapshot-1"], ImageName="bad-snap")),
+        # CreateImage documents no SnapshotIdMalformed: a malformed ID names no snapshot
+        ("InvalidParameter.SnapshotNotFound", dict(SnapshotIds=["snapshot-1"], ImageName="bad-snap")),
         ("DryRunOperation", dict(InstanceId=src, ImageName="dry", DryRun=True)),
     ]
     for code, body in refused:

@@ -71,7 +71,7 @@ def test_seed_flow_copy_share_copy_in_region(make_server, files, tmp_path):
     assert code_of(lambda: call(cb, "ModifyImageAttribute", {"ImageId": original, "ImageName": "x"})) \
         == "UnsupportedOperation.SharedImageModifyUnsupported"
     assert code_of(lambda: call(cb, "DeleteImages", {"ImageIds": [original]})) \
-        == "UnauthorizedOperation.ImageNotBelongToAccount"
+        == "InvalidParameterValue.InvalidImageId"
     assert code_of(lambda: share(cb, original, [a["Uin"]])) == "UnauthorizedOperation.ImageNotBelongToAccount"
     assert code_of(lambda: sync(cb, original, ["ap-shanghai"])) == "InvalidParameterValue.InvalidRegion"
     assert code_of(lambda: sync(cb, original, ["ap-guangzhou", "ap-shanghai"])) == "InvalidParameterValue.InvalidRegion"

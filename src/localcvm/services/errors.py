@@ -350,3 +350,20 @@ InvalidKeyPairNameIncludeIllegalChar = error_class(
     "InvalidKeyPairNameIncludeIllegalChar",
     "The key pair name may only contain English letters, digits and underscores.",
 )
+
+# --- tag (the tag product) ---------------------------------------------------------------------
+InvalidParameterValueResourceDescriptionError = error_class(
+    "InvalidParameterValue.ResourceDescriptionError", "The resource description is malformed.")
+InvalidParameterUnsupportedService = error_class("InvalidParameter.UnsupportedService", "The service type is not supported.")
+InvalidParameterValueResourcePrefixInvalid = error_class(
+    "InvalidParameterValue.ResourcePrefixInvalid", "The resource prefix is not valid for the service type.")
+InvalidParameterValueResourceIdInvalid = error_class("InvalidParameterValue.ResourceIdInvalid", "The resource does not exist.")
+InvalidParameterValueUinInvalid = error_class("InvalidParameterValue.UinInvalid", "The account in the resource description is not yours.")
+InvalidParameterValueDeleteTagsParamError = error_class(
+    "InvalidParameterValue.DeleteTagsParamError", "ReplaceTags and DeleteTags name the same key, or neither is given.")
+# ModifyResourceTags documents no TagNumPerRequest: the common LimitExceeded there.
+LimitExceededTagNumPerRequest = error_class(
+    "LimitExceeded.TagNumPerRequest", "Too many tags in one request.", prefer=("LimitExceeded.TagNumPerRequest", "LimitExceeded")
+)
+LimitExceededResourceAttachedTags = error_class("LimitExceeded.ResourceAttachedTags", "The resource has too many tags.")
+LimitExceededResourceNumPerRequest = error_class("LimitExceeded.ResourceNumPerRequest", "Too many resources in one request.")
