@@ -352,18 +352,33 @@ InvalidKeyPairNameIncludeIllegalChar = error_class(
 )
 
 # --- tag (the tag product) ---------------------------------------------------------------------
+# A resource description (qcs::service:region:uin/owner:prefix/id) that names no resource of the
+# caller: DescribeResourceTagsByResourceIds documents each case; ModifyResourceTags, TagResources and
+# UnTagResources only InvalidParameterValue.ResourceDescriptionError (and ResourceNotFound, common).
+_DESCRIPTION = ("InvalidParameterValue.ResourceDescriptionError", "InvalidParameterValue")
 InvalidParameterValueResourceDescriptionError = error_class(
     "InvalidParameterValue.ResourceDescriptionError", "The resource description is malformed.")
-InvalidParameterUnsupportedService = error_class("InvalidParameter.UnsupportedService", "The service type is not supported.")
+InvalidParameterUnsupportedService = error_class(
+    "InvalidParameter.UnsupportedService", "The service type is not supported.",
+    prefer=("InvalidParameter.UnsupportedService", "InvalidParameterValue.ServiceTypeInvalid", *_DESCRIPTION))
 InvalidParameterValueResourcePrefixInvalid = error_class(
-    "InvalidParameterValue.ResourcePrefixInvalid", "The resource prefix is not valid for the service type.")
-InvalidParameterValueResourceIdInvalid = error_class("InvalidParameterValue.ResourceIdInvalid", "The resource does not exist.")
-InvalidParameterValueUinInvalid = error_class("InvalidParameterValue.UinInvalid", "The account in the resource description is not yours.")
+    "InvalidParameterValue.ResourcePrefixInvalid", "The resource prefix is not valid for the service type.",
+    prefer=("InvalidParameterValue.ResourcePrefixInvalid", *_DESCRIPTION))
+InvalidParameterValueResourceIdInvalid = error_class(
+    "InvalidParameterValue.ResourceIdInvalid", "The resource does not exist.",
+    prefer=("InvalidParameterValue.ResourceIdInvalid", "ResourceNotFound"))
+InvalidParameterValueUinInvalid = error_class(
+    "InvalidParameterValue.UinInvalid", "The account in the resource description is not yours.",
+    prefer=("InvalidParameterValue.UinInvalid", *_DESCRIPTION))
 InvalidParameterValueDeleteTagsParamError = error_class(
     "InvalidParameterValue.DeleteTagsParamError", "ReplaceTags and DeleteTags name the same key, or neither is given.")
 # ModifyResourceTags documents no TagNumPerRequest: the common LimitExceeded there.
 LimitExceededTagNumPerRequest = error_class(
     "LimitExceeded.TagNumPerRequest", "Too many tags in one request.", prefer=("LimitExceeded.TagNumPerRequest", "LimitExceeded")
 )
-LimitExceededResourceAttachedTags = error_class("LimitExceeded.ResourceAttachedTags", "The resource has too many tags.")
-LimitExceededResourceNumPerRequest = error_class("LimitExceeded.ResourceNumPerRequest", "Too many resources in one request.")
+LimitExceededResourceAttachedTags = error_class(
+    "LimitExceeded.ResourceAttachedTags", "The resource has too many tags.",
+    prefer=("LimitExceeded.ResourceAttachedTags", "LimitExceeded"))
+LimitExceededResourceNumPerRequest = error_class(
+    "LimitExceeded.ResourceNumPerRequest", "Too many resources in one request.",
+    prefer=("LimitExceeded.ResourceNumPerRequest", "LimitExceeded"))
