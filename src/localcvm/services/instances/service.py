@@ -35,7 +35,7 @@ from .launch import LaunchOps
 from .power import PowerOps
 from .rules import device_name
 from .types import offerings
-from .views import INSTANCE_FILTERS, Facets, InstanceView, instance_matches
+from .views import INSTANCE_FILTERS, Facets, InstanceView, check_time_filters, instance_matches
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
         self.regions.get(region)
         query = check_describe("DescribeInstances", "InstanceIds", ids, filters, INSTANCE_FILTERS, offset, limit,
                                id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"))
+        check_time_filters(query.filters)
         with self.db.read() as repo:
             rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
             tags = repo.tags_of(list(rows))
