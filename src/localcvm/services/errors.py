@@ -267,7 +267,11 @@ InvalidPublicKeyDuplicate = error_class("InvalidPublicKey.Duplicate", "The publi
 InvalidPublicKeyMalformed = error_class("InvalidPublicKey.Malformed", "The public key is malformed.")
 
 # --- CBS ---------------------------------------------------------------------------------------
-InvalidDiskIdNotFound = error_class("InvalidDiskId.NotFound", "The disk does not exist.")
+# TerminateDisks documents no disk-not-found code: the common ResourceNotFound there.
+InvalidDiskIdNotFound = error_class(
+    "InvalidDiskId.NotFound", "The disk does not exist.",
+    prefer=("InvalidDiskId.NotFound", "ResourceNotFound.NotFound", "ResourceNotFound"),
+)
 InvalidDiskAlreadyBound = error_class("InvalidDisk.AlreadyBound", "The disk is already attached.")
 # CreateSnapshot and ResizeDisk document InvalidDisk.Busy; CreateImage (a cvm action) ResourceInUse.
 InvalidDiskBusy = error_class(
