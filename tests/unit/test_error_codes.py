@@ -84,3 +84,14 @@ def test_one_situation_answers_the_code_each_action_documents():
     assert error_body(busy, "r", product="cvm", action="StartInstances")["Error"]["Code"] == (
         "UnsupportedOperation.InstanceStateStopping"
     )
+
+
+def test_every_code_the_catalogue_can_answer_is_a_real_one():
+    """Each class's code and preferred codes exist in some product's code list (no typos)."""
+    codes = ErrorCodes.builtin()
+    known = set().union(*(codes.product_codes(p) for p in codes.products))
+    classes = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, errors.ApiError)]
+    assert len(classes) > 50
+    for cls in classes:
+        for code in (cls.code, *cls.prefer):
+            assert code in known or is_common(code), (cls.__name__, code)
