@@ -197,7 +197,9 @@ InvalidParameterValueInvalidImageForGivenInstanceType = error_class(
 InvalidParameterValueRange = error_class(
     "InvalidParameterValue.Range", "The value is out of range.", prefer=("InvalidParameterValue.Range", "InvalidParameterValue")
 )
-InvalidParameterValueTooLong = error_class("InvalidParameterValue.TooLong", "The value is too long.")
+InvalidParameterValueTooLong = error_class(
+    "InvalidParameterValue.TooLong", "The value is too long.", prefer=("InvalidParameterValue.TooLong", "InvalidParameterValue")
+)
 InvalidParameterValueKeyPairNotSupported = error_class(
     "InvalidParameterValue.KeyPairNotSupported", "Key pairs are not supported for this image.",
     prefer=("InvalidParameterValue.KeyPairNotSupported", "UnsupportedOperation.KeyPairUnsupportedWindows"),
