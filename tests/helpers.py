@@ -106,6 +106,7 @@ class Server:
             LOCALCVM_SECRET_ID=self.secret_id,
             LOCALCVM_SECRET_KEY=self.secret_key,
             LOCALCVM_STRICT_RESPONSES="1",
+            LOCALCVM_STRICT_ERRORS="1",
         )
         if self.database_url:
             env["LOCALCVM_DATABASE_URL"] = self.database_url

@@ -44,6 +44,9 @@ class Settings:
     request_log: bool = True
     # Raise instead of warn when a handler's response does not fit the spec
     strict_responses: bool = False
+    # Answer InternalError (and log) when an error code is not one the action documents
+    # (data/error_codes.json, from the SDKs) nor a common API 3.0 code
+    strict_errors: bool = False
     # Custom images per account and region (the real DescribeImageQuota answers 10)
     image_quota: int = 10
     # Accounts a custom image can be shared with (ModifyImageSharePermission allows 50)

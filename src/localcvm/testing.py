@@ -112,13 +112,15 @@ class LocalCVM:
 
     ``with LocalCVM() as cloud:`` starts it and, on leaving, stops it and removes the temporary
     data dir. ``extra_args`` go to ``serve`` (e.g. ``["--time-scale", "0.001"]``), ``env``
-    to its environment.
+    to its environment. ``strict_errors`` (on by default) runs it in strict error mode: an error
+    code the action does not document comes back as InternalError naming it (docs/error-codes.md).
     """
 
     data_dir: Path | None = None
     tls: bool = False
     extra_args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    strict_errors: bool = True
     start_timeout: float = 60.0
     secret_id: str = field(default_factory=lambda: "AKID" + "".join(secrets.choice(_ALNUM) for _ in range(32)))
     secret_key: str = field(default_factory=lambda: "".join(secrets.choice(_ALNUM) for _ in range(32)))
@@ -151,7 +153,8 @@ class LocalCVM:
         for name in ("LOCALCVM_PORT", "LOCALCVM_HOST", "LOCALCVM_DATABASE_URL"):
             env.pop(name, None)
         env.update(LOCALCVM_DATA_DIR=str(self.data_dir), LOCALCVM_SECRET_ID=self.secret_id,
-                   LOCALCVM_SECRET_KEY=self.secret_key, **self.env)
+                   LOCALCVM_SECRET_KEY=self.secret_key, LOCALCVM_STRICT_ERRORS="1" if self.strict_errors else "0")
+        env.update(self.env)
         return env
 
     def drain(self) -> None:

@@ -177,7 +177,7 @@ def test_force_poweroff_stops_then_restarts_and_windows_sysprep_needs_it(server)
     (win,) = launch(c, image_id=public_image(c, "Windows Server 2022"), name="win")
     count = len(custom_images(c))
     assert error_code(create_image, c, InstanceId=win, ImageName="w", Sysprep="true") == \
-        "UnsupportedOperation.InstanceStateRunning"
+        "InvalidInstance.NotSupported"  # CreateImage documents no InstanceStateRunning
     assert len(custom_images(c)) == count
     img3 = create_and_wait(c, InstanceId=win, ImageName="w", Sysprep="true", ForcePoweroff="true")
     assert img3.ImageState == "NORMAL" and img3.Platform == "Windows"
@@ -199,18 +199,21 @@ def test_refused_create_image_calls_change_nothing(make_server):
                 call(c, "DescribeImageQuota", {}).ImageNumQuota)
 
     before = state()
-    refused = {
-        "InvalidImageName.Duplicate": dict(InstanceId=src, ImageName="taken"),
-        "InvalidInstanceId.NotFound": dict(InstanceId=foreign, ImageName="theirs"),
-        "InvalidInstanceId.Malformed": dict(InstanceId="i-123", ImageName="bad-id"),
-        "InvalidParameter": dict(InstanceId=src, SnapshotIds=["snap-12345678"], ImageName="both"),
-        "MissingParameter": dict(ImageName="neither"),
-        "InvalidParameterValue": dict(InstanceId=src, ImageName="not-its-disk", DataDiskIds=[foreign_disk]),
-        "InvalidParameter.SnapshotNotFound": dict(SnapshotIds=["snap-12345678"], ImageName="no-snap"),
-        "InvalidParameterValue.SnapshotIdMalformed": dict(SnapshotIds=["snapshot-1"], ImageName="bad-snap"),
-        "DryRunOperation": dict(InstanceId=src, ImageName="dry", DryRun=True),
-    }
-    for code, body in refused.items():
+    refused = [
+        ("InvalidImageName.Duplicate", dict(InstanceId=src, ImageName="taken")),
+        ("InvalidInstanceId.NotFound", dict(InstanceId=foreign, ImageName="theirs")),
+        # CreateImage documents no InvalidInstanceId.Malformed
+        ("InvalidInstanceId.NotFound", dict(InstanceId="i-123", ImageName="bad-id")),
+        ("InvalidParameter", dict(InstanceId=src, SnapshotIds=["snap-12345678"], ImageName="both")),
+        ("MissingParameter", dict(ImageName="neither")),
+        ("InvalidParameter.DataDiskNotBelongSpecifiedInstance",
+         dict(InstanceId=src, ImageName="not-its-disk", DataDiskIds=[foreign_disk])),
+        ("InvalidParameter.SnapshotNotFound", dict(SnapshotIds=["snap-12345678"], ImageName="no-snap")),
+        # CreateImage documents no SnapshotIdMalformed: a malformed ID names no snapshot
+        ("InvalidParameter.SnapshotNotFound", dict(SnapshotIds=["snapshot-1"], ImageName="bad-snap")),
+        ("DryRunOperation", dict(InstanceId=src, ImageName="dry", DryRun=True)),
+    ]
+    for code, body in refused:
         assert error_code(create_image, c, **body) == code, (code, body)
     assert state() == before
     # quota: 3 images in the region, in every state but deleted
@@ -227,7 +230,8 @@ def test_create_image_of_an_instance_still_launching_is_refused(make_server):
     c = client_for()
     (src,) = launch(c, wait=False)
     assert instance(c, src).InstanceState == "PENDING"
-    assert error_code(create_image, c, InstanceId=src, ImageName="early") == "UnsupportedOperation.InstanceStatePending"
+    assert error_code(create_image, c, InstanceId=src, ImageName="early") == \
+        "OperationDenied.InstanceOperationInProgress"  # CreateImage documents no InstanceStatePending
     assert custom_images(c) == []
     assert snapshots(cbs(srv, acct["SecretId"], acct["SecretKey"])) == []
 

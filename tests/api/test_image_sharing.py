@@ -33,7 +33,7 @@ def test_shared_image_is_usable_only_to_start_instances(server, files, tmp_path)
     assert code_of(lambda: call(cb, "ModifyImageAttribute", {"ImageId": image_id, "ImageName": "mine"})) \
         == "UnsupportedOperation.SharedImageModifyUnsupported"
     assert code_of(lambda: call(cb, "DeleteImages", {"ImageIds": [image_id]})) \
-        == "UnauthorizedOperation.ImageNotBelongToAccount"
+        == "InvalidParameterValue.InvalidImageId"
     (server.data_dir / "cos" / "sharebucket").mkdir(parents=True, exist_ok=True)
     assert code_of(lambda: call(cb, "ExportImages", {"BucketName": "sharebucket", "ImageIds": [image_id]})) \
         == "UnsupportedOperation.SharedImageExportUnsupported"

@@ -71,7 +71,7 @@ def test_seed_flow_copy_share_copy_in_region(make_server, files, tmp_path):
     assert code_of(lambda: call(cb, "ModifyImageAttribute", {"ImageId": original, "ImageName": "x"})) \
         == "UnsupportedOperation.SharedImageModifyUnsupported"
     assert code_of(lambda: call(cb, "DeleteImages", {"ImageIds": [original]})) \
-        == "UnauthorizedOperation.ImageNotBelongToAccount"
+        == "InvalidParameterValue.InvalidImageId"
     assert code_of(lambda: share(cb, original, [a["Uin"]])) == "UnauthorizedOperation.ImageNotBelongToAccount"
     assert code_of(lambda: sync(cb, original, ["ap-shanghai"])) == "InvalidParameterValue.InvalidRegion"
     assert code_of(lambda: sync(cb, original, ["ap-guangzhou", "ap-shanghai"])) == "InvalidParameterValue.InvalidRegion"
@@ -121,7 +121,7 @@ def test_refused_copies_change_nothing(server, files, tmp_path):
     assert code_of(lambda: sync(ca, "img-zzzzzzzz", ["ap-shanghai"])) == "InvalidImageId.NotFound"
     assert code_of(lambda: sync(ca, "img-bad", ["ap-shanghai"])) == "InvalidImageId.Malformed"
     public = describe(ca, filters={"image-type": ["PUBLIC_IMAGE"]}).ImageSet[0].ImageId
-    assert code_of(lambda: sync(ca, public, ["ap-shanghai"])) == "UnauthorizedOperation.ImageNotBelongToAccount"
+    assert code_of(lambda: sync(ca, public, ["ap-shanghai"])) == "InvalidParameterValue.InvalidImageId"
     assert code_of(lambda: sync(ca, image_id, ["ap-shanghai"], ImageName="x" * 61)) == "InvalidParameterValue"
     # mainland China -> Singapore needs an operator's permission, per account
     assert code_of(lambda: sync(ca, image_id, ["ap-singapore"])) == "UnsupportedOperation.Region"

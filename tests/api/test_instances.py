@@ -133,12 +133,13 @@ def test_rules_refuse_and_change_nothing(server, account):
     assert _code(lambda: run(ImageId="img-zzzzzzzz")).code == "InvalidImageId.NotFound"
     assert _code(lambda: run(InstanceType="S5.HUGE999")).code == "InvalidParameterValue.InstanceTypeNotFound"
     assert _code(lambda: run(InstanceType="SR1.MEDIUM4")).code in (
-        "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "InvalidParameterValue.InvalidImageForGivenInstanceType")
+        "ResourcesSoldOut.SpecifiedInstanceType", "InvalidParameterValue.InvalidImageForGivenInstanceType")
     assert _code(lambda: run(InstanceCount=101)).code == "InvalidParameterValue.Range"
     key = call(c, "CreateKeyPair", {"KeyName": "k1", "ProjectId": 0}).KeyPair.KeyId
     assert _code(lambda: run(ImageId=windows, LoginSettings={"KeyIds": [key]})).code == \
-        "InvalidParameterValue.KeyPairNotSupported"
-    assert _code(lambda: run(LoginSettings={"KeyIds": ["skey-zzzzzzzz"]})).code == "InvalidKeyPairId.NotFound"
+        "UnsupportedOperation.KeyPairUnsupportedWindows"
+    assert _code(lambda: run(LoginSettings={"KeyIds": ["skey-zzzzzzzz"]})).code == "InvalidParameterValue.KeyPairNotFound"
+    assert _code(lambda: run(LoginSettings={"KeyIds": ["key-1"]})).code == "InvalidKeyPairId.Malformed"
     assert _code(lambda: run(DryRun=True)).code == "DryRunOperation"
     # another account's image is invisible
     _o, other_for = new_account(server, f"o-{uuid.uuid4().hex[:8]}")
@@ -207,7 +208,8 @@ def test_cbs_disks(server, account):
     _cbs_call(cbs, "AttachDisks", {"InstanceId": ids[0], "DiskIds": disk_ids})
     assert {d.DiskState for d in _cbs_call(cbs, "DescribeDisks", {"DiskIds": disk_ids}).DiskSet} == {"ATTACHED"}
     assert len(instance(c, ids[0]).DataDisks) == 2
-    assert _code(lambda: _cbs_call(cbs, "TerminateDisks", {"DiskIds": disk_ids})).code == "ResourceUnavailable.Attached"
+    # TerminateDisks documents no Attached code: the common ResourceInUse
+    assert _code(lambda: _cbs_call(cbs, "TerminateDisks", {"DiskIds": disk_ids})).code == "ResourceInUse"
     _cbs_call(cbs, "ResizeDisk", {"DiskId": disk_ids[0], "DiskSize": 30})
     assert _code(lambda: _cbs_call(cbs, "ResizeDisk", {"DiskId": disk_ids[0], "DiskSize": 25})).code == "InvalidParameterValue"
     _cbs_call(cbs, "DetachDisks", {"DiskIds": disk_ids})

@@ -104,4 +104,4 @@ def test_mainland_flag_is_configurable(tmp_path, make_server):
 
     with pytest.raises(TencentCloudSDKException) as err:
         sdk.cvm(srv, "ap-shanghai").DescribeZones(models.DescribeZonesRequest())
-    assert err.value.code == "InvalidRegion.NotFound"
+    assert err.value.code == "UnsupportedRegion"

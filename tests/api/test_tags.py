@@ -58,16 +58,16 @@ def test_refusals_change_nothing(server):
         "InvalidParameterValue.DeleteTagsParamError"
     assert code_of(lambda: tf.modify_tags(tc, name, {"a": "1"}, ["a"])) == "InvalidParameterValue.DeleteTagsParamError"
     assert code_of(lambda: tf.modify_tags(tc, name, {f"k{i}": "v" for i in range(11)}, [])) == \
-        "LimitExceeded.TagNumPerRequest"
+        "LimitExceeded"  # ModifyResourceTags documents no LimitExceeded.TagNumPerRequest
     assert code_of(lambda: tf.modify_tags(tc, "qcs::cvm:ap-guangzhou:keypair/" + k, {"a": "1"}, [])) == \
         "InvalidParameterValue.ResourceDescriptionError"
     assert code_of(lambda: tf.modify_tags(tc, tf.resource_name("cvm", "instance", "ap-guangzhou", "ins-00000000"),
-                                          {"a": "1"}, [])) == "InvalidParameterValue.ResourceIdInvalid"
+                                          {"a": "1"}, [])) == "ResourceNotFound"  # ModifyResourceTags: no ResourceIdInvalid
     # one unknown resource in a batch: nothing is tagged
     missing = tf.resource_name("cvm", "keypair", "ap-guangzhou", "skey-00000000")
     assert code_of(lambda: send(tc, "TagResources", {"ResourceList": [name, missing],
                                                      "Tags": [{"TagKey": "b", "TagValue": "2"}]})) == \
-        "InvalidParameterValue.ResourceIdInvalid"
+        "ResourceNotFound"  # TagResources documents no ResourceIdInvalid
     assert tf.describe_resource_tags(tc, "cvm", "keypair", "ap-guangzhou", k) == {"keep": "1"}
     assert code_of(lambda: send(tc, "DescribeResourceTagsByResourceIds", {
         "ServiceType": "cvm", "ResourcePrefix": "volume", "ResourceRegion": "ap-guangzhou", "ResourceIds": [k]})) == \

@@ -30,7 +30,7 @@ def test_tccli_describe_regions_and_zones(server):
 def test_tccli_reports_api_errors(server):
     done = server.cli("tccli", "--lc-endpoint", server.endpoint, "cvm", "DescribeZones", "--region", "ap-atlantis", check=False)
     assert done.returncode != 0
-    assert "InvalidRegion.NotFound" in done.stdout + done.stderr
+    assert "UnsupportedRegion" in done.stdout + done.stderr
 
 
 def test_sdk_and_tccli_over_tls(make_server):

@@ -99,7 +99,7 @@ def test_missing_region(server):
 
 def test_invalid_region(server):
     err = _error(lambda: sdk.common(server, region="ap-atlantis").call_json("DescribeZones", {}))
-    assert err.code == "InvalidRegion.NotFound"
+    assert err.code == "UnsupportedRegion"  # DescribeZones documents no InvalidRegion.NotFound
     assert "ap-atlantis" in err.message
 
 

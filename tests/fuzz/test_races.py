@@ -32,7 +32,8 @@ EXPECTED = ("OperationDenied.InstanceOperationInProgress", "UnsupportedOperation
             "ResourceBusy", "ResourceUnavailable", "InvalidImageId.IncorrectState", "InvalidImageName.Duplicate",
             "ImageQuotaLimitExceeded", "InvalidParameterValue", "UnsupportedOperation", "LimitExceeded",
             "InvalidInstanceId.NotFound", "InvalidDiskId.NotFound", "InvalidSnapshotId.NotFound",
-            "InvalidImageId.NotFound", "ResourceNotFound", "InvalidSnapshot", "OperationDenied")
+            "InvalidImageId.NotFound", "ResourceNotFound", "InvalidSnapshot", "OperationDenied",
+            "ResourceInUse", "InvalidInstance.NotSupported", "InvalidParameter.SnapshotNotFound")
 
 
 @dataclass

@@ -87,6 +87,6 @@ def services(tmp_path):
     from localcvm.config import Settings
     from localcvm.services.core import Services
 
-    s = Services(Settings.load(data_dir=tmp_path / "data", workers=0))
+    s = Services(Settings.load(data_dir=tmp_path / "data", workers=0, strict_errors=True))
     yield s
     s.close()

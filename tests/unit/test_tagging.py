@@ -2,7 +2,7 @@
 
 import pytest
 
-from localcvm.services import tagging
+from localcvm.services import errors, tagging
 from localcvm.services.iam import Identity
 
 ME = Identity(uin="100000000001", app_id=1, name="me", secret_id="AKID")
@@ -15,11 +15,11 @@ def test_the_account_segment_may_be_empty_or_the_callers():
 
 
 @pytest.mark.parametrize("name, error", [
-    ("qcs::cvm:ap-guangzhou:uin/100000000002:instance/ins-12345678", tagging.UinInvalid),
-    ("qcs::cvm:ap-guangzhou:instance/ins-12345678", tagging.ResourceDescriptionError),
-    ("qcs::cvm:ap-guangzhou:uin/:ins-12345678", tagging.ResourceDescriptionError),
-    ("qcs::cos:ap-guangzhou:uin/:bucket/b-1", tagging.UnsupportedService),
-    ("qcs::cvm:ap-guangzhou:uin/:volume/disk-12345678", tagging.ResourcePrefixInvalid),
+    ("qcs::cvm:ap-guangzhou:uin/100000000002:instance/ins-12345678", errors.InvalidParameterValueUinInvalid),
+    ("qcs::cvm:ap-guangzhou:instance/ins-12345678", errors.InvalidParameterValueResourceDescriptionError),
+    ("qcs::cvm:ap-guangzhou:uin/:ins-12345678", errors.InvalidParameterValueResourceDescriptionError),
+    ("qcs::cos:ap-guangzhou:uin/:bucket/b-1", errors.InvalidParameterUnsupportedService),
+    ("qcs::cvm:ap-guangzhou:uin/:volume/disk-12345678", errors.InvalidParameterValueResourcePrefixInvalid),
     ("qcs::cbs:ap-guangzhou:uin/:disk/disk-12345678", None),
 ])
 def test_malformed_foreign_and_unsupported_descriptions_are_refused(name, error):

@@ -82,7 +82,10 @@ class ApiApplication:
             result = {"RequestId": request_id}
             log_fields["status"] = "ClientDisconnected"
         except Exception as exc:  # every failure becomes an envelope
-            result = error_body(exc, request_id)
+            result = error_body(
+                exc, request_id, product=log_fields.get("service"), action=log_fields.get("action"),
+                strict=self.settings.strict_errors,
+            )
             log_fields["status"] = result["Error"]["Code"]
         body = orjson.dumps({"Response": result})
         if self.settings.request_log:

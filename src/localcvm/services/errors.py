@@ -11,25 +11,43 @@ from __future__ import annotations
 
 
 class ApiError(Exception):
-    """An error with a wire code. ``code`` is the real API's error code."""
+    """An error with a wire code. ``code`` is the real API's error code.
+
+    One situation can have a different documented code per action (an unknown region is
+    ``UnsupportedRegion`` for most actions, ``InvalidRegion.NotFound`` for the few that
+    document it). ``prefer`` lists such codes, most specific first: ``api/`` answers the
+    first one the action documents (``data/error_codes.json``) or that is a common API 3.0
+    code, else ``code``. In process (no action known) ``code`` is what callers see.
+    """
 
     code = "InternalError"
     default_message = "An internal error occurred."
+    prefer: tuple[str, ...] = ()
 
-    def __init__(self, message: str | None = None, *, code: str | None = None):
+    def __init__(self, message: str | None = None, *, code: str | None = None, prefer: tuple[str, ...] | None = None):
         self.message = message or self.default_message
         if code:
             self.code = code
+        if prefer is not None:
+            self.prefer = tuple(prefer)
         super().__init__(self.message)
+
+    def code_for(self, allowed) -> str:
+        """The code to answer: the first of ``prefer`` that ``allowed(code)`` accepts (the action
+        documents it, or it is a common code), else ``code``."""
+        for code in self.prefer:
+            if allowed(code):
+                return code
+        return self.code
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
 
 
-def error_class(code: str, default_message: str) -> type[ApiError]:
-    """Declare an error class for ``code`` (kept small on purpose)."""
+def error_class(code: str, default_message: str, prefer: tuple[str, ...] = ()) -> type[ApiError]:
+    """Declare an error class for ``code`` (kept small on purpose); ``prefer``: see ApiError."""
     name = code.replace(".", "_")
-    return type(name, (ApiError,), {"code": code, "default_message": default_message})
+    return type(name, (ApiError,), {"code": code, "default_message": default_message, "prefer": tuple(prefer)})
 
 
 # --- common errors (API 3.0, every product) --------------------------------
@@ -75,16 +93,28 @@ DryRunOperation = error_class("DryRunOperation", "The request would have succeed
 
 # --- regions --------------------------------------------------------------------
 InvalidRegionNotFound = error_class("InvalidRegion.NotFound", "The region does not exist.")
-InvalidRegionUnavailable = error_class("InvalidRegion.Unavailable", "The region is not available.")
+# An unknown region: the common code, except for the actions that document InvalidRegion.NotFound.
+UnknownRegion = error_class("UnsupportedRegion", "The region does not exist.", prefer=("InvalidRegion.NotFound",))
+InvalidRegionUnavailable = error_class(
+    "InvalidRegion.Unavailable", "The region is not available.", prefer=("InvalidRegion.Unavailable", "UnsupportedRegion")
+)
 InvalidParameterValueInvalidRegion = error_class(
     "InvalidParameterValue.InvalidRegion", "The region ID is not available."
 )
-InvalidZoneMismatchRegion = error_class("InvalidZone.MismatchRegion", "The zone does not belong to the region.")
+InvalidZoneMismatchRegion = error_class(
+    "InvalidZone.MismatchRegion", "The zone does not belong to the region.",
+    prefer=("InvalidZone.MismatchRegion", "InvalidParameterValue.ZoneNotSupported", "InvalidParameterValue"),
+)
 
 # --- images ---------------------------------------------------------------------------
 InvalidImageIdMalformed = error_class("InvalidImageId.Malformed", "The image ID is malformed.")
 InvalidImageIdNotFound = error_class("InvalidImageId.NotFound", "The image does not exist.")
-InvalidImageIdIncorrectState = error_class("InvalidImageId.IncorrectState", "The image is not in a state that allows this.")
+# Image not NORMAL: DeleteImages, ModifyImageAttribute, SyncImages document InvalidImageId.IncorrectState;
+# RunInstances, ResetInstance, ExportImages, ModifyImageSharePermission InvalidParameterValue.InvalidImageState.
+InvalidImageIdIncorrectState = error_class(
+    "InvalidImageId.IncorrectState", "The image is not in a state that allows this.",
+    prefer=("InvalidImageId.IncorrectState", "InvalidParameterValue.InvalidImageState", "ResourceUnavailable"),
+)
 InvalidImageIdInShared = error_class("InvalidImageId.InShared", "The image is shared with other accounts.")
 InvalidImageNameDuplicate = error_class("InvalidImageName.Duplicate", "An image with this name already exists.")
 InvalidImageOsTypeUnsupported = error_class("InvalidImageOsType.Unsupported", "The OS type is not supported.")
@@ -98,17 +128,38 @@ InvalidParameterImageIdsSnapshotIdsMustOne = error_class(
 )
 InvalidFilterValueLimitExceeded = error_class("InvalidFilterValue.LimitExceeded", "Too many filters or filter values.")
 InvalidParameterValueLimitExceeded = error_class("InvalidParameterValue.LimitExceeded", "Too many values.")
+# Describe*'s Limit above 100 (DescribeKeyPairs also documents InvalidParameterValueLimit).
+PageLimitExceeded = error_class(
+    "InvalidParameterValue.LimitExceeded", "Limit is out of range.",
+    prefer=("InvalidParameterValue.LimitExceeded", "InvalidParameterValueLimit", "InvalidParameterValue"),
+)
+InvalidParameterValueInvalidTimeFormat = error_class(
+    "InvalidParameterValue.InvalidTimeFormat", "The time is malformed.",
+    prefer=("InvalidParameterValue.InvalidTimeFormat", "InvalidParameterValue"),
+)
 InvalidParameterValueInvalidImageFamily = error_class(
     "InvalidParameterValue.InvalidImageFamily", "The image family name is malformed."
 )
 InvalidParameterValueInvalidBucketPermissionForExport = error_class(
     "InvalidParameterValue.InvalidBucketPermissionForExport", "The bucket does not exist or cannot be written."
 )
+# A public, marketplace or other account's image where the action needs one's own: the image
+# sharing actions document UnauthorizedOperation.ImageNotBelongToAccount; DeleteImages and SyncImages
+# InvalidParameterValue.InvalidImageId ("the image does not allow this operation"); ModifyImageAttribute
+# only InvalidImageId.NotFound.
 UnauthorizedOperationImageNotBelongToAccount = error_class(
-    "UnauthorizedOperation.ImageNotBelongToAccount", "The image does not belong to this account."
+    "UnauthorizedOperation.ImageNotBelongToAccount", "The image does not belong to this account.",
+    prefer=("UnauthorizedOperation.ImageNotBelongToAccount", "InvalidParameterValue.InvalidImageId",
+            "InvalidImageId.NotFound"),
 )
 UnsupportedOperationPublicImageExportUnsupported = error_class(
     "UnsupportedOperation.PublicImageExportUnsupported", "Public and marketplace images cannot be exported."
+)
+InvalidParameterValueInvalidBootMode = error_class("InvalidParameterValue.InvalidBootMode", "The boot mode is not supported.")
+InvalidParameterValueInvalidLicenseType = error_class("InvalidParameterValue.InvalidLicenseType", "The license type is not valid.")
+InvalidParameterInvalidParameterUrlError = error_class(
+    "InvalidParameter.InvalidParameterUrlError", "The URL is not valid.",
+    prefer=("InvalidParameter.InvalidParameterUrlError", "InvalidParameterValue"),
 )
 UnsupportedOperationSharedImageExportUnsupported = error_class(
     "UnsupportedOperation.SharedImageExportUnsupported", "Shared images cannot be exported."
@@ -124,61 +175,121 @@ UnsupportedOperationSharedImageModifyUnsupported = error_class(
 )
 
 # --- instances ----------------------------------------------------------------------------
-InvalidInstanceIdMalformed = error_class("InvalidInstanceId.Malformed", "The instance ID is malformed.")
+# CreateImage and the CBS actions document no Malformed code: a malformed ID names no instance.
+InvalidInstanceIdMalformed = error_class(
+    "InvalidInstanceId.Malformed", "The instance ID is malformed.",
+    prefer=("InvalidInstanceId.Malformed", "InvalidParameterValue.InstanceIdMalformed", "InvalidInstanceId.NotFound"),
+)
 InvalidInstanceIdNotFound = error_class("InvalidInstanceId.NotFound", "The instance does not exist.")
-InvalidZoneMismatchRegion = error_class("InvalidZone.MismatchRegion", "The zone does not belong to the region.")
 InvalidInstanceTypeMalformed = error_class("InvalidInstanceType.Malformed", "The instance type is malformed.")
 InvalidParameterValueInstanceTypeNotFound = error_class(
     "InvalidParameterValue.InstanceTypeNotFound", "The instance type does not exist."
 )
+# RunInstances documents the sold-out codes, not ZoneSoldOutForSpecifiedInstance.
 ResourceInsufficientZoneSoldOutForSpecifiedInstance = error_class(
-    "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "The instance type is not sold in this zone."
+    "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "The instance type is not sold in this zone.",
+    prefer=("ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "ResourcesSoldOut.SpecifiedInstanceType",
+            "ResourceInsufficient.SpecifiedInstanceType"),
 )
 InvalidParameterValueInvalidImageForGivenInstanceType = error_class(
     "InvalidParameterValue.InvalidImageForGivenInstanceType", "The image does not fit the instance type."
 )
-InvalidParameterValueRange = error_class("InvalidParameterValue.Range", "The value is out of range.")
-InvalidParameterValueTooLong = error_class("InvalidParameterValue.TooLong", "The value is too long.")
+InvalidParameterValueRange = error_class(
+    "InvalidParameterValue.Range", "The value is out of range.", prefer=("InvalidParameterValue.Range", "InvalidParameterValue")
+)
+InvalidParameterValueTooLong = error_class(
+    "InvalidParameterValue.TooLong", "The value is too long.", prefer=("InvalidParameterValue.TooLong", "InvalidParameterValue")
+)
 InvalidParameterValueKeyPairNotSupported = error_class(
-    "InvalidParameterValue.KeyPairNotSupported", "Key pairs are not supported for this image."
+    "InvalidParameterValue.KeyPairNotSupported", "Key pairs are not supported for this image.",
+    prefer=("InvalidParameterValue.KeyPairNotSupported", "UnsupportedOperation.KeyPairUnsupportedWindows"),
 )
 InvalidKeyPairIdMalformed = error_class("InvalidKeyPairId.Malformed", "The key pair ID is malformed.")
-InvalidKeyPairIdNotFound = error_class("InvalidKeyPairId.NotFound", "The key pair does not exist.")
+# RunInstances and ResetInstance document InvalidParameterValue.KeyPairNotFound for a missing key.
+InvalidKeyPairIdNotFound = error_class(
+    "InvalidKeyPairId.NotFound", "The key pair does not exist.",
+    prefer=("InvalidKeyPairId.NotFound", "InvalidParameterValue.KeyPairNotFound", "ResourceNotFound.KeyPairNotFound"),
+)
 InvalidKeyPairNameDuplicate = error_class("InvalidKeyPairName.Duplicate", "A key pair with this name already exists.")
 InvalidKeyPairLimitExceeded = error_class("InvalidKeyPair.LimitExceeded", "Too many key pairs.")
 UnsupportedOperationKeyPairUnsupportedWindows = error_class(
-    "UnsupportedOperation.KeyPairUnsupportedWindows", "Windows instances do not support key pairs."
+    "UnsupportedOperation.KeyPairUnsupportedWindows", "Windows instances do not support key pairs.",
+    prefer=("UnsupportedOperation.KeyPairUnsupportedWindows", "InvalidParameterValue.KeyPairNotSupported"),
 )
 InvalidClientTokenTooLong = error_class("InvalidClientToken.TooLong", "The ClientToken is longer than 64 characters.")
 InvalidInstanceState = error_class("InvalidInstanceState", "The instance is not in a state that allows this.")
+# CBS's actions document ResourceBusy for the same situation.
 OperationDeniedInstanceOperationInProgress = error_class(
-    "OperationDenied.InstanceOperationInProgress", "Another operation on the instance is in progress."
+    "OperationDenied.InstanceOperationInProgress", "Another operation on the instance is in progress.",
+    prefer=("OperationDenied.InstanceOperationInProgress", "ResourceBusy", "ResourceInUse"),
 )
 UnsupportedOperationInstancesProtected = error_class(
     "UnsupportedOperation.InstancesProtected", "The instance is protected from termination (DisableApiTermination)."
 )
+# A disk of another instance: CreateImage's code; ResizeInstanceDisks documents UnsupportedOperation.InvalidDataDisk.
 InvalidParameterDataDiskNotBelongSpecifiedInstance = error_class(
-    "InvalidParameter.DataDiskNotBelongSpecifiedInstance", "The data disk does not belong to the instance."
+    "InvalidParameter.DataDiskNotBelongSpecifiedInstance", "The data disk does not belong to the instance.",
+    prefer=("InvalidParameter.DataDiskNotBelongSpecifiedInstance", "UnsupportedOperation.InvalidDataDisk",
+            "InvalidParameterValue"),
 )
-InvalidSnapshotIdNotFound = error_class("InvalidSnapshotId.NotFound", "The snapshot does not exist.")
+InvalidParameterDataDiskIdContainsRootDisk = error_class(
+    "InvalidParameter.DataDiskIdContainsRootDisk", "DataDiskIds lists the system disk."
+)
+UnsupportedOperationInvalidDataDisk = error_class("UnsupportedOperation.InvalidDataDisk", "The data disk is not supported.")
+MissingParameterAtLeastOne = error_class("MissingParameter.AtLeastOne", "Give at least one of the parameters.")
+# CBS's code; RunInstances, CreateImage and ExportImages document InvalidParameter.SnapshotNotFound.
+InvalidSnapshotIdNotFound = error_class(
+    "InvalidSnapshotId.NotFound", "The snapshot does not exist.",
+    prefer=("InvalidSnapshotId.NotFound", "InvalidParameter.SnapshotNotFound", "ResourceNotFound"),
+)
 InvalidPeriod = error_class("InvalidPeriod", "The prepaid period is not valid.")
 
 
+# States an instance passes through on its own; an operation refused in one of them is "busy".
+TRANSITIONAL_STATES = frozenset({"PENDING", "STARTING", "STOPPING", "REBOOTING", "TERMINATING"})
+
+
 def instance_state_error(state: str, instance_id: str, action: str) -> ApiError:
-    """The real code for an operation refused in ``state``: UnsupportedOperation.InstanceState<State>."""
+    """An operation refused in ``state``. CVM actions document UnsupportedOperation.InstanceState<State>
+    for the states they refuse; the others (and CBS's AttachDisks, DetachDisks, CreateSnapshot)
+    document InvalidInstance.NotSupported, or ResourceBusy while the instance is changing state."""
     pascal = "".join(part.capitalize() for part in state.split("_"))
-    code = f"UnsupportedOperation.InstanceState{pascal}"
-    return ApiError(f"The instance `{instance_id}` is {state}; {action} is not allowed in that state.", code=code)
+    specific = f"UnsupportedOperation.InstanceState{pascal}"
+    if state in TRANSITIONAL_STATES:
+        general = ("OperationDenied.InstanceOperationInProgress", "ResourceBusy", "InvalidInstance.NotSupported")
+    else:
+        general = ("InvalidInstance.NotSupported", "ResourceBusy")
+    return ApiError(
+        f"The instance `{instance_id}` is {state}; {action} is not allowed in that state.",
+        code=specific, prefer=(specific, *general, "UnsupportedOperation"),
+    )
+
+
 InvalidPublicKeyDuplicate = error_class("InvalidPublicKey.Duplicate", "The public key already exists.")
 InvalidPublicKeyMalformed = error_class("InvalidPublicKey.Malformed", "The public key is malformed.")
 
 # --- CBS ---------------------------------------------------------------------------------------
-InvalidDiskIdNotFound = error_class("InvalidDiskId.NotFound", "The disk does not exist.")
+# TerminateDisks documents no disk-not-found code: the common ResourceNotFound there.
+InvalidDiskIdNotFound = error_class(
+    "InvalidDiskId.NotFound", "The disk does not exist.",
+    prefer=("InvalidDiskId.NotFound", "ResourceNotFound.NotFound", "ResourceNotFound"),
+)
 InvalidDiskAlreadyBound = error_class("InvalidDisk.AlreadyBound", "The disk is already attached.")
-InvalidDiskBusy = error_class("InvalidDisk.Busy", "The disk is busy.")
+# CreateSnapshot and ResizeDisk document InvalidDisk.Busy; CreateImage (a cvm action) ResourceInUse.
+InvalidDiskBusy = error_class(
+    "InvalidDisk.Busy", "The disk is busy.", prefer=("InvalidDisk.Busy", "ResourceBusy", "ResourceInUse")
+)
+# A disk or snapshot that is changing state: CBS's ResourceBusy (ResourceInUse, common, elsewhere).
+ResourceBusy = error_class("ResourceBusy", "The resource is busy; retry later.", prefer=("ResourceBusy", "ResourceInUse"))
+InvalidParameterDiskConfigNotSupported = error_class(
+    "InvalidParameter.DiskConfigNotSupported", "The disk configuration is not supported."
+)
 InvalidDiskNotPortable = error_class("InvalidDisk.NotPortable", "The disk cannot be attached or detached on its own.")
 ResourceUnavailableZoneNotMatch = error_class("ResourceUnavailable.ZoneNotMatch", "The disk and the instance are in different zones.")
-ResourceUnavailableAttached = error_class("ResourceUnavailable.Attached", "The disk is attached.")
+# AttachDisks documents ResourceUnavailable.Attached; TerminateDisks nothing closer than the common ResourceInUse.
+ResourceUnavailableAttached = error_class(
+    "ResourceUnavailable.Attached", "The disk is attached.", prefer=("ResourceUnavailable.Attached", "ResourceInUse")
+)
 LimitExceededInstanceAttachedDisk = error_class("LimitExceeded.InstanceAttachedDisk", "The instance has too many data disks.")
 InvalidParameterDiskSizeNotMatch = error_class("InvalidParameter.DiskSizeNotMatch", "The disk size is not valid.")
 UnsupportedOperationSnapshotHasBindedImage = error_class(
@@ -209,8 +320,11 @@ InvalidParameterSystemSnapshotNotFound = error_class(
 InvalidParameterDuplicateSystemSnapshots = error_class(
     "InvalidParameter.DuplicateSystemSnapshots", "SnapshotIds may include only one system disk snapshot."
 )
+# CreateImage documents no Malformed code: a malformed ID names no snapshot.
 InvalidParameterValueSnapshotIdMalformed = error_class(
-    "InvalidParameterValue.SnapshotIdMalformed", "The snapshot ID is malformed."
+    "InvalidParameterValue.SnapshotIdMalformed", "The snapshot ID is malformed.",
+    prefer=("InvalidParameterValue.SnapshotIdMalformed", "InvalidParameter.SnapshotNotFound", "InvalidSnapshotId.NotFound",
+            "InvalidParameterValue"),
 )
 ResourceUnavailableSnapshotCreating = error_class("ResourceUnavailable.SnapshotCreating", "The snapshot is being created.")
 UnsupportedOperationSnapshotHasBindedImage = error_class(
@@ -243,88 +357,6 @@ InvalidKeyPairNameIncludeIllegalChar = error_class(
     "The key pair name may only contain English letters, digits and underscores.",
 )
 
-# --- networks: VPCs, subnets, private addresses, security groups (vpc 2017-03-12; cvm's codes for RunInstances) --
-InvalidParameterValueMalformed = error_class("InvalidParameterValue.Malformed", "The value's format is not valid.")
-InvalidParameterValueEmpty = error_class("InvalidParameterValue.Empty", "The value must not be empty.")
-InvalidParameterValueTooLong = error_class("InvalidParameterValue.TooLong", "The value is too long.")
-InvalidParameterValueSubnetRange = error_class("InvalidParameterValue.SubnetRange", "The subnet CIDR is not valid.")
-InvalidParameterValueSubnetConflict = error_class("InvalidParameterValue.SubnetConflict", "The subnet CIDR conflicts.")
-InvalidParameterValueDuplicate = error_class("InvalidParameterValue.Duplicate", "A value is given twice.")
-InvalidParameterCoexist = error_class("InvalidParameter.Coexist", "These parameters cannot be given together.")
-InvalidVpcIdMalformed = error_class("InvalidVpcId.Malformed", "The VPC ID is malformed.")
-InvalidVpcIdNotFound = error_class("InvalidVpcId.NotFound", "The VPC does not exist.")
-InvalidSecurityGroupIDMalformed = error_class("InvalidSecurityGroupID.Malformed", "The security group ID is malformed.")
-InvalidSecurityGroupIDNotFound = error_class("InvalidSecurityGroupID.NotFound", "The security group does not exist.")
-VpcLimitExceeded = error_class("VpcLimitExceeded", "The region holds as many VPCs as allowed.")
-LimitExceededSubnetCidrBlock = error_class("LimitExceeded.SubnetCidrBlock", "The VPC holds as many subnets as allowed.")
-LimitExceededSecurityGroupPolicySet = error_class(
-    "LimitExceeded.SecurityGroupPolicySet", "The security group holds as many rules as allowed.")
-ResourceInUse = error_class("ResourceInUse", "The resource is in use.")
-UnsupportedOperationVersionMismatch = error_class(
-    "UnsupportedOperation.VersionMismatch", "The policy set's Version is not the current one.")
-UnsupportedOperationDuplicatePolicy = error_class("UnsupportedOperation.DuplicatePolicy", "The rule exists already.")
-UnsupportedOperationDefaultVpc = error_class("LimitExceeded.DefaultVpcLimitExceeded", "The default VPC exists already.")
-# cvm RunInstances / AssociateSecurityGroups
-InvalidParameterValueVpcIdMalformed = error_class("InvalidParameterValue.VpcIdMalformed", "The VPC ID is malformed.")
-InvalidParameterValueSubnetIdMalformed = error_class("InvalidParameterValue.SubnetIdMalformed", "The subnet ID is malformed.")
-InvalidParameterValueVpcIdNotExist = error_class("InvalidParameterValue.VpcIdNotExist", "The VPC does not exist.")
-InvalidParameterValueSubnetNotExist = error_class("InvalidParameterValue.SubnetNotExist", "The subnet does not exist.")
-InvalidParameterValueVpcIdSubnetIdNotMatch = error_class(
-    "InvalidParameterValue.VpcIdSubnetIdNotMatch", "The subnet is not in the VPC.")
-InvalidParameterValueSubnetIdZoneIdNotMatch = error_class(
-    "InvalidParameterValue.SubnetIdZoneIdNotMatch", "The subnet is not in the instance's zone.")
-InvalidParameterValueIPAddressMalformed = error_class("InvalidParameterValue.IPAddressMalformed", "The IP is malformed.")
-VpcAddrNotInSubNet = error_class("VpcAddrNotInSubNet", "The private IP is not in the subnet.")
-VpcIpIsUsed = error_class("VpcIpIsUsed", "The private IP is in use.")
-FailedOperationNoAvailableIpAddressCountInSubnet = error_class(
-    "FailedOperation.NoAvailableIpAddressCountInSubnet", "The subnet has no free private IP left.")
-InvalidSgIdMalformed = error_class("InvalidSgId.Malformed", "The security group ID is malformed.")
-InvalidSecurityGroupIdNotFound = error_class("InvalidSecurityGroupId.NotFound", "The security group does not exist.")
-LimitExceededAssociateUSGLimitExceeded = error_class(
-    "LimitExceeded.AssociateUSGLimitExceeded", "An instance can be in at most 5 security groups.")
-ResourceInsufficientCidrBlock = error_class("ResourceInsufficient.CidrBlock", "No CIDR block is left.")
-UnsupportedOperationRemoteRegionSgHasReferencedSg = error_class(
-    "UnsupportedOperation.RemoteRegionSgHasReferencedSg", "Rules naming groups cannot be cloned to another region.")
-# --- CAM (cam 2019-01-16) -------------------------------------------------------------------------
-InvalidParameterPolicyDocumentError = error_class("InvalidParameter.PolicyDocumentError", "The policy document is not valid.")
-InvalidParameterPolicyDocumentLengthOverLimit = error_class("InvalidParameter.PolicyDocumentLengthOverLimit", "The policy document is too long.")
-InvalidParameterVersionError = error_class("InvalidParameter.VersionError", "The policy document's version is not valid.")
-InvalidParameterStatementError = error_class("InvalidParameter.StatementError", "A statement of the policy document is not valid.")
-InvalidParameterEffectError = error_class("InvalidParameter.EffectError", "A statement's effect is not valid.")
-InvalidParameterActionMiss = error_class("InvalidParameter.ActionMiss", "A statement has no action.")
-InvalidParameterActionError = error_class("InvalidParameter.ActionError", "A statement's action is not valid.")
-InvalidParameterActionServiceNotExist = error_class("InvalidParameter.ActionServiceNotExist", "A statement's action names an unknown service.")
-InvalidParameterResourceError = error_class("InvalidParameter.ResourceError", "A statement's resource is not valid.")
-InvalidParameterResourceQcsError = error_class("InvalidParameter.ResourceQcsError", "A statement's resource does not follow the qcs six-segment form.")
-InvalidParameterResourceServiceNotExist = error_class("InvalidParameter.ResourceServiceNotExist", "A statement's resource names an unknown service.")
-InvalidParameterResourceRegionError = error_class("InvalidParameter.ResourceRegionError", "A statement's resource names a bad region.")
-InvalidParameterResourceUinError = error_class("InvalidParameter.ResourceUinError", "A statement's resource names a bad account.")
-InvalidParameterResourceContentError = error_class("InvalidParameter.ResourceContentError", "A statement's resource part is not valid.")
-InvalidParameterConditionError = error_class("InvalidParameter.ConditionError", "A statement's condition is not valid.")
-InvalidParameterConditionTypeError = error_class("InvalidParameter.ConditionTypeError", "A condition operator is not valid.")
-InvalidParameterConditionContentError = error_class("InvalidParameter.ConditionContentError", "A condition's keys or values are not valid.")
-InvalidParameterUserNameIllegal = error_class("InvalidParameter.UserNameIllegal", "The sub-user name is not valid.")
-InvalidParameterSubUserNameInUse = error_class("InvalidParameter.SubUserNameInUse", "The sub-user name is already in use.")
-InvalidParameterPasswordViolatedRules = error_class("InvalidParameter.PasswordViolatedRules", "The password does not follow the password rules.")
-InvalidParameterGroupNameInUse = error_class("InvalidParameter.GroupNameInUse", "The group name is already in use.")
-InvalidParameterPolicyNameError = error_class("InvalidParameter.PolicyNameError", "The policy name is not valid.")
-InvalidParameterPolicyIdNotExist = error_class("InvalidParameter.PolicyIdNotExist", "The policy does not exist.")
-InvalidParameterPolicyVersionNotExists = error_class("InvalidParameter.PolicyVersionNotExists", "The policy version does not exist.")
-InvalidParameterParamError = error_class("InvalidParameter.ParamError", "A parameter is not valid.")
-InvalidParameterDescriptionLengthOverlimit = error_class("InvalidParameter.DescriptionLengthOverlimit", "The description is too long.")
-InvalidParameterKeywordError = error_class("InvalidParameter.KeywordError", "The keyword is not valid.")
-InvalidParameterEntityFilterError = error_class("InvalidParameter.EntityFilterError", "EntityFilter is not valid.")
-ResourceNotFoundUserNotExist = error_class("ResourceNotFound.UserNotExist", "The sub-user does not exist.")
-ResourceNotFoundGroupNotExist = error_class("ResourceNotFound.GroupNotExist", "The group does not exist.")
-ResourceNotFoundPolicyIdNotFound = error_class("ResourceNotFound.PolicyIdNotFound", "The policy does not exist.")
-ResourceNotFoundSecretNotExist = error_class("ResourceNotFound.SecretNotExist", "The access key does not exist.")
-FailedOperationPolicyNameInUse = error_class("FailedOperation.PolicyNameInUse", "The policy name is already in use.")
-FailedOperationPolicyVersionAlreadyDefault = error_class("FailedOperation.PolicyVersionAlreadyDefault", "The policy version is the default one.")
-FailedOperationPolicyVersionFull = error_class("FailedOperation.PolicyVersionFull", "The policy has the maximum number of versions.")
-FailedOperationUnmodifiable = error_class("FailedOperation.Unmodifiable", "Preset policies cannot be modified.")
-OperationDeniedAccessKeyOverLimit = error_class("OperationDenied.AccessKeyOverLimit", "A user has at most two access keys.")
-OperationDeniedHaveKeys = error_class("OperationDenied.HaveKeys", "The sub-user still has access keys.")
-OperationDeniedSubUin = error_class("OperationDenied.SubUin", "A sub-user may not do this.")
 # --- instance type, charge type and project changes (ResetInstancesType, ModifyInstancesChargeType, ...) ---
 ResourceNotFoundInvalidZoneInstanceType = error_class(
     "ResourceNotFound.InvalidZoneInstanceType", "The zone does not offer this instance type."
@@ -422,3 +454,38 @@ InvalidParameterInvalidInstanceNotSupported = error_class(
 UnsupportedOperationInstanceChargeType = error_class(
     "UnsupportedOperation.InstanceChargeType", "The operation is not supported for the instance's charge type."
 )
+# --- tag (the tag product) ---------------------------------------------------------------------
+# A resource description (qcs::service:region:uin/owner:prefix/id) that names no resource of the
+# caller: DescribeResourceTagsByResourceIds documents each case; ModifyResourceTags, TagResources and
+# UnTagResources only InvalidParameterValue.ResourceDescriptionError (and ResourceNotFound, common).
+_DESCRIPTION = ("InvalidParameterValue.ResourceDescriptionError", "InvalidParameterValue")
+InvalidParameterValueResourceDescriptionError = error_class(
+    "InvalidParameterValue.ResourceDescriptionError", "The resource description is malformed.")
+InvalidParameterUnsupportedService = error_class(
+    "InvalidParameter.UnsupportedService", "The service type is not supported.",
+    prefer=("InvalidParameter.UnsupportedService", "InvalidParameterValue.ServiceTypeInvalid", *_DESCRIPTION))
+InvalidParameterValueResourcePrefixInvalid = error_class(
+    "InvalidParameterValue.ResourcePrefixInvalid", "The resource prefix is not valid for the service type.",
+    prefer=("InvalidParameterValue.ResourcePrefixInvalid", *_DESCRIPTION))
+InvalidParameterValueResourceIdInvalid = error_class(
+    "InvalidParameterValue.ResourceIdInvalid", "The resource does not exist.",
+    prefer=("InvalidParameterValue.ResourceIdInvalid", "ResourceNotFound"))
+InvalidParameterValueUinInvalid = error_class(
+    "InvalidParameterValue.UinInvalid", "The account in the resource description is not yours.",
+    prefer=("InvalidParameterValue.UinInvalid", *_DESCRIPTION))
+InvalidParameterValueDeleteTagsParamError = error_class(
+    "InvalidParameterValue.DeleteTagsParamError", "ReplaceTags and DeleteTags name the same key, or neither is given.")
+# ModifyResourceTags documents no TagNumPerRequest: the common LimitExceeded there.
+LimitExceededTagNumPerRequest = error_class(
+    "LimitExceeded.TagNumPerRequest", "Too many tags in one request.", prefer=("LimitExceeded.TagNumPerRequest", "LimitExceeded")
+)
+LimitExceededResourceAttachedTags = error_class(
+    "LimitExceeded.ResourceAttachedTags", "The resource has too many tags.",
+    prefer=("LimitExceeded.ResourceAttachedTags", "LimitExceeded"))
+LimitExceededResourceNumPerRequest = error_class(
+    "LimitExceeded.ResourceNumPerRequest", "Too many resources in one request.",
+    prefer=("LimitExceeded.ResourceNumPerRequest", "LimitExceeded"))
+
+# The catalogue's sections of the vpc and cam products live in their own modules; they are part of it.
+from .errors_cam import *  # noqa: E402,F401,F403
+from .errors_network import *  # noqa: E402,F401,F403

@@ -80,8 +80,7 @@ class KeyPairService:
     def describe(self, identity: Identity, ids: list[str] | None, filters: list[dict] | None, offset: int | None,
                  limit: int | None, visible: Callable[[str], bool] | None = None) -> tuple[int, list[KeyPairView]]:
         query = check_describe("DescribeKeyPairs", "KeyIds", ids, filters, KEY_FILTERS, offset, limit,
-                               id_kind=IdKind("skey", errors.InvalidKeyPairIdMalformed, "key pair"),
-                               limit_error=errors.InvalidParameterValueRange)
+                               id_kind=IdKind("skey", errors.InvalidKeyPairIdMalformed, "key pair"))
         with self.db.read() as repo:
             views = [self._view(repo, k) for k in repo.key_pairs_of(identity.uin, ids)
                      if visible is None or visible(k.key_id)]

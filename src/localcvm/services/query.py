@@ -50,7 +50,7 @@ class IdKind:
 
 def check_describe(action: str, ids_name: str, ids: Sequence[str] | None, filters: list[dict] | None,
                    known: set[str], offset: int | None, limit: int | None, *, id_kind: IdKind | None = None,
-                   limit_error: type[errors.ApiError] = errors.InvalidParameterValue,
+                   limit_error: type[errors.ApiError] = errors.PageLimitExceeded,
                    coexist_error: type[errors.ApiError] = errors.InvalidParameter) -> Query:
     """The checks every Describe* action makes, in the order the real API reports them: IDs and
     ``Filters`` together, then ``Offset``/``Limit``, then the IDs' format, then the filters."""
@@ -63,7 +63,7 @@ def check_describe(action: str, ids_name: str, ids: Sequence[str] | None, filter
 
 
 def check_page(offset: int | None, limit: int | None, *,
-               error: type[errors.ApiError] = errors.InvalidParameterValue) -> Page:
+               error: type[errors.ApiError] = errors.PageLimitExceeded) -> Page:
     """``Page`` once ``Offset`` is not negative and ``Limit`` is within 0..100 (``error`` otherwise)."""
     offset = 0 if offset is None else offset
     limit = 20 if limit is None else limit

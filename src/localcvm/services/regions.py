@@ -82,8 +82,9 @@ class RegionCatalogue:
         """The region, or the real error for an unknown/unavailable one."""
         region = self._regions.get(region_id)
         if region is None:
-            cls = errors.InvalidRegionNotFound if product in ("cvm", "cbs") else errors.UnsupportedRegion
-            raise cls(f"The region `{region_id}` does not exist; call DescribeRegions for the valid ones.")
+            # UnsupportedRegion, or InvalidRegion.NotFound where the action documents it (decided
+            # where the error is answered; ``product`` is no longer needed for it)
+            raise errors.UnknownRegion(f"The region `{region_id}` does not exist; call DescribeRegions for the valid ones.")
         if region.state != "AVAILABLE":
             raise errors.InvalidRegionUnavailable(f"The region `{region_id}` is not available.")
         return region

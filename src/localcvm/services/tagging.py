@@ -35,19 +35,6 @@ PREFIXES: dict[str, tuple[str, ...]] = {"cvm": ("instance", "image", "keypair", 
 # Key pairs belong to the account in every region; the others to one region.
 GLOBAL_PREFIXES = {"keypair"}
 
-ResourceDescriptionError = errors.error_class(
-    "InvalidParameterValue.ResourceDescriptionError", "The resource description is malformed.")
-UnsupportedService = errors.error_class("InvalidParameter.UnsupportedService", "The service type is not supported.")
-ResourcePrefixInvalid = errors.error_class("InvalidParameterValue.ResourcePrefixInvalid",
-                                           "The resource prefix is not valid for the service type.")
-ResourceIdInvalid = errors.error_class("InvalidParameterValue.ResourceIdInvalid", "The resource does not exist.")
-UinInvalid = errors.error_class("InvalidParameterValue.UinInvalid", "The account in the resource description is not yours.")
-DeleteTagsParamError = errors.error_class("InvalidParameterValue.DeleteTagsParamError",
-                                          "ReplaceTags and DeleteTags name the same key, or neither is given.")
-TagNumPerRequest = errors.error_class("LimitExceeded.TagNumPerRequest", "Too many tags in one request.")
-ResourceAttachedTags = errors.error_class("LimitExceeded.ResourceAttachedTags", "The resource has too many tags.")
-ResourceNumPerRequest = errors.error_class("LimitExceeded.ResourceNumPerRequest", "Too many resources in one request.")
-
 
 @dataclass(frozen=True)
 class ResourceName:
@@ -71,20 +58,20 @@ def parse_resource(name: str, identity: Identity) -> ResourceName:
     """The parts of a six-segment description, once the account segment is the caller's."""
     parts = name.split(":")
     if len(parts) != 6 or parts[0] != "qcs" or "/" not in parts[5] or not parts[4].startswith("uin/"):
-        raise ResourceDescriptionError(
+        raise errors.InvalidParameterValueResourceDescriptionError(
             f"`{name}` is not a resource description (qcs::<service>:<region>:uin/<uin>:<prefix>/<id>).")
     uin = parts[4][len("uin/"):]
     if uin and uin != identity.uin:
-        raise UinInvalid(f"The resource description `{name}` names account {uin}, not the caller's.")
+        raise errors.InvalidParameterValueUinInvalid(f"The resource description `{name}` names account {uin}, not the caller's.")
     prefix, _, resource_id = parts[5].partition("/")
     return ResourceName(check_service(parts[2], prefix), parts[3], prefix, resource_id)
 
 
 def check_service(service: str, prefix: str) -> str:
     if service not in PREFIXES:
-        raise UnsupportedService(f"The service type `{service}` is not supported (served: {', '.join(PREFIXES)}).")
+        raise errors.InvalidParameterUnsupportedService(f"The service type `{service}` is not supported (served: {', '.join(PREFIXES)}).")
     if prefix not in PREFIXES[service]:
-        raise ResourcePrefixInvalid(
+        raise errors.InvalidParameterValueResourcePrefixInvalid(
             f"The resource prefix `{prefix}` is not one of {service}'s ({', '.join(PREFIXES[service])}).")
     return service
 
@@ -108,12 +95,12 @@ class TaggingService:
     def modify(self, identity: Identity, resource: str, replace: list[dict] | None, delete: list[str] | None) -> None:
         """ModifyResourceTags: set ``replace`` and remove ``delete`` on one resource, in one transaction."""
         if not replace and not delete:
-            raise DeleteTagsParamError("Give ReplaceTags or DeleteTags (a non-empty list).")
+            raise errors.InvalidParameterValueDeleteTagsParamError("Give ReplaceTags or DeleteTags (a non-empty list).")
         tags = self._checked(replace or [])
         if set(tags) & set(delete or []):
-            raise DeleteTagsParamError("ReplaceTags and DeleteTags cannot name the same tag key.")
+            raise errors.InvalidParameterValueDeleteTagsParamError("ReplaceTags and DeleteTags cannot name the same tag key.")
         if len(delete or []) > MAX_TAGS_PER_CALL:
-            raise TagNumPerRequest(f"At most {MAX_TAGS_PER_CALL} DeleteTags per call, got {len(delete or [])}.")
+            raise errors.LimitExceededTagNumPerRequest(f"At most {MAX_TAGS_PER_CALL} DeleteTags per call, got {len(delete or [])}.")
         self._apply(identity, [resource], tags, list(delete or []))
 
     def tag(self, identity: Identity, resources: list[str], items: list[dict]) -> None:
@@ -126,21 +113,21 @@ class TaggingService:
 
     def _checked(self, items: list[dict]) -> dict[str, str]:
         if len(items) > MAX_TAGS_PER_CALL:
-            raise TagNumPerRequest(f"At most {MAX_TAGS_PER_CALL} tags per call, got {len(items)}.")
+            raise errors.LimitExceededTagNumPerRequest(f"At most {MAX_TAGS_PER_CALL} tags per call, got {len(items)}.")
         return tag_map([{"Key": t["TagKey"], "Value": t["TagValue"]} for t in items])
 
     def _apply(self, identity: Identity, resources: list[str], tags: dict[str, str], delete: list[str]) -> None:
         if len(resources) > MAX_IDS:
-            raise ResourceNumPerRequest(f"At most {MAX_IDS} resources per call, got {len(resources)}.")
+            raise errors.LimitExceededResourceNumPerRequest(f"At most {MAX_IDS} resources per call, got {len(resources)}.")
         names = [parse_resource(r, identity) for r in resources]
         with self.db.write() as repo:
             for res, text in zip(names, resources):
                 if not owned(repo, identity, res):
-                    raise ResourceIdInvalid(f"The resource `{text}` does not exist in your account.")
+                    raise errors.InvalidParameterValueResourceIdInvalid(f"The resource `{text}` does not exist in your account.")
                 current = repo.tags_of([res.resource_id])[res.resource_id]
                 after = {k: v for k, v in {**current, **tags}.items() if k not in delete}
                 if len(after) > MAX_TAGS_PER_RESOURCE:
-                    raise ResourceAttachedTags(f"A resource can have at most {MAX_TAGS_PER_RESOURCE} tags.")
+                    raise errors.LimitExceededResourceAttachedTags(f"A resource can have at most {MAX_TAGS_PER_RESOURCE} tags.")
                 repo.delete_tags(res.resource_id, delete)
                 repo.set_tags(res.resource_id, tags)
 
@@ -149,7 +136,7 @@ class TaggingService:
         """DescribeResourceTagsByResourceIds: the tags of the caller's resources among ``ids``."""
         check_service(service, prefix)
         if len(ids) > MAX_IDS:
-            raise ResourceNumPerRequest(f"At most {MAX_IDS} ResourceIds per call, got {len(ids)}.")
+            raise errors.LimitExceededResourceNumPerRequest(f"At most {MAX_IDS} ResourceIds per call, got {len(ids)}.")
         found = self._tags(identity, [ResourceName(service, region, prefix, i) for i in dict.fromkeys(ids)])
         page = check_page(offset, DEFAULT_LIMIT if limit is None else limit)
         return len(found), page.of(found)

@@ -123,10 +123,10 @@ class DiskService(SnapshotOps, RestoreOps):
             if snap is None:
                 raise errors.InvalidSnapshotIdNotFound(f"The snapshot `{req.snapshot_id}` does not exist in {region}.")
             if snap.state != "NORMAL":
-                raise errors.UnsupportedOperationStateError(f"The snapshot `{req.snapshot_id}` is {snap.state}.")
+                raise errors.ResourceBusy(f"The snapshot `{req.snapshot_id}` is {snap.state}, not NORMAL.")
             size = size or snap.size_gib
             if size < snap.size_gib:
-                raise errors.InvalidParameterDiskSizeNotMatch(
+                raise errors.InvalidParameterDiskConfigNotSupported(
                     f"DiskSize {size} GB is smaller than the snapshot's disk ({snap.size_gib} GB)."
                 )
             source = BaseSource(region, "snapshot", snap.snapshot_id, 0, snap.manifest)
@@ -166,8 +166,10 @@ class DiskService(SnapshotOps, RestoreOps):
             if len(attached) - 1 + len(disks) > MAX_DATA_DISKS:
                 raise errors.LimitExceededInstanceAttachedDisk("An instance can have at most 20 data disks.")
             for d in disks:
+                if d.state == "ATTACHED":
+                    raise errors.ResourceUnavailableAttached(f"The disk `{d.disk_id}` is attached to `{d.instance_id}`.")
                 if d.state != "UNATTACHED":
-                    raise errors.InvalidDiskAlreadyBound(f"The disk `{d.disk_id}` is {d.state}, not UNATTACHED.")
+                    raise errors.ResourceBusy(f"The disk `{d.disk_id}` is {d.state}, not UNATTACHED.")
                 if d.zone != inst.zone:
                     raise errors.ResourceUnavailableZoneNotMatch(
                         f"The disk `{d.disk_id}` is in {d.zone}; the instance is in {inst.zone}."
@@ -207,8 +209,11 @@ class DiskService(SnapshotOps, RestoreOps):
             for d in disks:
                 if d.usage == "SYSTEM_DISK":
                     raise errors.InvalidDiskNotPortable(f"The disk `{d.disk_id}` is a system disk; it cannot be detached.")
+                if d.state == "UNATTACHED":
+                    # DetachDisks documents no code for a disk that is not attached (docs/error-codes.md)
+                    raise errors.UnsupportedOperation(f"The disk `{d.disk_id}` is not attached to any instance.")
                 if d.state != "ATTACHED":
-                    raise errors.UnsupportedOperationStateError(f"The disk `{d.disk_id}` is {d.state}, not ATTACHED.")
+                    raise errors.ResourceBusy(f"The disk `{d.disk_id}` is {d.state}, not ATTACHED.")
                 if instance_id and d.instance_id != instance_id:
                     raise errors.InvalidParameterDataDiskNotBelongSpecifiedInstance(
                         f"The disk `{d.disk_id}` is not attached to `{instance_id}`."

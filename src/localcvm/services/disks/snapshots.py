@@ -151,7 +151,7 @@ class SnapshotOps:
             bound = repo.images_of_snapshots([s.snapshot_id for s in snaps])
             for s in snaps:
                 if s.state == "CREATING":
-                    raise errors.UnsupportedOperationStateError(f"The snapshot `{s.snapshot_id}` is still being created.")
+                    raise errors.ResourceUnavailableSnapshotCreating(f"The snapshot `{s.snapshot_id}` is still being created.")
                 if bound.get(s.snapshot_id) and not delete_bind_images:
                     raise errors.UnsupportedOperationSnapshotHasBindedImage(
                         f"The snapshot `{s.snapshot_id}` backs the image(s) {', '.join(bound[s.snapshot_id])}; "

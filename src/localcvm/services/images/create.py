@@ -154,9 +154,11 @@ class ImageCreator:
         chosen: list[Disk] = [system]
         for disk_id in dict.fromkeys(data_disk_ids):
             if disk_id == system.disk_id:
-                raise errors.InvalidParameterValue(f"`{disk_id}` is the system disk; DataDiskIds lists data disks only.")
+                raise errors.InvalidParameterDataDiskIdContainsRootDisk(
+                    f"`{disk_id}` is the system disk; DataDiskIds lists data disks only."
+                )
             if disk_id not in data:
-                raise errors.InvalidParameterValue(
+                raise errors.InvalidParameterDataDiskNotBelongSpecifiedInstance(
                     f"The disk `{disk_id}` is not a data disk of the instance `{instance_id}`."
                 )
             chosen.append(data[disk_id])

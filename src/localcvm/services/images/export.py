@@ -172,9 +172,11 @@ class ImageExporter:
             self._check_bucket_owner(repo, identity, bucket)
             for image_id, prefix in _unique_exports(req):
                 if image_id in self.access.catalogue:
-                    raise errors.UnsupportedOperationPublicImageExportUnsupported(
-                        f"The image `{image_id}` is a public or marketplace image; only custom images can be exported."
-                    )
+                    public = self.access.catalogue[image_id].image_type == "PUBLIC_IMAGE"
+                    cls = (errors.UnsupportedOperationPublicImageExportUnsupported if public
+                           else errors.UnsupportedOperationMarketImageExportUnsupported)
+                    raise cls(f"The image `{image_id}` is a {'public' if public else 'marketplace'} image; "
+                              "only custom images can be exported.")
                 row = self.access.own_image(repo, identity, region, image_id,
                                             shared_error=errors.UnsupportedOperationSharedImageExportUnsupported)
                 if row.os_type == "Windows":

@@ -119,10 +119,10 @@ class ImageImporter:
             )
         boot_mode = req.boot_mode or "Legacy BIOS"
         if boot_mode not in ("Legacy BIOS", "UEFI"):
-            raise errors.InvalidParameterValue(f"BootMode must be `Legacy BIOS` or `UEFI`, got `{boot_mode}`.")
+            raise errors.InvalidParameterValueInvalidBootMode(f"BootMode must be `Legacy BIOS` or `UEFI`, got `{boot_mode}`.")
         license_type = req.license_type or "TencentCloud"
         if license_type not in ("TencentCloud", "BYOL"):
-            raise errors.InvalidParameterValue(f"LicenseType must be `TencentCloud` or `BYOL`, got `{license_type}`.")
+            raise errors.InvalidParameterValueInvalidLicenseType(f"LicenseType must be `TencentCloud` or `BYOL`, got `{license_type}`.")
         return boot_mode, license_type
 
     # --- the job ----------------------------------------------------------------------------------

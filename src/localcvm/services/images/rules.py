@@ -54,16 +54,16 @@ def check_url(url: str, allowed_hosts: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        raise errors.InvalidParameterValue(f"ImageUrl `{url}` is not a valid URL.") from None
+        raise errors.InvalidParameterInvalidParameterUrlError(f"ImageUrl `{url}` is not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise errors.InvalidParameterValue(
+        raise errors.InvalidParameterInvalidParameterUrlError(
             f"ImageUrl must be an http:// or https:// URL with a host, got `{url[:200]}`."
         )
     if parts.username or parts.password:
-        raise errors.InvalidParameterValue("ImageUrl must not carry credentials.")
+        raise errors.InvalidParameterInvalidParameterUrlError("ImageUrl must not carry credentials.")
     allowed = [h.strip().lower() for h in allowed_hosts.split(",") if h.strip()]
     if "*" not in allowed and parts.hostname.lower() not in allowed:
-        raise errors.InvalidParameterValue(f"ImageUrl's host `{parts.hostname}` is not an allowed import source.")
+        raise errors.InvalidParameterInvalidParameterUrlError(f"ImageUrl's host `{parts.hostname}` is not an allowed import source.")
     return url
 
 

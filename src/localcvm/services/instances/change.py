@@ -12,7 +12,6 @@ from ...store.models import Instance
 from ...store.repo import Repo
 from .. import errors
 from ..iam import Identity
-from ..ids import is_id
 from . import lifecycle, rules
 from .requests import ModifyRequest, PasswordRequest, ResetRequest, ResizeRequest
 from .types import TYPES
@@ -50,7 +49,7 @@ class ChangeOps:
         rules.check_system_disk_size(size, image.size_gib, image.image_id)  # the ranges of RunInstances
         login = req.login
         if login.key_ids and image.os_type == "Windows":
-            raise errors.InvalidParameterValueKeyPairNotSupported("Windows images do not support key pairs.")
+            raise errors.UnsupportedOperationKeyPairUnsupportedWindows("Windows images do not support key pairs.")
         if login.password:
             rules.check_password(login.password, image.os_type, action="ResetInstance")
         if req.hostname:
@@ -64,10 +63,7 @@ class ChangeOps:
                 raise errors.InvalidParameterValueInvalidImageForGivenInstanceType(
                     f"The image `{image.image_id}` is for {image.architecture}; `{row.instance_type}` runs {itype.arch}."
                 )
-            for key_id in login.key_ids:
-                key = repo.get_key_pair(key_id) if is_id("skey", key_id) else None
-                if key is None or key.owner_uin != identity.uin:
-                    raise errors.InvalidKeyPairIdNotFound(f"The key pair `{key_id}` does not exist.")
+            self.check_key_pairs(repo, identity, login.key_ids)
 
         return image, size, check
 
@@ -102,12 +98,12 @@ class ChangeOps:
             wanted[system.disk_id] = req.system_disk_size or system.size_gib
         for i, d in enumerate(req.data_disks):
             if not d.disk_id or d.disk_id not in disks or disks[d.disk_id].position == 0:
-                raise errors.InvalidParameterDataDiskNotBelongSpecifiedInstance(
+                raise errors.UnsupportedOperationInvalidDataDisk(
                     f"DataDisks.{i}.DiskId `{d.disk_id}` is not a data disk of `{row.instance_id}`."
                 )
             wanted[d.disk_id] = d.disk_size
         if not wanted:
-            raise errors.MissingParameter("Give SystemDisk or DataDisks with the new sizes.")
+            raise errors.MissingParameterAtLeastOne("Give SystemDisk or DataDisks with the new sizes.")
         for disk_id, size in wanted.items():
             disk = disks[disk_id]
             if size < disk.size_gib:
@@ -129,6 +125,7 @@ class ChangeOps:
         with self.db.write() as repo:
             rows = self.own_many(repo, identity, region, list(req.instance_ids))
             for row in rows:
+                lifecycle.check_settings(row, "ModifyInstancesAttribute")
                 if req.hostname is not None:
                     rules.check_hostname(req.hostname, row.os_type, action="ModifyInstancesAttribute")
             if req.security_group_ids is not None:

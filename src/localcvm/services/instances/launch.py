@@ -16,7 +16,7 @@ from ...store.models import ClientToken, Disk, Instance, InstanceKeyPair
 from ...store.repo import Repo, utcnow
 from .. import errors
 from ..iam import Identity
-from ..ids import is_id, new_id
+from ..ids import new_id
 from ..images import ImageView
 from ..network.addresses import SubnetChoice
 from ..images.lifecycle import check_launchable
@@ -74,10 +74,7 @@ class LaunchOps:
                 return json.loads(seen.result)
         plan = self.plan_run(identity, region, req)
         with self.db.write() as repo:
-            for key_id in req.login.key_ids:
-                key = repo.get_key_pair(key_id) if is_id("skey", key_id) else None
-                if key is None or key.owner_uin != identity.uin:
-                    raise errors.InvalidKeyPairIdNotFound(f"The key pair `{key_id}` does not exist.")
+            self.check_key_pairs(repo, identity, req.login.key_ids)
             if token:
                 repo.lock(f"client-token:{identity.uin}:{region}:{token}")
                 seen = repo.get_client_token(identity.uin, region, "RunInstances", token)
@@ -166,7 +163,7 @@ class LaunchOps:
     def _check_login(req: RunRequest, image: ImageView) -> bool:
         login = req.login
         if login.key_ids and image.os_type == "Windows":
-            raise errors.InvalidParameterValueKeyPairNotSupported(
+            raise errors.UnsupportedOperationKeyPairUnsupportedWindows(
                 f"The image `{image.image_id}` is a Windows image; Windows instances log in with a password, not key pairs."
             )
         if login.password:

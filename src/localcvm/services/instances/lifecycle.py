@@ -57,6 +57,17 @@ INTERIM_FROM = {
 }
 
 
+# ModifyInstancesAttribute changes settings only and runs beside an operation in progress, but not
+# while the instance is being created (it documents UnsupportedOperation.InstanceStatePending).
+SETTINGS_REFUSED = frozenset({"PENDING"})
+
+
+def check_settings(row: Instance, action: str) -> None:
+    """Refuse a settings-only ``action`` on an instance in a state that does not take settings."""
+    if row.state in SETTINGS_REFUSED:
+        raise errors.instance_state_error(row.state, row.instance_id, action)
+
+
 def busy(row: Instance) -> bool:
     """True while an operation on the instance runs."""
     return row.latest_operation_state == OPERATING

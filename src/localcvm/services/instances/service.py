@@ -37,7 +37,7 @@ from .power import PowerOps
 from .scale import ScaleOps
 from .rules import device_name
 from .types import offerings
-from .views import INSTANCE_FILTERS, Facets, InstanceView, instance_matches
+from .views import INSTANCE_FILTERS, Facets, InstanceView, check_time_filters, instance_matches
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,15 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
             raise errors.InvalidInstanceIdNotFound(f"The instance `{instance_id}` does not exist in {region}.")
         return row
 
+    @staticmethod
+    def check_key_pairs(repo: Repo, identity: Identity, key_ids) -> None:
+        """LoginSettings.KeyIds of RunInstances / ResetInstance: well-formed, and the caller's."""
+        check_ids("skey", list(key_ids), errors.InvalidKeyPairIdMalformed, "key pair")
+        for key_id in key_ids:
+            key = repo.get_key_pair(key_id)
+            if key is None or key.owner_uin != identity.uin:
+                raise errors.InvalidKeyPairIdNotFound(f"The key pair `{key_id}` does not exist.")
+
     def own_many(self, repo: Repo, identity: Identity, region: str, ids: list[str]) -> list[Instance]:
         require_ids("InstanceIds", ids)
         if len(ids) > 100:
@@ -90,8 +99,8 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
         """``visible``: CAM's filter (instance id → may the caller read it)."""
         self.regions.get(region)
         query = check_describe("DescribeInstances", "InstanceIds", ids, filters, INSTANCE_FILTERS, offset, limit,
-                               id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"),
-                               limit_error=errors.InvalidParameterValueRange)
+                               id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"))
+        check_time_filters(query.filters)
         with self.db.read() as repo:
             rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)
                     if visible is None or visible(r.instance_id)}

@@ -108,7 +108,15 @@ def parse_time(value: str) -> datetime:
         try:
             return datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
         except ValueError:
-            raise errors.InvalidParameterValue(f"`{value}` is not a time like 2024-01-01T00:00:00Z.") from None
+            raise errors.InvalidParameterValueInvalidTimeFormat(f"`{value}` is not a time like 2024-01-01T00:00:00Z.") from None
+
+
+def check_time_filters(filters: list[tuple[str, list[str]]]) -> None:
+    """The creation-time filters' values are times, whether or not any instance is there to match."""
+    for name, values in filters:
+        if name in ("creation-start-time", "creation-end-time"):
+            for value in values:
+                parse_time(value)
 
 
 class Facets(NamedTuple):
