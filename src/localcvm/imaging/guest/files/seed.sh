@@ -52,7 +52,7 @@ while [ $i -lt 10 ]; do
     sleep 0.1
     i=$((i + 1))
 done
-if [ -n "$dev" ] && mount -o ro "$dev" /mnt/seed 2>/dev/null; then
+if [ -n "$dev" ] && { mount -t vfat -o ro "$dev" /mnt/seed || mount -t iso9660 -o ro "$dev" /mnt/seed; } 2>/dev/null; then
     seed=/mnt/seed
     instance_id=$(meta instance-id)
     local_hostname=$(meta local-hostname)
