@@ -37,7 +37,7 @@ def test_boot_ssh_user_data_and_clean_poweroff(tmp_path):
         seconds = guest.wait_ssh(key)
         print(f"\nTCG: SSH up {seconds:.1f} s after the QEMU start")
         out = guest.ssh(key, "hostname; cat /root/hello; cat /proc/sys/kernel/random/boot_id; "
-                             "grep metadata /etc/hosts; ip route; echo data > /root/kept; sync").stdout.split("\n")
+                             "grep metadata /etc/hosts; ip route; echo data > /root/kept").stdout.split("\n")
         assert out[0] == "guest-one"
         assert out[1] == "hello from user-data"
         boot_id = out[2]
@@ -54,7 +54,8 @@ def test_boot_ssh_user_data_and_clean_poweroff(tmp_path):
     finally:
         guest.stop()
 
-    # the same disk again with the same instance: its state is kept, user-data does not run again
+    # the same disk again with the same instance: its state is kept (the write above without a sync
+    # too: the power-down synced it), user-data does not run again
     guest = boot(disk, tmp_path, seed=_seed(tmp_path, key))
     try:
         guest.wait_ssh(key)
@@ -122,6 +123,23 @@ def test_boot_without_seed_keeps_last_state_and_reboot_works(tmp_path):
         second = guest.ssh(key, "cat /proc/sys/kernel/random/boot_id").stdout.split()
         assert second[0] != first[1]
         assert f"localcvm-guest: boot {second[0]}" in guest.serial_text()
+        _powerdown(guest)
+    finally:
+        guest.stop()
+
+
+def test_cloud_config_keys_password_and_runcmd(tmp_path):
+    disk = public_disk()
+    key = ssh_key(tmp_path)
+    pub = key.with_suffix(".pub").read_text().strip()
+    user_data = (f"#cloud-config\nssh_authorized_keys:\n  - {pub}\npassword: 'Cc-pass-1'\n"
+                 "runcmd:\n  - echo from runcmd > /root/runcmd\npackages:\n  - nginx\n")
+    files = {"meta-data": "instance-id: ins-cloudcfg\nlocal-hostname: cc-host\n", "user-data": user_data}
+    guest = boot(disk, tmp_path, seed=make_seed(tmp_path / "seed.img", files))
+    try:
+        guest.wait_ssh(key)
+        out = guest.ssh(key, "hostname; cat /root/runcmd; grep -c '^root:\\$6\\$' /etc/shadow").stdout.split("\n")
+        assert out[:3] == ["cc-host", "from runcmd", "1"]
         _powerdown(guest)
     finally:
         guest.stop()

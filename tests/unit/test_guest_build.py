@@ -107,3 +107,61 @@ def test_initramfs_archive_is_root_owned_newc_with_console(tmp_path):
     assert lines["init"].startswith("-rwxr-xr-x") and " root " in lines["init"]
     assert lines["dev/console"].startswith("crw-------")
     assert "bin/sh -> busybox" in listing
+
+
+CLOUD_CONFIG = """#cloud-config
+hostname: ignored
+ssh_authorized_keys:
+  - ssh-ed25519 AAAAC3Nza key1@host
+  - "ssh-rsa AAAAB3 key2"
+password: 'hunter2'
+chpasswd:
+  expire: false
+  list: |
+    root:other-pw
+runcmd:
+  - echo one > /root/one
+  - [ls, -l]
+  - 'touch /root/two'
+packages:
+  - nginx
+"""
+
+
+def test_cloud_config_reader_keeps_only_keys_password_runcmd(tmp_path):
+    import shutil
+
+    from localcvm.imaging.guest.rootfs import files_dir
+
+    awk = [shutil.which("busybox"), "awk"] if shutil.which("busybox") else [shutil.which("awk")]
+    (tmp_path / "ud").write_text(CLOUD_CONFIG)
+    with __import__("importlib").resources.as_file(files_dir() / "cloud-config.awk") as script:
+        out = subprocess.run([*awk, "-f", str(script), str(tmp_path / "ud")], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [
+        "key ssh-ed25519 AAAAC3Nza key1@host", "key ssh-rsa AAAAB3 key2",
+        "password hunter2", "password other-pw",
+        "runcmd echo one > /root/one", "runcmd touch /root/two",
+    ]
+
+
+@pytest.mark.slow
+def test_two_processes_build_the_disk_once(disk, tmp_path):
+    """Two processes that want the disk at once: one builds, the other waits and gets the same file."""
+    import sys
+
+    cache = tmp_path / "cache"
+    (cache / "debs").mkdir(parents=True)
+    for deb in (GUEST_CACHE / "debs").glob("*.deb"):  # no second download
+        os.link(deb, cache / "debs" / deb.name)
+    code = ("import sys; from pathlib import Path; from localcvm.imaging.guest import build_public_disk;"
+            "p = build_public_disk(Path(sys.argv[1]), progress=lambda s, d, t: d == 0 and print('BUILT', flush=True));"
+            "print(p)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(cache)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sum(o.count("BUILT") for o in outs) == 1
+    assert outs[0][-1] == outs[1][-1] == str(cache / disk.name)
+    assert sorted(x.name for x in cache.iterdir()) == sorted([".build.lock", "debs", disk.name, disk.with_suffix(".json").name])
+    # the same recipe gives the same layout (not the same bytes: file times differ)
+    assert partitions(cache / disk.name) == partitions(disk)
