@@ -143,3 +143,36 @@ def test_cloud_config_keys_password_and_runcmd(tmp_path):
         _powerdown(guest)
     finally:
         guest.stop()
+
+
+def test_metadata_address_relayed_to_the_driver_endpoint(tmp_path):
+    """With a metadata-endpoint file in the seed, http://metadata.tencentyun.com/ in the guest reaches
+    a server on the host's 127.0.0.1 (through QEMU's user-network gateway)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = {"/latest/meta-data/instance-id": b"ins-meta0001"}.get(self.path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    disk = public_disk()
+    key = ssh_key(tmp_path)
+    seed = _seed(tmp_path, key, instance_id="ins-meta0001", **{"metadata-endpoint": f":{server.server_port}\n"})
+    guest = boot(disk, tmp_path, seed=seed)
+    try:
+        guest.wait_ssh(key)
+        r = guest.ssh(key, "wget -q -O - http://metadata.tencentyun.com/latest/meta-data/instance-id")
+        assert r.stdout == "ins-meta0001", r.stderr
+        _powerdown(guest)
+    finally:
+        guest.stop()
+        server.shutdown()

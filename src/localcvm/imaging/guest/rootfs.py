@@ -31,6 +31,7 @@ ROOT_FILES = (
     ("seed.sh", "etc/localcvm/seed.sh", 0o755),
     ("shutdown.sh", "etc/localcvm/shutdown.sh", 0o755),
     ("udhcpc.sh", "etc/localcvm/udhcpc.sh", 0o755),
+    ("metadata-relay.sh", "etc/localcvm/metadata-relay.sh", 0o755),
     ("cloud-config.awk", "etc/localcvm/cloud-config.awk", 0o644),
     ("power.sh", "etc/acpi/PWRF/00000080", 0o755),
     ("profile", "etc/profile", 0o644),

@@ -85,6 +85,12 @@ if [ -n "$seed" ]; then
     { cat "$seed/authorized_keys" 2>/dev/null; echo "$cloud" | sed -n 's/^key //p'; } \
         | grep -v '^[[:space:]]*$' > /root/.ssh/authorized_keys
     chmod 600 /root/.ssh/authorized_keys
+    # optional: where the driver serves the metadata service (see boot.sh and metadata-relay.sh)
+    if [ -f "$seed/metadata-endpoint" ]; then
+        tr -d ' \r\n' < "$seed/metadata-endpoint" > "$state/metadata-endpoint"
+    else
+        rm -f "$state/metadata-endpoint"
+    fi
     password=$(cat "$seed/root-password" 2>/dev/null)
     [ -z "$password" ] && password=$(echo "$cloud" | sed -n 's/^password //p' | tail -n 1)
     set_root_password "$password"
