@@ -75,6 +75,8 @@ def build_public_disk(cache_dir: Path, *, progress: Progress | None = None, forc
         # another process may have built it while this one waited for the lock
         if target.is_file() and not force:
             return target
+        for stale in cache_dir.glob(".build-*"):  # left by a build that was killed (no build runs now)
+            shutil.rmtree(stale, ignore_errors=True)
         work = Path(tempfile.mkdtemp(prefix=".build-", dir=cache_dir))
         try:
             facts = _build(cache_dir, work, progress or (lambda _s, _d, _t: None))
