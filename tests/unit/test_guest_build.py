@@ -165,3 +165,13 @@ def test_two_processes_build_the_disk_once(disk, tmp_path):
     assert sorted(x.name for x in cache.iterdir()) == sorted([".build.lock", "debs", disk.name, disk.with_suffix(".json").name])
     # the same recipe gives the same layout (not the same bytes: file times differ)
     assert partitions(cache / disk.name) == partitions(disk)
+
+
+def test_cli_build_public_reports_the_cached_disk(disk):
+    import sys
+
+    env = {**os.environ, "LOCALCVM_GUEST_CACHE": str(GUEST_CACHE)}
+    out = subprocess.run([sys.executable, "-m", "localcvm", "images", "build-public"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert str(disk) in out.stdout and "kernel " in out.stdout
