@@ -36,17 +36,11 @@ def public_disk() -> Path:
     return build_public_disk(GUEST_CACHE)
 
 
-def make_seed(path: Path, files: dict[str, str], *, label: str = "cidata") -> Path:
-    """A NoCloud seed: a FAT image labelled ``cidata`` holding ``files`` (made with mkfs.fat + mcopy)."""
-    path.unlink(missing_ok=True)
-    subprocess.run(["mkfs.fat", "-C", "-n", label, str(path), "1024"], check=True, capture_output=True)
-    src = path.parent / (path.name + ".d")
-    src.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (src / name).write_text(text)
-        subprocess.run(["mcopy", "-i", str(path), str(src / name), f"::/{name}"], check=True,
-                       capture_output=True, env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
-    return path
+def make_seed(path: Path, files: dict[str, str]) -> Path:
+    """A NoCloud seed holding ``files`` (localcvm.imaging.guest.seed: mkfs.fat + mcopy, label cidata)."""
+    from localcvm.imaging.guest.seed import write_seed
+
+    return write_seed(path, files)
 
 
 def ssh_key(tmp: Path) -> Path:

@@ -175,3 +175,22 @@ def test_cli_build_public_reports_the_cached_disk(disk):
                          env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert str(disk) in out.stdout and "kernel " in out.stdout
+
+
+def test_nocloud_seed_files_and_image(tmp_path):
+    from localcvm.imaging.guest import nocloud_files, write_seed
+
+    files = nocloud_files(instance_id="ins-1", hostname="h1", user_data="#!/bin/sh\necho hi\n",
+                          authorized_keys=["ssh-ed25519 AAAA k1", "ssh-ed25519 BBBB k2\n"], metadata_endpoint=":8080")
+    assert files["meta-data"] == b"instance-id: ins-1\nlocal-hostname: h1\n"
+    assert files["authorized_keys"] == b"ssh-ed25519 AAAA k1\nssh-ed25519 BBBB k2\n"
+    assert "root-password" not in files
+    image = write_seed(tmp_path / "seed.img", files)
+    label = subprocess.run(["mlabel", "-s", "-i", str(image), "::"], capture_output=True, text=True, env=MT_ENV).stdout
+    assert "cidata" in label.lower()
+    got = subprocess.run(["mtype", "-i", str(image), "::/metadata-endpoint"], capture_output=True, text=True,
+                         check=True, env=MT_ENV).stdout
+    assert got == ":8080\n"
+    write_seed(image, {"meta-data": "instance-id: ins-2\n"})  # replaced whole
+    listing = subprocess.run(["mdir", "-b", "-i", str(image), "::/"], capture_output=True, text=True, env=MT_ENV).stdout
+    assert listing.split() == ["::/meta-data"]
