@@ -121,7 +121,8 @@ def test_hard_stop_then_boot_without_seed_keeps_last_state_and_reboot_works(tmp_
         guest.ssh(key, "reboot")
         wait_until(lambda: len(re.findall(r"localcvm-guest: ready", guest.serial_text())) >= 2, timeout=90,
                    what="the second boot")
-        second = guest.ssh(key, "cat /proc/sys/kernel/random/boot_id").stdout.split()
+        second = wait_until(lambda: guest.ssh(key, "cat /proc/sys/kernel/random/boot_id").stdout.split(),
+                            timeout=60, what="SSH after the reboot")
         assert second[0] != first[1]
         assert f"localcvm-guest: boot {second[0]}" in guest.serial_text()
         _powerdown(guest)
