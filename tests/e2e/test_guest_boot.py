@@ -137,11 +137,21 @@ def test_cloud_config_keys_password_and_runcmd(tmp_path):
     user_data = (f"#cloud-config\nssh_authorized_keys:\n  - {pub}\npassword: 'Cc-pass-1'\n"
                  "runcmd:\n  - echo from runcmd > /root/runcmd\npackages:\n  - nginx\n")
     files = {"meta-data": "instance-id: ins-cloudcfg\nlocal-hostname: cc-host\n", "user-data": user_data}
-    guest = boot(disk, tmp_path, seed=make_seed(tmp_path / "seed.img", files))
+    data = tmp_path / "data.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(data), "64M"], check=True)
+    extra = ["-drive", f"file={data},if=none,id=data1,format=qcow2", "-device", "virtio-blk-pci,drive=data1"]
+    guest = boot(disk, tmp_path, seed=make_seed(tmp_path / "seed.img", files), extra=extra)
     try:
         guest.wait_ssh(key)
         out = guest.ssh(key, "hostname; cat /root/runcmd; grep -c '^root:\\$6\\$' /etc/shadow").stdout.split("\n")
         assert out[:3] == ["cc-host", "from runcmd", "1"]
+        # a data disk: its size in sectors, and a grown disk seen online (QMP block_resize)
+        sizes = "for d in /sys/block/vd*; do echo ${d##*/} $(cat $d/size); done"
+        assert "vdb 131072" in guest.ssh(key, sizes).stdout.splitlines()
+        assert "return" in guest.qmp("block_resize", device="data1", size=96 * 2**20)
+        wait_until(lambda: "vdb 196608" in guest.ssh(key, sizes).stdout.splitlines(), timeout=30,
+                   what="the guest to see the grown disk")
+        assert guest.ssh(key, "blockdev --getsize64 /dev/vdb").stdout.strip() == str(96 * 2**20)
         _powerdown(guest)
     finally:
         guest.stop()
