@@ -36,7 +36,6 @@ def write_seed(path: Path, files: dict[str, bytes | str], *, size_kib: int = 102
     tmp.unlink(missing_ok=True)
     # mkfs.fat warns that lowercase labels may not work everywhere; cloud-init looks for "cidata"
     run(["mkfs.fat", "-C", "-n", SEED_LABEL, str(tmp), str(max(size_kib, need))])
-    os.environ.setdefault("MTOOLS_SKIP_CHECK", "1")
     with tempfile.TemporaryDirectory(prefix="seed-") as d:
         for name, data in files.items():
             src = Path(d) / name
