@@ -203,6 +203,12 @@ class VmSpec:
     boot; ``ssh_port`` is the host port forwarded to the guest's port 22
     (None: no forwarding); ``hostname`` and ``ssh_keys`` (OpenSSH public
     keys) go to the guest's init as well.
+
+    The rest is what a real guest learns at boot (the NoCloud seed and the metadata service at
+    169.254.0.23): the root ``password`` (None: no password login), the ``region`` and ``zone``,
+    the ``private_ip`` (DHCP hands it out) in ``subnet_cidr``, the ``public_ip`` (a loopback
+    address the driver forwards to the guest), and free-form ``metadata`` (instance name, type,
+    image id, uuid) for the metadata service.
     """
 
     instance_id: str
@@ -213,6 +219,13 @@ class VmSpec:
     ssh_port: int | None = None
     hostname: str | None = None
     ssh_keys: list[str] = field(default_factory=list)
+    password: str | None = None
+    region: str = ""
+    zone: str = ""
+    private_ip: str = ""
+    public_ip: str = ""
+    subnet_cidr: str = ""
+    metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not valid_instance_id(self.instance_id):
@@ -330,6 +343,18 @@ class ComputeDriver(abc.ABC):
 
         Succeeds when the VM is already gone. The disk files are not touched.
         """
+
+    def configure(self, spec: VmSpec) -> None:
+        """Replace the VM's boot-time configuration (user data, keys, password, hostname, addresses,
+        metadata: the fields of ``spec`` beyond its shape and disks) for its next boot.
+
+        The real service applies key pairs, passwords and hostnames at the next start; a driver
+        whose guests read nothing at boot ignores this (the default).
+        """
+
+    def vnc_url(self, instance_id: str) -> str | None:
+        """A URL of the VM's VNC console (a websocket on 127.0.0.1), or None when the driver has none."""
+        return None
 
     # --- inspection --------------------------------------------------------
 

@@ -20,7 +20,7 @@ from .packages import GuestBuildError
 # button (a QEMU system_powerdown) and the virtio entropy source.
 GUEST_MODULES = (
     "virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "crc32c_generic", "ext4",
-    "vfat", "nls_cp437", "nls_utf8", "nls_iso8859_1", "isofs", "evdev", "button",
+    "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "nls_iso8859_1", "isofs", "evdev", "button",
 )
 LIBDIR = "lib/x86_64-linux-gnu"
 
