@@ -299,6 +299,8 @@ class ComputeDriver(abc.ABC):
     supports_hot_plug: bool = False
     #: resize_disk works on a running VM
     supports_online_resize: bool = False
+    #: the driver boots the image's bytes (images it cannot run are refused at launch)
+    boots_images: bool = False
 
     # --- life cycle --------------------------------------------------------
 
@@ -351,6 +353,17 @@ class ComputeDriver(abc.ABC):
         The real service applies key pairs, passwords and hostnames at the next start; a driver
         whose guests read nothing at boot ignores this (the default).
         """
+
+    def close(self) -> None:
+        """Release what the driver holds in this process (the VMs themselves stay as they are)."""
+
+    def set_password(self, instance_id: str, password: str) -> None:
+        """Keep ``password`` as the root password the guest gets at its next boot (no-op by default)."""
+
+    def live_ids(self) -> set[str] | None:
+        """The VMs running now, found cheaply (no guest call), for drivers whose guests can stop on
+        their own; None (the default) when the driver's state is all there is."""
+        return None
 
     def vnc_url(self, instance_id: str) -> str | None:
         """A URL of the VM's VNC console (a websocket on 127.0.0.1), or None when the driver has none."""

@@ -242,3 +242,12 @@ InvalidKeyPairNameIncludeIllegalChar = error_class(
     "InvalidKeyPairNameIncludeIllegalChar",
     "The key pair name may only contain English letters, digits and underscores.",
 )
+
+# --- the QEMU driver (real virtual machines) -------------------------------------------------------
+UnsupportedOperationInstanceOsWindows = error_class(
+    "UnsupportedOperation.InstanceOsWindows", "Windows instances are not supported by this operation."
+)
+UnsupportedOperationArmArchitecture = error_class(
+    "UnsupportedOperation.ArmArchitecture", "ARM instances are not supported by this operation."
+)
+LimitExceededEipNumLimit = error_class("LimitExceeded.EipNumLimit", "No public IP address is left to assign.")

@@ -264,3 +264,4 @@ class CosBucket(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner_uin: Mapped[str] = mapped_column(ForeignKey("accounts.uin", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+from . import models_publicip  # noqa: E402,F401

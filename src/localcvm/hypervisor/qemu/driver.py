@@ -69,6 +69,7 @@ class QemuDriver(DiskOps, ComputeDriver):
     supports_live_snapshot = True
     supports_hot_plug = True
     supports_online_resize = True
+    boots_images = True
 
     def __init__(self, state_dir: Path, config: QemuConfig, *, proxies: ProxySet | None = None):
         self.state_dir = Path(state_dir).resolve()
@@ -239,7 +240,7 @@ class QemuDriver(DiskOps, ComputeDriver):
                 self.check_disk(instance_id, disk)
             lay = self.layout(instance_id)
             shutil.rmtree(lay.dir, ignore_errors=True)
-            lay.dir.mkdir(parents=True)
+            lay.dir.mkdir(parents=True, mode=0o700)  # the record holds the root password
             st = {"instance_id": instance_id, "cpu": spec.cpu, "memory_mib": spec.memory_mib,
                   "disks": [d.to_json() for d in sorted(spec.disks, key=lambda d: d.device)],
                   "boot": records.boot_config(spec), "created_at": _now(), "boot_count": 0}
@@ -255,8 +256,18 @@ class QemuDriver(DiskOps, ComputeDriver):
     def configure(self, spec: VmSpec) -> None:
         with self._locks.hold(spec.instance_id):
             st = self._require(spec.instance_id)
+            old = st["boot"].get("password")
             st["boot"] = records.boot_config(spec)
+            if spec.password is None:  # the caller does not know it: the guest keeps its password
+                st["boot"]["password"] = old
             self._write(st)
+
+    def set_password(self, instance_id: str, password: str) -> None:
+        with self._locks.hold(instance_id):
+            st = self._read(instance_id)
+            if st is not None:
+                st["boot"]["password"] = password
+                self._write(st)
 
     def power_on(self, instance_id: str) -> None:
         with self._locks.hold(instance_id):
@@ -348,10 +359,10 @@ class QemuDriver(DiskOps, ComputeDriver):
             return None
         return f"ws://127.0.0.1:{st['vnc_port']}"
 
-    def running_ids(self) -> list[str]:
-        """The VMs whose QEMU is alive now (cheap: pid files only)."""
-        return [p.name for p in sorted(self.state_dir.iterdir())
-                if p.is_dir() and valid_instance_id(p.name) and self._pid(p.name) is not None]
+    def live_ids(self) -> set[str]:
+        """The VMs whose QEMU is alive now (cheap: pid files and /proc only)."""
+        return {p.name for p in self.state_dir.iterdir()
+                if p.is_dir() and valid_instance_id(p.name) and self._pid(p.name) is not None}
 
     def wait_stopped(self, instance_id: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -148,6 +148,9 @@ class ChangeOps:
             for row in rows:
                 row.password_set = True
                 lifecycle.record_done(row, "ResetInstancesPassword", request_id)
+            ids = [row.instance_id for row in rows]
+        for instance_id in ids:  # the guest gets it at its next start, as the real service requires a stop
+            self.driver.set_password(instance_id, req.password)
 
     # --- jobs ----------------------------------------------------------------------------------------
     def run_reset(self, handle: JobHandle) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from ...jobs.queue import JobHandle
 from ...store.db import Database
 from ...store.models import Disk, Instance
 from ...store.repo import Repo
+from ...store.repo_compute import instance_ids_in_state
 from .. import errors
 from ..iam import Identity
 from ..images import ImageService
@@ -55,8 +57,10 @@ class BaseSource:
 
 class InstanceService(LaunchOps, PowerOps, ChangeOps):
     def __init__(self, db: Database, regions: RegionCatalogue, images: ImageService, volumes: Volumes,
-                 driver: ComputeDriver, notify=None):
+                 driver: ComputeDriver, notify=None, public_ip_range: str = "127.100.0.0/16"):
         self.db = db
+        # public IPs come from the operator's (loopback) range, unique per data dir
+        self.public_range = ipaddress.ip_network(public_ip_range)
         self.regions = regions
         self.images = images
         self.volumes = volumes
@@ -84,6 +88,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
     def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
                  offset: int | None, limit: int | None) -> tuple[int, list[InstanceView]]:
         self.regions.get(region)
+        self.reconcile()
         query = check_describe("DescribeInstances", "InstanceIds", ids, filters, INSTANCE_FILTERS, offset, limit,
                                id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"),
                                limit_error=errors.InvalidParameterValueRange)
@@ -142,7 +147,26 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
         return DiskSpec(path=self.volumes.disk_path(region, disk_id), fmt="qcow2", size_bytes=size_gib * GIB,
                         role="system" if position == 0 else "data", device=device_name(position))
 
-    def vm_spec(self, repo: Repo, row: Instance) -> VmSpec:
+    def reconcile(self) -> None:
+        """Instances shown RUNNING whose VM is not running any more (the guest powered off, or its
+        process died) become STOPPED. Only drivers that run real guests can tell (``live_ids``)."""
+        live = self.driver.live_ids()
+        if live is None:
+            return
+        with self.db.read() as repo:
+            gone = [i for i in instance_ids_in_state(repo, "RUNNING") if i not in live]
+        if not gone:
+            return
+        live = self.driver.live_ids() or set()  # a VM started meanwhile is not stopped
+        with self.db.write() as repo:
+            for instance_id in gone:
+                row = repo.get_instance(instance_id, for_update=True)
+                if row is not None and instance_id not in live:
+                    lifecycle.observed_stop(row)
+
+    def vm_spec(self, repo: Repo, row: Instance, password: str | None = None) -> VmSpec:
+        """What the driver builds (shape, disks) and tells the guest at boot (keys, user data, addresses).
+        ``password`` is the root password when the caller has it (None: the VM keeps its current one)."""
         disks = repo.disks_of_instance(row.instance_id)
         key_ids = repo.key_ids_of(row.instance_id)
         return VmSpec(
@@ -151,6 +175,9 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
             user_data=base64.b64decode(row.user_data) if row.user_data else None, ssh_port=None,
             hostname=row.hostname or None,
             ssh_keys=[k.public_key for k in repo.key_pairs_of(row.owner_uin, key_ids)] if key_ids else [],
+            password=password, region=row.region, zone=row.zone, private_ip=row.private_ip,
+            public_ip=row.public_ip, metadata={"instance_name": row.name, "instance_type": row.instance_type,
+                                               "image_id": row.image_id, "uuid": row.uuid},
         )
 
     def os_facts(self, repo: Repo, row: Instance) -> dict:
