@@ -1,7 +1,7 @@
 """The ``localcvm`` command: one module per command group.
 
 ``serve.py`` (serve, worker), ``accounts.py`` (accounts, accounts keys), ``images.py`` (images
-show/gc), ``tools.py`` (doctor, tccli, reset, version, hosts); ``common.py`` holds what they share.
+show/gc), ``instances.py`` (instances console), ``tools.py`` (doctor, tccli, reset, version, hosts); ``common.py`` holds what they share.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .. import __version__
 from .accounts import accounts_app
 from .clock import clock_app
 from .images import images_app
+from .instances import instances_app
 from .serve import serve, worker
 from .tools import TCCLI_HELP, doctor, hosts, reset, tccli, version
 
@@ -43,6 +44,7 @@ app.command()(serve)
 app.command()(worker)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(images_app, name="images")
+app.add_typer(instances_app, name="instances")
 app.add_typer(clock_app, name="clock")
 app.command()(doctor)
 app.command(

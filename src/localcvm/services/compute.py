@@ -117,3 +117,17 @@ def doctor_report(settings: Settings) -> list[tuple[str, str]]:
     port = ssh_port(settings)
     rows.append(("instance SSH port", f"{port}" + ("" if port == 22 else " (not root: ports below 1024 need root)")))
     return rows
+
+
+def console_text(settings: Settings, instance_id: str) -> str | None:
+    """The instance's serial console log as its driver keeps it, read from the data dir (no driver is
+    opened, so a running server's VMs are not touched); None when there is none."""
+    from ..hypervisor.driver import valid_instance_id
+
+    if not valid_instance_id(instance_id):
+        return None
+    vms = settings.data_dir / "vms"
+    for path in (vms / instance_id / "serial.log", vms / f"{instance_id}.console.log"):
+        if path.is_file():
+            return path.read_text(encoding="utf-8", errors="replace")
+    return None

@@ -117,16 +117,27 @@ class QemuDriver(DiskOps, ComputeDriver):
                 if pid is None:
                     self._cleanup_run(instance_id)
                     continue
-                try:
-                    with qmp.session(self.layout(instance_id).qmp, timeout=5) as s:
-                        s.cmd("query-status")
-                except qmp.QmpFailed as exc:
-                    log.warning("VM %s: QEMU pid %s does not answer QMP (%s); stopping it", instance_id, pid, exc)
+                failed = self._answers(instance_id)
+                if failed:
+                    log.warning("VM %s: QEMU pid %s does not answer QMP (%s); stopping it", instance_id, pid, failed)
                     self._kill(instance_id)
                     continue
                 self._open_proxies(st)
                 self.adopted.append(instance_id)
                 log.info("VM %s: adopted the running QEMU (pid %s)", instance_id, pid)
+
+    def _answers(self, instance_id: str, tries: int = 3) -> str | None:
+        """None when the VM's QMP answers (another process may hold it a moment: retried), else why not."""
+        failed = None
+        for _ in range(tries):
+            try:
+                with qmp.session(self.layout(instance_id).qmp, timeout=5) as s:
+                    s.cmd("query-status")
+                return None
+            except qmp.QmpFailed as exc:
+                failed = str(exc)
+                time.sleep(0.5)
+        return failed
 
     # --- process helpers ---------------------------------------------------------------------------
     def _kill(self, instance_id: str) -> None:
