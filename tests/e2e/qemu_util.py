@@ -141,3 +141,23 @@ def cvm(server: Server, region: str = "ap-guangzhou"):
 def kill_vms(server: Server) -> None:
     for pid in qemu_pids_of(server):
         os.kill(pid, signal.SIGKILL)
+
+
+def websocket_answers(url: str) -> bool:
+    """True when ``url`` (ws://127.0.0.1:PORT) completes a websocket handshake and speaks VNC (RFB)."""
+    import socket
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    assert u.scheme == "ws" and u.hostname == "127.0.0.1", url
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall((f"GET {u.path or '/'} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n").encode())
+        data = b""
+        while b"RFB " not in data and len(data) < 4096:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.startswith(b"HTTP/1.1 101") and b"RFB " in data

@@ -8,8 +8,9 @@ import pytest
 from tests.api.instances_util import call, instance, wait_state
 from tests.e2e.qemu_util import (
     boot_id, console, cvm, kill_vms, overlays, public_linux_image, qemu_pid, qemu_pids_of, qemu_server, run_one,
-    ssh_to, user_data,
+    ssh_to, user_data, websocket_answers,
 )
+from tests.api.share_util import code_of
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.slow
@@ -36,6 +37,9 @@ def test_power_disks_password_and_user_data(server, tmp_path):
                   UserData=user_data("#!/bin/sh\necho ran > /root/ud\n"))
     ssh = ssh_to(c, ins, tmp_path, password=PASSWORD)  # no key pair: the launch password logs in
     assert ssh.run("cat /root/ud") == "ran"
+    # the VNC console: a websocket on 127.0.0.1 that speaks RFB
+    url = call(c, "DescribeInstanceVncUrl", {"InstanceId": ins}).InstanceVncUrl
+    assert websocket_answers(url)
     # the data disk given at launch: a virtio disk of its size; ResizeInstanceDisks grows it online
     assert disk_bytes(ssh, "vdb") == 20 * GIB
     data_disk = instance(c, ins).DataDisks[0].DiskId
@@ -69,6 +73,8 @@ def test_power_disks_password_and_user_data(server, tmp_path):
     # ResetInstancesPassword (the real API needs the instance stopped) takes effect at the next start
     call(c, "StopInstances", {"InstanceIds": [ins], "StopType": "HARD"})
     wait_state(c, [ins], "STOPPED", timeout=60)
+    assert code_of(lambda: call(c, "DescribeInstanceVncUrl", {"InstanceId": ins})) == \
+        "UnsupportedOperation.InstanceStateStopped"
     call(c, "ResetInstancesPassword", {"InstanceIds": [ins], "Password": PASSWORD + "x"})
     call(c, "StartInstances", {"InstanceIds": [ins]})
     wait_state(c, [ins], "RUNNING", timeout=90)

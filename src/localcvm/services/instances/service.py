@@ -119,6 +119,23 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps):
             rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
         return {i: (rows[i].user_data or None) for i in dict.fromkeys(ids) if i in rows}
 
+    def vnc_url(self, identity: Identity, region: str, instance_id: str | None) -> str:
+        """DescribeInstanceVncUrl: the websocket of the instance's VNC console. The real service refuses a
+        STOPPED instance; its URL is a one-time wss:// address, here a ws:// one on 127.0.0.1."""
+        if not instance_id:
+            raise errors.MissingParameter("The request is missing the required parameter `InstanceId`.")
+        with self.db.read() as repo:
+            row = self.own(repo, identity, region, instance_id)
+            state = row.state
+        if state != "RUNNING":
+            raise errors.instance_state_error(state, instance_id, "DescribeInstanceVncUrl")
+        url = self.driver.vnc_url(instance_id)
+        if url is None:
+            raise errors.UnsupportedOperation(
+                f"The instance `{instance_id}` has no VNC console on the {self.driver.name} driver "
+                "(real VMs have one: localcvm serve --driver qemu).")
+        return url
+
     # --- instance types ------------------------------------------------------------------------------
     def type_configs(self, region: str, filters: list[dict] | None):
         checked = check_filters(filters or [], {"zone", "instance-family", "instance-type"}, "DescribeInstanceTypeConfigs")
