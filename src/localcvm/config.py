@@ -87,6 +87,9 @@ class Settings:
     guest_cache: str = ""
     # Worker threads for background jobs in `serve` (0 = run no workers in this process)
     workers: int = 4
+    # Where `localcvm images build-public` caches the bootable public guest disk (empty = <data_dir>/guest);
+    # tests point every server at one directory so the disk is built once per machine
+    guest_cache: str = ""
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -106,6 +109,10 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'localcvm.db'}"
+
+    @property
+    def guest_cache_dir(self) -> Path:
+        return Path(self.guest_cache).expanduser() if self.guest_cache else self.data_dir / "guest"
 
     @property
     def scheme(self) -> str:

@@ -1,4 +1,4 @@
-"""`localcvm images show|gc`."""
+"""`localcvm images show|gc|build-public`."""
 
 from __future__ import annotations
 
@@ -48,3 +48,33 @@ def images_gc(
             typer.echo(f"{r}: removed {chunks} chunks, {freed} bytes")
     svc.close()
     typer.echo(f"removed {total_chunks} chunks, {total_bytes} bytes")
+
+
+@images_app.command("build-public")
+def images_build_public(
+    data_dir: Optional[Path] = DataDirOpt,
+    force: bool = typer.Option(False, "--force", help="Build again even when the cached disk is there."),
+):
+    """Build the small bootable Linux disk behind the public images (cached in <data-dir>/guest, or
+    LOCALCVM_GUEST_CACHE) from Debian packages: the Debian kernel, busybox, dropbear."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..config import Settings
+    from ..imaging.guest import GuestBuildError, build_public_disk, describe_public_disk
+
+    cache = Settings.load(data_dir=data_dir).guest_cache_dir
+    with Progress(TextColumn("{task.description:<20}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), transient=False) as bar:
+        task = bar.add_task("building", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        try:
+            path = build_public_disk(cache, progress=progress, force=force)
+        except GuestBuildError as exc:
+            fail(str(exc))
+        if bar.tasks[0].total is None:  # already cached: nothing was reported
+            bar.update(task, description="cached", completed=1, total=1)
+    facts = describe_public_disk(cache) or {}
+    typer.echo(f"{path} ({facts.get('size', 0) // (1024 * 1024)} MiB, kernel {facts.get('kernel_version', '?')}, built {facts.get('built_at', '?')})")

@@ -74,6 +74,9 @@ def doctor(
         checks.append(("api specs", "OK", ", ".join(f"{p} {s.version} ({len(s.actions)} actions)" for p, s in reg.products.items())))
     except Exception as exc:
         checks.append(("api specs", "FAIL", f"{type(exc).__name__}: {exc} (pip install tccli)"))
+    from ..imaging.guest import doctor_check
+
+    checks.append(doctor_check(settings.guest_cache_dir))
 
     if as_json:
         typer.echo(json.dumps([{"check": n, "status": s, "detail": d} for n, s, d in checks]))

@@ -11,7 +11,8 @@ packages without root mounts or loop devices, cached under the data directory.
 Must not import services, store or api.
 """
 
-from .build import GUEST_RECIPE_VERSION, build_public_disk, describe_public_disk, disk_name
+from .build import GUEST_RECIPE_VERSION, build_public_disk, describe_public_disk, disk_name, doctor_check
 from .packages import GuestBuildError
 
-__all__ = ["GUEST_RECIPE_VERSION", "GuestBuildError", "build_public_disk", "describe_public_disk", "disk_name"]
+__all__ = ["GUEST_RECIPE_VERSION", "GuestBuildError", "build_public_disk", "describe_public_disk", "disk_name",
+           "doctor_check"]

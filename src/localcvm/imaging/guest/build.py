@@ -21,9 +21,9 @@ from pathlib import Path
 
 from . import cpio, disk, packages, rootfs
 
-# Bump when the disk's contents change in a way the hashed files do not show (e.g. another Debian release).
+# Bump when the disk's contents change in a way the hashed modules and files (_CODE, files/) do not show.
 GUEST_RECIPE_VERSION = "1"
-_CODE = ("build.py", "cpio.py", "disk.py", "elf.py", "packages.py", "rootfs.py")
+_CODE = ("cpio.py", "disk.py", "elf.py", "packages.py", "rootfs.py")
 
 Progress = Callable[[str, int, int], None]
 STEPS = ("resolve packages", "download packages", "extract packages", "root file system", "initramfs",
@@ -75,6 +75,8 @@ def build_public_disk(cache_dir: Path, *, progress: Progress | None = None, forc
         # another process may have built it while this one waited for the lock
         if target.is_file() and not force:
             return target
+        for stale in cache_dir.glob(".build-*"):  # left by a build that was killed (no build runs now)
+            shutil.rmtree(stale, ignore_errors=True)
         work = Path(tempfile.mkdtemp(prefix=".build-", dir=cache_dir))
         try:
             facts = _build(cache_dir, work, progress or (lambda _s, _d, _t: None))
@@ -136,3 +138,14 @@ def _build(cache_dir: Path, work: Path, progress: Progress) -> dict:
         "root_mib": root_mib,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def doctor_check(cache_dir: Path) -> tuple[str, str, str]:
+    """``(name, OK|WARN, detail)`` of the public guest disk cache, for ``localcvm doctor``."""
+    facts = describe_public_disk(cache_dir)
+    if facts is None:
+        missing = disk.missing_tools()
+        hint = f"; missing build tools: {', '.join(missing)}" if missing else ""
+        return ("public guest disk", "WARN", f"not built in {cache_dir} (localcvm images build-public){hint}")
+    return ("public guest disk", "OK", f"{facts['path']}: {facts['size'] // 2**20} MiB, kernel "
+            f"{facts.get('kernel_version', '?')}, built {facts.get('built_at', '?')}")

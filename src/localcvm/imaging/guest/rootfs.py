@@ -20,7 +20,7 @@ from .packages import GuestBuildError
 # button (a QEMU system_powerdown) and the virtio entropy source.
 GUEST_MODULES = (
     "virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "crc32c_generic", "ext4",
-    "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "nls_iso8859_1", "isofs", "evdev", "button",
+    "vfat", "nls_cp437", "nls_utf8", "nls_iso8859_1", "nls_ascii", "isofs", "evdev", "button",
 )
 LIBDIR = "lib/x86_64-linux-gnu"
 
@@ -31,6 +31,7 @@ ROOT_FILES = (
     ("seed.sh", "etc/localcvm/seed.sh", 0o755),
     ("shutdown.sh", "etc/localcvm/shutdown.sh", 0o755),
     ("udhcpc.sh", "etc/localcvm/udhcpc.sh", 0o755),
+    ("metadata-relay.sh", "etc/localcvm/metadata-relay.sh", 0o755),
     ("cloud-config.awk", "etc/localcvm/cloud-config.awk", 0o644),
     ("power.sh", "etc/acpi/PWRF/00000080", 0o755),
     ("profile", "etc/profile", 0o644),

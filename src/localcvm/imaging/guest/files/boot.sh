@@ -22,6 +22,12 @@ ip link set eth0 up 2>/dev/null
 udhcpc -i eth0 -s /etc/localcvm/udhcpc.sh -p /run/udhcpc.pid -t 20 -T 1 -A 2 -b \
     -x hostname:"$(hostname)" >/dev/null 2>&1
 
+if [ -s "$state/metadata-endpoint" ]; then
+    # the metadata address answered inside the guest and relayed to the driver's endpoint
+    ip addr add 169.254.0.23/32 dev lo 2>/dev/null
+    nc -ll -p 80 -e /etc/localcvm/metadata-relay.sh </dev/null >/dev/null 2>&1 &
+fi
+
 if [ "$new_instance" = 1 ] && [ -f "$state/user-data" ]; then
     case "$(head -c 2 "$state/user-data")" in
         "#!") run_user_data ;;

@@ -52,7 +52,7 @@ while [ $i -lt 10 ]; do
     sleep 0.1
     i=$((i + 1))
 done
-if [ -n "$dev" ] && mount -o ro "$dev" /mnt/seed 2>/dev/null; then
+if [ -n "$dev" ] && { mount -t vfat -o ro "$dev" /mnt/seed || mount -t iso9660 -o ro "$dev" /mnt/seed; } 2>/dev/null; then
     seed=/mnt/seed
     instance_id=$(meta instance-id)
     local_hostname=$(meta local-hostname)
@@ -85,6 +85,12 @@ if [ -n "$seed" ]; then
     { cat "$seed/authorized_keys" 2>/dev/null; echo "$cloud" | sed -n 's/^key //p'; } \
         | grep -v '^[[:space:]]*$' > /root/.ssh/authorized_keys
     chmod 600 /root/.ssh/authorized_keys
+    # optional: where the driver serves the metadata service (see boot.sh and metadata-relay.sh)
+    if [ -f "$seed/metadata-endpoint" ]; then
+        tr -d ' \r\n' < "$seed/metadata-endpoint" > "$state/metadata-endpoint"
+    else
+        rm -f "$state/metadata-endpoint"
+    fi
     password=$(cat "$seed/root-password" 2>/dev/null)
     [ -z "$password" ] && password=$(echo "$cloud" | sed -n 's/^password //p' | tail -n 1)
     set_root_password "$password"

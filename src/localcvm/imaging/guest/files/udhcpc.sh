@@ -13,6 +13,7 @@ bound|renew)
         gw="${router%% *}"
         ip route replace default via "$gw" dev "$interface"
         ip route replace 169.254.0.23 via "$gw" dev "$interface"
+        echo "$gw" > /run/localcvm-gateway
     fi
     : > /etc/resolv.conf
     for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
