@@ -83,8 +83,6 @@ class Settings:
     # guest's SSH is reached on (0: 22 when the server runs as root, else 2222)
     public_ip_range: str = "127.100.0.0/16"
     ssh_port: int = 0
-    # The bootable public guest disk cache (empty: <data-dir>/guest)
-    guest_cache: str = ""
     # Worker threads for background jobs in `serve` (0 = run no workers in this process)
     workers: int = 4
     # Where `localcvm images build-public` caches the bootable public guest disk (empty = <data_dir>/guest);

@@ -67,9 +67,12 @@ def test_seed_is_a_cidata_vfat_with_the_files(tmp_path):
 
 def test_net_plan_puts_the_metadata_address_in_the_guest_network():
     wide = process.NetPlan.for_ip("172.16.3.7", "172.16.0.0/20", {22: 40000})
-    assert (wide.net, wide.host, wide.dhcp, wide.metadata_nic) == ("160.0.0.0/4", "172.16.0.1", "172.16.3.7", False)
+    assert (wide.net, wide.host, wide.dhcp, wide.metadata) == ("160.0.0.0/4", "172.16.0.1", "172.16.3.7", "169.254.0.23")
+    assert not wide.relayed
     other = process.NetPlan.for_ip("10.2.0.9", "10.2.0.0/24", {22: 40000})
-    assert (other.net, other.host, other.metadata_nic) == ("10.2.0.0/24", "10.2.0.1", True)
+    assert (other.net, other.host, other.metadata, other.relayed) == ("10.2.0.0/24", "10.2.0.1", "10.2.0.254", True)
+    assert process.NetPlan.for_ip("10.2.0.254", "10.2.0.0/24", {}).metadata == "10.2.0.253"
+    assert "guestfwd=tcp:10.2.0.254:80-cmd:" in process.netdev_args(other, Path("/v"))[1]
     args = process.netdev_args(wide, Path("/data/vms/ins-1"))
     netdev = args[args.index("-netdev") + 1]
     assert "dhcpstart=172.16.3.7" in netdev and "hostfwd=tcp:127.0.0.1:40000-:22" in netdev

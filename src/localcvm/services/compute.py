@@ -31,7 +31,7 @@ def check_public_range(value: str) -> ipaddress.IPv4Network:
 
 
 def guest_cache_dir(settings: Settings) -> Path:
-    return Path(settings.guest_cache) if settings.guest_cache else settings.data_dir / "guest"
+    return settings.guest_cache_dir
 
 
 def guest_disk(settings: Settings) -> Path:

@@ -19,6 +19,7 @@ online and ``device_add``/``device_del`` hot-plug data disks; ``frozen_disk`` pa
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -163,14 +164,16 @@ class QemuDriver(DiskOps, ComputeDriver):
         """Start the VM's QEMU (new ports each run; a port taken meanwhile is retried)."""
         instance_id = st["instance_id"]
         lay = self.layout(instance_id)
-        records.write_boot_files(lay.dir, instance_id, st["boot"])
+        plan = process.NetPlan.for_ip(st["boot"].get("private_ip"), st["boot"].get("subnet_cidr"), {})
+        records.write_boot_files(lay.dir, instance_id, st["boot"],
+                                 metadata_endpoint=f"{plan.metadata}:80" if plan.relayed else None)
         cpus, memory = self._shape(st)
         last = None
         for _ in range(3):
             guest_ports = [22, *[p for p in self.config.forward_ports if p != 22]]
             forwards = {g: process.free_port() for g in guest_ports}
             vnc = process.free_port() if self.config.vnc else None
-            net = process.NetPlan.for_ip(st["boot"].get("private_ip"), st["boot"].get("subnet_cidr"), forwards)
+            net = dataclasses.replace(plan, forwards=forwards)
             args = process.qemu_args(instance_id, lay, accel=self.config.accel.name, cpu=cpus, memory_mib=memory,
                                      disks=st["disks"], net=net, vnc_port=vnc)
             try:

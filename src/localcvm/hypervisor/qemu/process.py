@@ -64,14 +64,15 @@ class Layout:
 
 @dataclass(frozen=True)
 class NetPlan:
-    """The VM's user-mode network: ``net``/``host``/``dhcp`` for slirp, and the host ports forwarded
-    to guest ports (``forwards`` = {guest port: 127.0.0.1 port})."""
+    """The VM's user-mode network: ``net``/``host``/``dhcp`` for slirp, the host ports forwarded to guest
+    ports (``forwards`` = {guest port: 127.0.0.1 port}), and ``metadata`` the address inside the
+    network that answers the metadata service (169.254.0.23 itself when the network holds it)."""
 
     net: str
     host: str
     dhcp: str
     forwards: dict[int, int] = field(default_factory=dict)
-    metadata_nic: bool = False  # the metadata address cannot share the subnet's network: a 2nd NIC
+    metadata: str = METADATA_IP
 
     @classmethod
     def for_ip(cls, private_ip: str | None, subnet_cidr: str | None, forwards: dict[int, int]) -> NetPlan:
@@ -83,7 +84,15 @@ class NetPlan:
         gateway = str(subnet.network_address + 1)
         if ip in WIDE_NET:
             return cls(str(WIDE_NET), gateway, str(ip), forwards)
-        return cls(str(subnet), gateway, str(ip), forwards, metadata_nic=True)
+        # the metadata address cannot share the subnet's network: the guest relays 169.254.0.23:80 to
+        # an address of its subnet (the seed's metadata-endpoint), which slirp answers
+        last = subnet.broadcast_address - 1
+        relay = last if last != ip else last - 1
+        return cls(str(subnet), gateway, str(ip), forwards, metadata=str(relay))
+
+    @property
+    def relayed(self) -> bool:
+        return self.metadata != METADATA_IP
 
 
 def _opt(value: str) -> str:
@@ -93,14 +102,10 @@ def _opt(value: str) -> str:
 
 def netdev_args(plan: NetPlan, vm_dir: Path) -> list[str]:
     responder = Path(__file__).with_name("metadata.py")
-    guestfwd = f"guestfwd=tcp:{METADATA_IP}:80-cmd:{_opt(sys.executable)} -I {_opt(responder)} {_opt(vm_dir)}"
+    guestfwd = f"guestfwd=tcp:{plan.metadata}:80-cmd:{_opt(sys.executable)} -I {_opt(responder)} {_opt(vm_dir)}"
     fwd = "".join(f",hostfwd=tcp:127.0.0.1:{host}-:{guest}" for guest, host in sorted(plan.forwards.items()))
-    main = f"user,id=net0,net={plan.net},host={plan.host},dhcpstart={plan.dhcp},restrict=off{fwd}"
-    if not plan.metadata_nic:
-        return ["-netdev", f"{main},{guestfwd}", "-device", "virtio-net-pci,netdev=net0,addr=0x3"]
-    meta = f"user,id=net1,net=169.254.0.0/16,host=169.254.0.1,dhcpstart=169.254.0.100,{guestfwd}"
-    return ["-netdev", main, "-device", "virtio-net-pci,netdev=net0,addr=0x3",
-            "-netdev", meta, "-device", "virtio-net-pci,netdev=net1,addr=0x1d"]
+    netdev = f"user,id=net0,net={plan.net},host={plan.host},dhcpstart={plan.dhcp},restrict=off{fwd},{guestfwd}"
+    return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=net0,addr=0x3"]
 
 
 def disk_slot(device: str) -> int:

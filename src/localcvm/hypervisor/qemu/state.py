@@ -78,11 +78,14 @@ def metadata_tree(instance_id: str, cfg: dict) -> dict:
     return tree
 
 
-def write_boot_files(vm_dir: Path, instance_id: str, cfg: dict) -> None:
-    """The NoCloud seed and the metadata file for the next boot."""
+def write_boot_files(vm_dir: Path, instance_id: str, cfg: dict, *, metadata_endpoint: str | None = None) -> None:
+    """The NoCloud seed and the metadata file for the next boot. ``metadata_endpoint`` ("HOST:PORT"):
+    where the guest relays 169.254.0.23:80 when its network cannot hold that address."""
     user_data = base64.b64decode(cfg["user_data"]) if cfg.get("user_data") else None
     files = seed.seed_files(instance_id, cfg.get("hostname"), user_data, cfg.get("ssh_keys") or [],
                             cfg.get("password"))
+    if metadata_endpoint:
+        files["metadata-endpoint"] = metadata_endpoint.encode()
     seed.write_seed(vm_dir / "seed.img", files)
     data = {"meta-data": metadata_tree(instance_id, cfg), "user-data": cfg.get("user_data")}
     tmp = vm_dir / f".{DATA_FILE}.tmp"
