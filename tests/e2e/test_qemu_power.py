@@ -3,8 +3,13 @@ disk and its online resize, UserData and password logins; no stray process or ov
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tencentcloud.cbs.v20170312 import cbs_client
+
+from tests.api import sdk
 from tests.api.instances_util import call, instance, wait_state
 from tests.e2e.qemu_util import (
     boot_id, console, cvm, kill_vms, overlays, public_linux_image, qemu_pid, qemu_pids_of, qemu_server, run_one,
@@ -48,6 +53,16 @@ def test_power_disks_password_and_user_data(server, tmp_path):
     wait_until(lambda: disk_bytes(ssh, "vdb") == 30 * GIB, timeout=60, interval=0.5, what="the guest to see 30 GiB")
     wait_until(lambda: instance(c, ins).DataDisks[0].DiskSize == 30, timeout=30, what="DiskSize 30")
 
+    # a CBS disk hot-plugged into the running guest, and out again
+    cbs = cbs_client.CbsClient(sdk.cred(server), "ap-guangzhou", sdk.profile(server))
+    (vol,) = cbs_call(cbs, "CreateDisks", {"Placement": {"Zone": "ap-guangzhou-3"}, "DiskChargeType": "POSTPAID_BY_HOUR",
+                                            "DiskType": "CLOUD_PREMIUM", "DiskSize": 12, "DiskName": "hot"}).DiskIdSet
+    cbs_call(cbs, "AttachDisks", {"InstanceId": ins, "DiskIds": [vol]})
+    wait_until(lambda: 12 * GIB in _guest_disk_sizes(ssh), timeout=60, interval=0.5, what="the hot-plugged disk")
+    cbs_call(cbs, "DetachDisks", {"DiskIds": [vol]})
+    wait_until(lambda: 12 * GIB not in _guest_disk_sizes(ssh), timeout=60, interval=0.5, what="the disk to go")
+    cbs_call(cbs, "TerminateDisks", {"DiskIds": [vol]})
+
     # a soft stop is an ACPI power-down the guest performs; start boots it again
     first_boot, pid = boot_id(ssh), qemu_pid(server, ins)
     call(c, "StopInstances", {"InstanceIds": [ins], "StopType": "SOFT"})
@@ -90,6 +105,19 @@ def test_power_disks_password_and_user_data(server, tmp_path):
     wait_until(lambda: instance(c, ins) is None, timeout=90, what="the instance to go")
     assert qemu_pids_of(server) == [] and overlays(server) == []
     assert not (server.data_dir / "vms" / ins).exists()
+
+
+def _guest_disk_sizes(ssh) -> list[int]:
+    out = ssh.run("for d in /sys/block/vd*; do cat $d/size; done")
+    return [int(n) * 512 for n in out.split()]
+
+
+def cbs_call(client, action: str, body: dict):
+    from tencentcloud.cbs.v20170312 import models
+
+    req = getattr(models, f"{action}Request")()
+    req.from_json_string(json.dumps(body))
+    return getattr(client, action)(req)
 
 
 def _alive(pid: int | None) -> bool:

@@ -45,7 +45,7 @@ class QmpSession:
         try:
             return self.run(self._client.execute(name, args or None), timeout)
         except ExecuteError as exc:
-            raise QmpFailed(f"QMP {name} failed: {exc.error.desc}", name) from None
+            raise QmpFailed(f"QMP {name} failed: {exc.error.error.desc}", name) from None
         except (QMPError, OSError, asyncio.TimeoutError, EOFError) as exc:
             raise QmpFailed(f"QMP {name} failed: {exc!r}", name) from None
 
