@@ -41,7 +41,7 @@ def doctor(
                    f"{path}: {ver}" if path else "not found; images need it: apt-get install qemu-utils"))
     from ..services.compute import doctor_report
 
-    for item, finding in doctor_report(settings):  # QEMU, SeaBIOS, the guest disk, KVM/TCG and why, the range
+    for item, finding in doctor_report(settings):  # QEMU, SeaBIOS, KVM/TCG and why, the range, SSH port
         status = "FAIL" if finding.startswith("INVALID") else "WARN" if (
             finding.startswith(("not ", "TCG")) or "not root" in finding) else "OK"
         checks.append((item, status, finding))

@@ -98,17 +98,13 @@ def doctor_report(settings: Settings) -> list[tuple[str, str]]:
     from ..imaging.guest import describe_public_disk
 
     rows = [("compute driver", settings.driver)]
-    rows.append(("QEMU", qemu_version() or "not installed (apt-get install qemu-system-x86)"))
+    rows.append(("qemu-system-x86_64", qemu_version() or "not installed (apt-get install qemu-system-x86)"))
     bios = Path("/usr/share/seabios/bios-256k.bin")
     rows.append(("SeaBIOS", str(bios) if bios.exists() else "not found (apt-get install seabios)"))
-    cache = guest_cache_dir(settings)
-    described = describe_public_disk(cache)
-    rows.append(("guest disk", f"{described['path']} ({described.get('size', '?')} bytes, kernel "
-                               f"{described.get('kernel_version', '?')})" if described else
-                 f"not built yet in {cache} (localcvm images build-public, or the first --driver qemu start)"))
+    described = describe_public_disk(guest_cache_dir(settings))  # its own row: imaging.guest.doctor_check
     disk = Path(described["path"]) if described else None
     accel = accelerator(settings, disk)
-    rows.append(("accelerator", f"{accel.name.upper()}: {accel.reason}"))
+    rows.append(("kvm", f"{accel.name.upper()}: {accel.reason}"))
     try:
         net = check_public_range(settings.public_ip_range)
         rows.append(("public IP range", f"{net} ({net.num_addresses - 2} addresses, loopback)"))
