@@ -73,6 +73,14 @@ def test_custom_image_copied_to_another_region_boots_there(server, tmp_path):
     assert ssh2.run("hostname") == "VM-" + second.split("-", 1)[1]  # the new instance's, not the image's
     assert ssh2.run("cat /root/user-data.txt") == "from-user-data"  # the image kept what the first wrote
 
+    # ResetInstance reinstalls from the public image: a fresh disk, a new key pair, the same instance
+    key2 = call(sh, "CreateKeyPair", {"KeyName": "e2e2", "ProjectId": 0}).KeyPair
+    call(sh, "ResetInstance", {"InstanceId": second, "ImageId": image, "LoginSettings": {"KeyIds": [key2.KeyId]}})
+    wait_until(lambda: instance(sh, second).LatestOperationState == "SUCCESS", timeout=120, what="the reset")
+    ssh3 = ssh_to(sh, second, tmp_path, private_key=key2.PrivateKey)
+    assert ssh3.run("test -e /root/marker || echo fresh") == "fresh"
+    assert metadata(ssh3, "meta-data/instance-id") == second
+
     call(sh, "TerminateInstances", {"InstanceIds": [second]})
     wait_until(lambda: instance(sh, second) is None, timeout=90, what="the second instance to go")
     assert qemu_pid(server, second) is None and qemu_pids_of(server) == []
