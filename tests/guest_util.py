@@ -36,17 +36,11 @@ def public_disk() -> Path:
     return build_public_disk(GUEST_CACHE)
 
 
-def make_seed(path: Path, files: dict[str, str], *, label: str = "cidata") -> Path:
-    """A NoCloud seed: a FAT image labelled ``cidata`` holding ``files`` (made with mkfs.fat + mcopy)."""
-    path.unlink(missing_ok=True)
-    subprocess.run(["mkfs.fat", "-C", "-n", label, str(path), "1024"], check=True, capture_output=True)
-    src = path.parent / (path.name + ".d")
-    src.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (src / name).write_text(text)
-        subprocess.run(["mcopy", "-i", str(path), str(src / name), f"::/{name}"], check=True,
-                       capture_output=True, env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
-    return path
+def make_seed(path: Path, files: dict[str, str]) -> Path:
+    """A NoCloud seed holding ``files`` (localcvm.imaging.guest.seed: mkfs.fat + mcopy, label cidata)."""
+    from localcvm.imaging.guest.seed import write_seed
+
+    return write_seed(path, files)
 
 
 def ssh_key(tmp: Path) -> Path:
@@ -79,14 +73,14 @@ class Guest:
         wait_until(up, timeout=timeout, interval=0.2, what="SSH into the guest")
         return time.monotonic() - self.started
 
-    def qmp(self, command: str) -> dict:
+    def qmp(self, command: str, **arguments) -> dict:
         """One QMP command on a fresh connection (capabilities negotiated first)."""
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(str(self.qmp_path))
             f = s.makefile("rw")
             json.loads(f.readline())
-            for cmd in ("qmp_capabilities", command):
-                f.write(json.dumps({"execute": cmd}) + "\n")
+            for cmd, args in (("qmp_capabilities", {}), (command, arguments)):
+                f.write(json.dumps({"execute": cmd, **({"arguments": args} if args else {})}) + "\n")
                 f.flush()
                 while True:
                     reply = json.loads(f.readline())
@@ -112,7 +106,8 @@ def boot(disk: Path, tmp: Path, *, seed: Path | None = None, extra: list[str] = 
     cmd = [shutil.which("qemu-system-x86_64") or "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
            "-m", "256", "-nographic", "-nodefaults", "-monitor", "none", "-serial", f"file:{serial}",
            "-qmp", f"unix:{qmp_path},server=on,wait=off",
-           "-drive", f"file={overlay},if=virtio,format=qcow2",
+           # bootindex: SeaBIOS boots the system disk whatever PCI slots the other disks get
+           "-drive", f"file={overlay},if=none,id=sys,format=qcow2", "-device", "virtio-blk-pci,drive=sys,bootindex=0",
            "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22",
            "-device", "virtio-net-pci,netdev=n0,romfile=", *extra]
     if seed is not None:

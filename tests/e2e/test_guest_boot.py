@@ -102,25 +102,27 @@ def test_new_instance_id_reruns_user_data_new_host_key_and_password(tmp_path):
         guest.stop()
 
 
-def test_boot_without_seed_keeps_last_state_and_reboot_works(tmp_path):
+def test_hard_stop_then_boot_without_seed_keeps_last_state_and_reboot_works(tmp_path):
     disk = public_disk()
     key = ssh_key(tmp_path)
     guest = boot(disk, tmp_path, seed=_seed(tmp_path, key))
     try:
         guest.wait_ssh(key)
-        guest.ssh(key, "poweroff")
-        guest.proc.wait(30)
+        guest.ssh(key, "echo synced > /root/synced; sync")
     finally:
-        guest.stop()
+        guest.stop()  # a hard stop (SIGKILL): the ext4 journal is replayed at the next mount
     guest = boot(disk, tmp_path)  # no seed: hostname and keys from the last boot
     try:
         guest.wait_ssh(key)
-        first = guest.ssh(key, "hostname; cat /proc/sys/kernel/random/boot_id").stdout.split()
+        first = guest.ssh(key, "hostname; cat /proc/sys/kernel/random/boot_id; cat /root/synced").stdout.split()
         assert first[0] == "guest-one"
+        assert first[2] == "synced"
+        assert "localcvm-guest: seed" not in guest.serial_text()
         guest.ssh(key, "reboot")
         wait_until(lambda: len(re.findall(r"localcvm-guest: ready", guest.serial_text())) >= 2, timeout=90,
                    what="the second boot")
-        second = guest.ssh(key, "cat /proc/sys/kernel/random/boot_id").stdout.split()
+        second = wait_until(lambda: guest.ssh(key, "cat /proc/sys/kernel/random/boot_id").stdout.split(),
+                            timeout=60, what="SSH after the reboot")
         assert second[0] != first[1]
         assert f"localcvm-guest: boot {second[0]}" in guest.serial_text()
         _powerdown(guest)
@@ -135,11 +137,21 @@ def test_cloud_config_keys_password_and_runcmd(tmp_path):
     user_data = (f"#cloud-config\nssh_authorized_keys:\n  - {pub}\npassword: 'Cc-pass-1'\n"
                  "runcmd:\n  - echo from runcmd > /root/runcmd\npackages:\n  - nginx\n")
     files = {"meta-data": "instance-id: ins-cloudcfg\nlocal-hostname: cc-host\n", "user-data": user_data}
-    guest = boot(disk, tmp_path, seed=make_seed(tmp_path / "seed.img", files))
+    data = tmp_path / "data.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(data), "64M"], check=True)
+    extra = ["-drive", f"file={data},if=none,id=data1,format=qcow2", "-device", "virtio-blk-pci,drive=data1"]
+    guest = boot(disk, tmp_path, seed=make_seed(tmp_path / "seed.img", files), extra=extra)
     try:
         guest.wait_ssh(key)
         out = guest.ssh(key, "hostname; cat /root/runcmd; grep -c '^root:\\$6\\$' /etc/shadow").stdout.split("\n")
         assert out[:3] == ["cc-host", "from runcmd", "1"]
+        # a data disk: its size in sectors, and a grown disk seen online (QMP block_resize)
+        sizes = "for d in /sys/block/vd*; do echo ${d##*/} $(cat $d/size); done"
+        assert "vdb 131072" in guest.ssh(key, sizes).stdout.splitlines()
+        assert "return" in guest.qmp("block_resize", device="data1", size=96 * 2**20)
+        wait_until(lambda: "vdb 196608" in guest.ssh(key, sizes).stdout.splitlines(), timeout=30,
+                   what="the guest to see the grown disk")
+        assert guest.ssh(key, "blockdev --getsize64 /dev/vdb").stdout.strip() == str(96 * 2**20)
         _powerdown(guest)
     finally:
         guest.stop()

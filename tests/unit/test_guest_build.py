@@ -165,3 +165,32 @@ def test_two_processes_build_the_disk_once(disk, tmp_path):
     assert sorted(x.name for x in cache.iterdir()) == sorted([".build.lock", "debs", disk.name, disk.with_suffix(".json").name])
     # the same recipe gives the same layout (not the same bytes: file times differ)
     assert partitions(cache / disk.name) == partitions(disk)
+
+
+def test_cli_build_public_reports_the_cached_disk(disk):
+    import sys
+
+    env = {**os.environ, "LOCALCVM_GUEST_CACHE": str(GUEST_CACHE)}
+    out = subprocess.run([sys.executable, "-m", "localcvm", "images", "build-public"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert str(disk) in out.stdout and "kernel " in out.stdout
+
+
+def test_nocloud_seed_files_and_image(tmp_path):
+    from localcvm.imaging.guest import nocloud_files, write_seed
+
+    files = nocloud_files(instance_id="ins-1", hostname="h1", user_data="#!/bin/sh\necho hi\n",
+                          authorized_keys=["ssh-ed25519 AAAA k1", "ssh-ed25519 BBBB k2\n"], metadata_endpoint=":8080")
+    assert files["meta-data"] == b"instance-id: ins-1\nlocal-hostname: h1\n"
+    assert files["authorized_keys"] == b"ssh-ed25519 AAAA k1\nssh-ed25519 BBBB k2\n"
+    assert "root-password" not in files
+    image = write_seed(tmp_path / "seed.img", files)
+    label = subprocess.run(["mlabel", "-s", "-i", str(image), "::"], capture_output=True, text=True, env=MT_ENV).stdout
+    assert "cidata" in label.lower()
+    got = subprocess.run(["mtype", "-i", str(image), "::/metadata-endpoint"], capture_output=True, text=True,
+                         check=True, env=MT_ENV).stdout
+    assert got == ":8080\n"
+    write_seed(image, {"meta-data": "instance-id: ins-2\n"})  # replaced whole
+    listing = subprocess.run(["mdir", "-b", "-i", str(image), "::/"], capture_output=True, text=True, env=MT_ENV).stdout
+    assert listing.split() == ["::/meta-data"]

@@ -5,6 +5,7 @@ packages without root mounts or loop devices, cached under the data directory.
     rootfs.py    the root tree (busybox, dropbear + libs, modules, files/*) and the initramfs tree
     cpio.py      the initramfs archive (newc, gzip)
     disk.py      FAT boot partition with syslinux, ext4 root, MBR + sfdisk, assembly
+    seed.py      a NoCloud seed image (cidata FAT, mkfs.fat + mcopy)
     build.py     the cache: build once (atomic, locked), describe for doctor
     files/       the guest's init scripts (the boot contract is in docs/guest-image.md)
 
@@ -13,6 +14,7 @@ Must not import services, store or api.
 
 from .build import GUEST_RECIPE_VERSION, build_public_disk, describe_public_disk, disk_name, doctor_check
 from .packages import GuestBuildError
+from .seed import nocloud_files, write_seed
 
 __all__ = ["GUEST_RECIPE_VERSION", "GuestBuildError", "build_public_disk", "describe_public_disk", "disk_name",
-           "doctor_check"]
+           "doctor_check", "nocloud_files", "write_seed"]

@@ -43,7 +43,6 @@ def make_boot_fs(path: Path, kernel: Path, initrd: Path, cfg: str, work: Path) -
     env_file.write_text(cfg)
     # -h: the partition's first sector, which the boot sector's BPB records for the loader
     run(["mkfs.fat", "-C", "-n", BOOT_LABEL, "-h", str(FIRST_SECTOR), "-i", "4c435643", str(path), str(size_mib * 1024)])
-    os.environ.setdefault("MTOOLS_SKIP_CHECK", "1")
     run(["mcopy", "-i", str(path), str(kernel), "::/vmlinuz"])
     run(["mcopy", "-i", str(path), str(initrd), "::/initrd.gz"])
     run(["mcopy", "-i", str(path), str(env_file), "::/syslinux.cfg"])

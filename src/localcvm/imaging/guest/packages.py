@@ -28,7 +28,8 @@ def run(cmd: list[str], *, cwd: Path | None = None, input: bytes | None = None) 
     """Run a build tool; a failure raises ``GuestBuildError`` with the tool's own message."""
     if shutil.which(cmd[0]) is None:
         raise GuestBuildError(f"{cmd[0]} is not installed (see scripts/test for the Debian packages the build needs)")
-    env = dict(os.environ, LC_ALL="C", DEBIAN_FRONTEND="noninteractive")
+    # MTOOLS_SKIP_CHECK: mtools on an image file with no disk geometry of its own
+    env = dict(os.environ, LC_ALL="C", DEBIAN_FRONTEND="noninteractive", MTOOLS_SKIP_CHECK="1")
     proc = subprocess.run(cmd, cwd=cwd, input=input, capture_output=True, env=env)
     if proc.returncode != 0:
         err = (proc.stderr or proc.stdout).decode(errors="replace").strip()

@@ -45,10 +45,18 @@ run_user_data() {  # run a #! user-data script once, output to the console and t
     while [ $i -lt 200 ] && kill -0 "$ud_pid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 }
 
+blk_pending() {  # is a virtio block device still without its driver (its /dev node not there yet)?
+    for d in /sys/bus/virtio/devices/*; do
+        [ "$(cat "$d/device" 2>/dev/null)" = 0x0002 ] && [ ! -e "$d/driver" ] && return 0
+    done
+    return 1
+}
+
 dev=""
 i=0
-while [ $i -lt 10 ]; do
+while [ $i -lt 20 ]; do
     dev=$(find_seed) && break
+    blk_pending || break  # every disk is probed and none is a seed: do not wait
     sleep 0.1
     i=$((i + 1))
 done
