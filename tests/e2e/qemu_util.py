@@ -82,7 +82,9 @@ class Ssh:
         return proc.stdout.strip()
 
     def wait(self, timeout: float = BOOT_TIMEOUT) -> "Ssh":
-        wait_until(lambda: self.run("true", timeout=15) == "", timeout=timeout, interval=0.5,
+        # an attempt made before the guest listens is dropped after 5 s and made again (it would
+        # otherwise wait out the user network's SYN retransmission backoff)
+        wait_until(lambda: self.run("true", timeout=5) == "", timeout=timeout, interval=0.2,
                    what=f"SSH on {self.address}")
         return self
 
