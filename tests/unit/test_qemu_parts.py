@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from localcvm.hypervisor.qemu import metadata, process, seed
+from localcvm.hypervisor.qemu import metadata, process
 from localcvm.hypervisor.qemu.proxy import ProxySet
-from localcvm.hypervisor.qemu.state import metadata_tree
+from localcvm.hypervisor.qemu.state import metadata_tree, write_boot_files
 from localcvm.services.compute import check_public_range
 
 
@@ -50,18 +50,25 @@ def test_metadata_without_user_data_or_keys(tmp_path):
     assert _get(tmp_path, "/latest/meta-data/public-keys/0/openssh-key")[0] == 404
 
 
-def test_seed_is_a_cidata_vfat_with_the_files(tmp_path):
-    files = seed.seed_files("ins-1", "host-1", b"#!/bin/sh\necho hi\n", ["ssh-ed25519 AAAA a", " "], "Pw-1234567")
-    path = seed.write_seed(tmp_path / "seed.img", files)
+def test_boot_files_seed_and_metadata(tmp_path):
+    cfg = {"hostname": "host-1", "user_data": "IyEvYmluL3NoCg==", "ssh_keys": ["ssh-ed25519 AAAA a", " "],
+           "password": "Pw-1234567"}
+    write_boot_files(tmp_path, "ins-1", cfg, metadata_endpoint="10.2.0.254:80")
+    path = tmp_path / "seed.img"
     label = subprocess.run(["blkid", "-o", "value", "-s", "LABEL", str(path)], capture_output=True, text=True).stdout
     assert label.strip().lower() == "cidata"
     env = {"MTOOLS_SKIP_CHECK": "1", "PATH": "/usr/bin:/bin"}
-    meta = subprocess.run(["mtype", "-i", str(path), "::meta-data"], capture_output=True, text=True, env=env).stdout
-    assert meta == "instance-id: ins-1\nlocal-hostname: host-1\n"
-    keys = subprocess.run(["mtype", "-i", str(path), "::authorized_keys"], capture_output=True, text=True, env=env).stdout
-    assert keys == "ssh-ed25519 AAAA a\n"
-    no_password = seed.write_seed(tmp_path / "s2.img", seed.seed_files("ins-1", None, None, [], None))
-    listing = subprocess.run(["mdir", "-b", "-i", str(no_password), "::"], capture_output=True, text=True, env=env).stdout
+
+    def read(name: str) -> str:
+        return subprocess.run(["mtype", "-i", str(path), f"::{name}"], capture_output=True, text=True, env=env).stdout
+
+    assert read("meta-data") == "instance-id: ins-1\nlocal-hostname: host-1\n"
+    assert read("authorized_keys") == "ssh-ed25519 AAAA a\n"
+    assert read("root-password") == "Pw-1234567" and read("user-data") == "#!/bin/sh\n"
+    assert read("metadata-endpoint").strip() == "10.2.0.254:80"
+    assert json.loads((tmp_path / metadata.DATA_FILE).read_text())["meta-data"]["hostname"] == "host-1"
+    write_boot_files(tmp_path, "ins-1", {})  # no password: no root-password file (password login off)
+    listing = subprocess.run(["mdir", "-b", "-i", str(path), "::"], capture_output=True, text=True, env=env).stdout
     assert "root-password" not in listing and "meta-data" in listing
 
 

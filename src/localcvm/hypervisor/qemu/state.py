@@ -15,8 +15,8 @@ import uuid
 from pathlib import Path
 
 from ...fsio import fsync_dir
+from ...imaging.guest import nocloud_files, write_seed
 from ..driver import VmSpec
-from . import seed
 from .metadata import DATA_FILE
 
 __all__ = ["boot_config", "read_state", "write_boot_files", "write_state"]
@@ -79,14 +79,14 @@ def metadata_tree(instance_id: str, cfg: dict) -> dict:
 
 
 def write_boot_files(vm_dir: Path, instance_id: str, cfg: dict, *, metadata_endpoint: str | None = None) -> None:
-    """The NoCloud seed and the metadata file for the next boot. ``metadata_endpoint`` ("HOST:PORT"):
-    where the guest relays 169.254.0.23:80 when its network cannot hold that address."""
-    user_data = base64.b64decode(cfg["user_data"]) if cfg.get("user_data") else None
-    files = seed.seed_files(instance_id, cfg.get("hostname"), user_data, cfg.get("ssh_keys") or [],
-                            cfg.get("password"))
-    if metadata_endpoint:
-        files["metadata-endpoint"] = metadata_endpoint.encode()
-    seed.write_seed(vm_dir / "seed.img", files)
+    """The NoCloud seed (``seed.img``: a ``cidata`` FAT image made without mounts, attached read-only)
+    and the metadata file for the next boot. ``metadata_endpoint`` ("HOST:PORT"): where the guest
+    relays 169.254.0.23:80 when its network cannot hold that address."""
+    user_data = base64.b64decode(cfg["user_data"]) if cfg.get("user_data") else b""
+    files = nocloud_files(instance_id=instance_id, hostname=cfg.get("hostname") or instance_id, user_data=user_data,
+                          authorized_keys=[k for k in cfg.get("ssh_keys") or [] if k.strip()],
+                          root_password=cfg.get("password"), metadata_endpoint=metadata_endpoint)
+    write_seed(vm_dir / "seed.img", files)
     data = {"meta-data": metadata_tree(instance_id, cfg), "user-data": cfg.get("user_data")}
     tmp = vm_dir / f".{DATA_FILE}.tmp"
     tmp.write_text(json.dumps(data))
