@@ -81,12 +81,24 @@ class Settings:
     # Largest image file ImportImage downloads, and largest virtual disk it accepts
     max_import_bytes: int = 64 * 1024**3
     max_image_virtual_gib: int = 2048
-    # Compute driver: "fake" (fast simulated instances)
+    # Compute driver: "fake" (fast simulated instances) or "qemu" (real VMs, docs/qemu.md)
     driver: str = "fake"
     # Web console (/console): sessions unused this long are signed out, minutes; failed sign-ins
     # allowed per source address per minute
     console_idle_minutes: float = 30.0
     console_signin_per_minute: int = 10
+    # QEMU driver: guest memory = the instance type's x this scale (at least 128 MiB), vCPUs capped
+    # (0 = the host's cores), seconds an ACPI stop may take before a hard stop, guest TCP ports
+    # forwarded besides 22 (comma-separated), accelerator ("" probes: KVM when usable, else TCG)
+    qemu_memory_scale: float = 1.0
+    qemu_max_vcpus: int = 0
+    qemu_stop_timeout: float = 30.0
+    qemu_forward_ports: str = ""
+    qemu_accel: str = ""
+    # Instances' public IPs (a loopback range: nothing listens outside 127.0.0.0/8); the port their
+    # guest's SSH is reached on (0: 22 when the server runs as root, else 2222)
+    public_ip_range: str = "127.100.0.0/16"
+    ssh_port: int = 0
     # Worker threads for background jobs in `serve` (0 = run no workers in this process)
     workers: int = 4
     # How often (seconds) the auto-snapshot scheduler looks for due policies and expired snapshots

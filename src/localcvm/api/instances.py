@@ -128,6 +128,11 @@ def describe_instances_status(ctx: CallContext, p: dict) -> dict:
     return page(total, [{"InstanceId": v.instance_id, "InstanceState": v.state} for v in views], "InstanceStatusSet")
 
 
+@action("cvm", "DescribeInstanceVncUrl")
+def describe_instance_vnc_url(ctx: CallContext, p: dict) -> dict:
+    return {"InstanceVncUrl": ctx.services.instances.vnc_url(ctx.identity, ctx.region, p.get("InstanceId"))}
+
+
 @action("cvm", "StartInstances")
 def start_instances(ctx: CallContext, p: dict) -> dict:
     ctx.services.instances.start(ctx.identity, ctx.region, ctx.request_id, p["InstanceIds"])

@@ -1,7 +1,7 @@
 """The ``localcvm`` command: one module per command group.
 
 ``serve.py`` (serve, worker), ``accounts.py`` (accounts, accounts keys), ``images.py`` (images
-show/gc), ``network.py`` (network check), ``billing.py`` (billing report), ``tools.py`` (doctor, tccli, reset, version, hosts); ``common.py`` holds what they share.
+show/gc), ``network.py`` (network check), ``billing.py`` (billing report), ``instances.py`` (instances console), ``tools.py`` (doctor, tccli, reset, version, hosts); ``common.py`` holds what they share.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .billing import billing_app
 from .clock import clock_app
 from .images import images_app
 from .network import network_app
+from .instances import instances_app
 from .serve import serve, worker
 from .tools import TCCLI_HELP, doctor, hosts, reset, tccli, version
 
@@ -46,6 +47,7 @@ app.command()(serve)
 app.command()(worker)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(images_app, name="images")
+app.add_typer(instances_app, name="instances")
 app.add_typer(clock_app, name="clock")
 app.add_typer(network_app, name="network")
 app.add_typer(billing_app, name="billing")

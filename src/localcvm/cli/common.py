@@ -72,6 +72,8 @@ def open_services(workers_flag: str, min_workers: int, **overrides):
         return settings, Services(settings)
     except errors.ApiError as exc:
         fail(exc.message)
+    except ValueError as exc:  # a setting the services refuse (driver, public IP range, ports)
+        fail(str(exc))
 
 
 class JsonLines(logging.Formatter):

@@ -104,6 +104,10 @@ def serve(
         None, "--max-connections", help="Most connections open at once; one more is closed at once "
         "[env LOCALCVM_MAX_CONNECTIONS; default 1000].",
     ),
+    driver: Optional[str] = typer.Option(
+        None, "--driver", help="Compute driver: fake (simulated instances) or qemu (real VMs: docs/qemu.md) "
+        "[env LOCALCVM_DRIVER; default fake].",
+    ),
 ):
     """Run the API server (all products on one port)."""
     from ..services import errors
@@ -121,7 +125,7 @@ def serve(
             "--workers", 0, host=host, port=sock.getsockname()[1], data_dir=temp or data_dir,
             database_url="sqlite:///" + str(temp / "localcvm.db") if temp else database_url, tls=tls,
             time_scale=time_scale, test_clock=test_clock, workers=workers, header_timeout=header_timeout, body_timeout=body_timeout,
-            keepalive_timeout=keepalive_timeout, max_connections=max_connections)
+            keepalive_timeout=keepalive_timeout, max_connections=max_connections, driver=driver)
         try:
             generated = services.accounts.ensure_root(settings.secret_id, settings.secret_key)
         except errors.ApiError as exc:

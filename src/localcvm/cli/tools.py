@@ -39,14 +39,12 @@ def doctor(
     path, ver = tool_version("qemu-img")
     checks.append(("qemu-img", "OK" if path else "FAIL",
                    f"{path}: {ver}" if path else "not found; images need it: apt-get install qemu-utils"))
-    path, ver = tool_version("qemu-system-x86_64")
-    checks.append(("qemu-system-x86_64", "OK" if path else "WARN",
-                   f"{path}: {ver}" if path else "not found; only the fake driver can run instances (apt-get install qemu-system-x86)"))
-    if os.path.exists("/dev/kvm"):
-        ok = os.access("/dev/kvm", os.R_OK | os.W_OK)
-        checks.append(("kvm", "OK" if ok else "WARN", "/dev/kvm usable" if ok else "/dev/kvm exists but is not accessible; QEMU falls back to TCG"))
-    else:
-        checks.append(("kvm", "WARN", "no /dev/kvm; real VMs run under TCG (slower)"))
+    from ..services.compute import doctor_report
+
+    for item, finding in doctor_report(settings):  # QEMU, SeaBIOS, KVM/TCG and why, the range, SSH port
+        status = "FAIL" if finding.startswith("INVALID") else "WARN" if (
+            finding.startswith(("not ", "TCG")) or "not root" in finding) else "OK"
+        checks.append((item, status, finding))
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         probe = settings.data_dir / ".doctor-probe"

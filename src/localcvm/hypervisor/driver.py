@@ -52,6 +52,7 @@ A call that a flag rules out raises ``InvalidVmState``.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 import enum
 import re
 from contextlib import AbstractContextManager
@@ -203,6 +204,12 @@ class VmSpec:
     boot; ``ssh_port`` is the host port forwarded to the guest's port 22
     (None: no forwarding); ``hostname`` and ``ssh_keys`` (OpenSSH public
     keys) go to the guest's init as well.
+
+    The rest is what a real guest learns at boot (the NoCloud seed and the metadata service at
+    169.254.0.23): the root ``password`` (None: no password login), the ``region`` and ``zone``,
+    the ``private_ip`` (DHCP hands it out) in ``subnet_cidr``, the ``public_ip`` (a loopback
+    address the driver forwards to the guest), and free-form ``metadata`` (instance name, type,
+    image id, uuid) for the metadata service.
     """
 
     instance_id: str
@@ -213,6 +220,13 @@ class VmSpec:
     ssh_port: int | None = None
     hostname: str | None = None
     ssh_keys: list[str] = field(default_factory=list)
+    password: str | None = None
+    region: str = ""
+    zone: str = ""
+    private_ip: str = ""
+    public_ip: str = ""
+    subnet_cidr: str = ""
+    metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not valid_instance_id(self.instance_id):
@@ -286,6 +300,8 @@ class ComputeDriver(abc.ABC):
     supports_hot_plug: bool = False
     #: resize_disk works on a running VM
     supports_online_resize: bool = False
+    #: the driver boots the image's bytes (images it cannot run are refused at launch)
+    boots_images: bool = False
 
     # --- life cycle --------------------------------------------------------
 
@@ -299,6 +315,11 @@ class ComputeDriver(abc.ABC):
         untouched), ``InvalidDisk`` for a bad disk, ``DriverError`` for
         anything else. A failed spawn leaves nothing behind.
         """
+
+    def set_connection_policy(self, allow: Callable[[str, str, str, int], bool] | None) -> None:  # noqa: B027
+        """Filter new connections to the VMs' forwarded ports: ``allow(instance_id, source_ip,
+        protocol, port)`` decides each (the instances' security groups); None lets everything in.
+        A driver whose VMs are reached through no port of its own ignores it."""
 
     @abc.abstractmethod
     def power_on(self, instance_id: str, spec: VmSpec | None = None) -> None:
@@ -334,6 +355,29 @@ class ComputeDriver(abc.ABC):
 
         Succeeds when the VM is already gone. The disk files are not touched.
         """
+
+    def configure(self, spec: VmSpec) -> None:
+        """Replace the VM's boot-time configuration (user data, keys, password, hostname, addresses,
+        metadata: the fields of ``spec`` beyond its shape and disks) for its next boot.
+
+        The real service applies key pairs, passwords and hostnames at the next start; a driver
+        whose guests read nothing at boot ignores this (the default).
+        """
+
+    def close(self) -> None:
+        """Release what the driver holds in this process (the VMs themselves stay as they are)."""
+
+    def set_password(self, instance_id: str, password: str) -> None:
+        """Keep ``password`` as the root password the guest gets at its next boot (no-op by default)."""
+
+    def live_ids(self) -> set[str] | None:
+        """The VMs running now, found cheaply (no guest call), for drivers whose guests can stop on
+        their own; None (the default) when the driver's state is all there is."""
+        return None
+
+    def vnc_url(self, instance_id: str) -> str | None:
+        """A URL of the VM's VNC console (a websocket on 127.0.0.1), or None when the driver has none."""
+        return None
 
     # --- inspection --------------------------------------------------------
 

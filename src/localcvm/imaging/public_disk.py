@@ -58,3 +58,45 @@ def public_chunk_data(disk: PublicDisk) -> dict[str, bytes]:
     """``{digest: bytes}`` of the disk's stored (non-hole) chunks."""
     manifest = public_manifest(disk)
     return {d: chunk for d, chunk in zip(manifest.chunks, public_chunks(disk)) if d is not None}
+
+
+# --- the bootable guest disk behind the public Linux images (the QEMU driver) ---------------------------
+
+
+@lru_cache(maxsize=8)
+def _file_digests(path: str, mtime_ns: int) -> tuple[str | None, ...]:
+    """The chunk digests of a raw disk file (None for an all-zero chunk); cached per file version."""
+    out: list[str | None] = []
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(CHUNK_SIZE)
+            if not data:
+                break
+            data = data.ljust(CHUNK_SIZE, b"\0")
+            out.append(sha256_hex(data) if any(data) else None)
+    return tuple(out)
+
+
+def file_manifest(path, disk: PublicDisk) -> Manifest:
+    """The manifest of a public image whose disk is the raw file ``path`` (a bootable disk smaller than
+    the image's size): the file's chunks, then holes up to the image's size."""
+    import os
+
+    digests = _file_digests(str(path), os.stat(path).st_mtime_ns)
+    size = disk.size_gib * GIB
+    chunks: list[str | None] = [None] * -(-size // CHUNK_SIZE)
+    chunks[: len(digests)] = digests[: len(chunks)]
+    return Manifest(virtual_size=size, chunk_size=CHUNK_SIZE, chunks=chunks,
+                    facts={"public": disk.image_id, "guest_disk": os.path.basename(path)})
+
+
+def file_chunk_data(path):
+    """``(digest, bytes)`` of each stored (non-zero) chunk of the raw file ``path``."""
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(CHUNK_SIZE)
+            if not data:
+                return
+            data = data.ljust(CHUNK_SIZE, b"\0")
+            if any(data):
+                yield sha256_hex(data), data

@@ -30,15 +30,23 @@ class Services:
         self.images = ImageService(settings, self.db, self.regions, self.blobs, notify=self._notify)
         self.volumes = self.images.volumes
         self.driver = _make_driver(settings)
+        if self.driver.boots_images:  # the public Linux images boot the small guest disk
+            from .compute import guest_disk
+
+            self.images.catalogue.use_guest_disk(guest_disk(settings))
         from .disks import DiskService
         from .instances import InstanceService
         from .keypairs import KeyPairService
         from .tagging import TaggingService
 
-        self.instances = InstanceService(self.db, self.regions, self.images, self.volumes, self.driver, notify=self._notify)
+        self.instances = InstanceService(self.db, self.regions, self.images, self.volumes, self.driver, notify=self._notify,
+                                         public_ip_range=settings.public_ip_range)
         self.keypairs = KeyPairService(self.db)
         self.tagging = TaggingService(self.db)
         self.network = self.instances.network
+        # Connections to a QEMU instance's forwarded ports pass its security groups' ingress rules
+        # (each new connection is checked, so a rule change applies without a restart).
+        self.driver.set_connection_policy(self.network.connection_allowed)
         self.disks = DiskService(self.db, self.regions, self.volumes, self.blobs, self.instances, notify=self._notify)
         from .disks.policies import AutoSnapshotService, SnapshotScheduler
 
@@ -101,6 +109,7 @@ class Services:
             self.scheduler.stop()
         if self.workers is not None:
             self.workers.stop()
+        self.driver.close()
         self.blobs.close()
         self.db.dispose()
 
@@ -111,8 +120,15 @@ def _told_to_user(exc: BaseException) -> bool:
 
 
 def _make_driver(settings: Settings):
+    from .compute import check_public_range
+
+    check_public_range(settings.public_ip_range)
     if settings.driver == "fake":
         from ..hypervisor.fake import FakeDriver
 
         return FakeDriver(settings.data_dir / "vms")
-    raise ValueError(f"unknown compute driver `{settings.driver}` (LOCALCVM_DRIVER: fake)")
+    if settings.driver == "qemu":
+        from .compute import qemu_driver
+
+        return qemu_driver(settings)
+    raise ValueError(f"unknown compute driver `{settings.driver}` (LOCALCVM_DRIVER: fake or qemu)")

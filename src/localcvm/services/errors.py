@@ -450,10 +450,7 @@ InvalidParameterInvalidInstanceNotSupported = error_class(
     "InvalidParameter.InvalidInstanceNotSupported", "The operation does not support this instance."
 )
 
-# --- billing and price inquiries ------------------------------------------------------------------------
-UnsupportedOperationInstanceChargeType = error_class(
-    "UnsupportedOperation.InstanceChargeType", "The operation is not supported for the instance's charge type."
-)
+# (billing and price inquiries use UnsupportedOperationInstanceChargeType, above)
 # --- tag (the tag product) ---------------------------------------------------------------------
 # A resource description (qcs::service:region:uin/owner:prefix/id) that names no resource of the
 # caller: DescribeResourceTagsByResourceIds documents each case; ModifyResourceTags, TagResources and
@@ -485,6 +482,16 @@ LimitExceededResourceAttachedTags = error_class(
 LimitExceededResourceNumPerRequest = error_class(
     "LimitExceeded.ResourceNumPerRequest", "Too many resources in one request.",
     prefer=("LimitExceeded.ResourceNumPerRequest", "LimitExceeded"))
+
+
+# --- the QEMU driver (real virtual machines) -------------------------------------------------------
+UnsupportedOperationInstanceOsWindows = error_class(
+    "UnsupportedOperation.InstanceOsWindows", "Windows instances are not supported by this operation."
+)
+UnsupportedOperationArmArchitecture = error_class(
+    "UnsupportedOperation.ArmArchitecture", "ARM instances are not supported by this operation."
+)
+LimitExceededEipNumLimit = error_class("LimitExceeded.EipNumLimit", "No public IP address is left to assign.")
 
 # The catalogue's sections of the vpc and cam products live in their own modules; they are part of it.
 from .errors_cam import *  # noqa: E402,F401,F403

@@ -36,12 +36,14 @@ def reset_data(services: Services, *, accounts: bool = False) -> ResetResult:
     with services.db.write() as repo:
         deleted = delete_resources(repo, keep_uins=keep)
     services.blobs.close()  # chunk stores reopen (and recreate their directories) on next use
+    for vm in services.driver.list():  # real VMs stop before their disks go (no process is left)
+        services.driver.destroy(vm.instance_id)
     data_dir = Path(services.settings.data_dir)
     trash = [moved for name in RESOURCE_DIRS if (moved := _move_aside(data_dir / name)) is not None]
     vms = data_dir / "vms"
     if vms.is_dir():
         for entry in os.scandir(vms):
-            if entry.name.startswith("ins-"):
+            if entry.name.startswith("ins-") and not entry.is_dir():
                 Path(entry.path).unlink(missing_ok=True)
     for path in trash:
         shutil.rmtree(path, ignore_errors=True)

@@ -272,3 +272,4 @@ from . import models_cam  # noqa: E402,F401
 from . import models_core  # noqa: E402,F401
 from . import models_console  # noqa: E402,F401
 from . import models_billing  # noqa: E402,F401
+from . import models_publicip  # noqa: E402,F401

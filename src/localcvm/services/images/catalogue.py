@@ -2,7 +2,9 @@
 
 Public and marketplace images come from the catalogue files in ``localcvm/data``
 (the same IDs in every region, as in the real service). Their system disks are
-generated (``imaging.public_disk``) and stored in a region's chunk store on first use.
+generated (``imaging.public_disk``) and stored in a region's chunk store on first use; under a
+driver that boots real guests the Linux x86_64 ones hold the bootable guest disk instead
+(``use_guest_disk``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 
 from ...blobs import Manifest
 from ...blobs.registry import BlobRegistry
-from ...imaging.public_disk import PublicDisk, public_chunk_data, public_manifest
+from ...imaging.public_disk import PublicDisk, file_chunk_data, file_manifest, public_chunk_data, public_manifest
 from ..regions import is_english
 
 CATALOGUE_TIME = datetime(2024, 1, 1)
@@ -135,6 +138,20 @@ class Catalogue(Mapping[str, ImageView]):
         self.public = [_entry_view(e, "PUBLIC_IMAGE", "OFFICIAL") for e in _load("public_images.json")]
         self.market = [_entry_view(e, "MARKET_IMAGE", "MARKET") for e in _load("marketplace_images.json")]
         self.by_id = {v.image_id: v for v in self.public + self.market}
+        self.guest_disk: Path | None = None
+
+    def use_guest_disk(self, path: Path) -> None:
+        """Put the bootable guest disk (``imaging.guest``) behind every catalogue Linux x86_64 image,
+        public and marketplace: their system disks then boot under a driver that runs real guests."""
+        self.guest_disk = Path(path)
+
+    def boots_guest(self, view: ImageView) -> bool:
+        """True when the image's system disk is the bootable guest disk."""
+        return self.guest_disk is not None and view.os_type == "Linux" and view.architecture == "x86_64"
+
+    def _manifest(self, view: ImageView) -> Manifest:
+        disk = _disk_of(view)
+        return file_manifest(self.guest_disk, disk) if self.boots_guest(view) else public_manifest(disk)
 
     def __getitem__(self, image_id: str) -> ImageView:
         return self.by_id[image_id]
@@ -150,17 +167,19 @@ class Catalogue(Mapping[str, ImageView]):
 
     def public_manifests(self) -> list[Manifest]:
         """The manifests of the public images' disks (what chunk GC must keep)."""
-        return [public_manifest(_disk_of(v)) for v in self.public]
+        return [self._manifest(v) for v in self.public]
 
     def system_manifest(self, region: str, image_id: str) -> Manifest:
         """The system disk of a catalogue image, its chunks stored in ``region`` on first use."""
-        disk = _disk_of(self.by_id[image_id])
+        view = self.by_id[image_id]
+        disk = _disk_of(view)
         store = self.blobs.store(region)
         written = False
-        for digest, chunk in public_chunk_data(disk).items():
+        chunks = file_chunk_data(self.guest_disk) if self.boots_guest(view) else public_chunk_data(disk).items()
+        for digest, chunk in chunks:
             if not store.touch(digest, len(chunk)):
                 store.put(digest, chunk)
                 written = True
         if written:
             store.sync()
-        return public_manifest(disk)
+        return self._manifest(view)

@@ -3,6 +3,7 @@ reset and resize jobs."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 from ...hypervisor.driver import PowerState
@@ -156,6 +157,9 @@ class ChangeOps:
             for row in rows:
                 row.password_set = True
                 lifecycle.record_done(row, "ResetInstancesPassword", request_id)
+            ids = [row.instance_id for row in rows]
+        for instance_id in ids:  # the guest gets it at its next start, as the real service requires a stop
+            self.driver.set_password(instance_id, req.password)
 
     # --- jobs ----------------------------------------------------------------------------------------
     def run_reset(self, handle: JobHandle) -> None:
@@ -172,6 +176,7 @@ class ChangeOps:
         base = self.volumes.ensure_base(region, f"{p['image_id']}-0", manifest)
         self.volumes.create_disk(region, system_id, p["size"], base)
         if was_running:
+            self._configure_reset(instance_id, p)
             self.start_vm(instance_id)
 
         def extra(repo: Repo, inst: Instance):
@@ -188,6 +193,20 @@ class ChangeOps:
                 repo.set_instance_keys(instance_id, p["key_ids"])
 
         self.finish_job(handle, "RUNNING" if was_running else "STOPPED", extra)
+
+    def _configure_reset(self, instance_id: str, p: dict) -> None:
+        """The boot configuration a reinstalled instance boots with: its new key pairs, hostname and user
+        data (the rows are written when the job ends, after this boot)."""
+        with self.db.read() as repo:
+            row = repo.get_instance(instance_id)
+            spec = self.vm_spec(repo, row)
+            if p.get("key_ids"):
+                spec.ssh_keys = [k.public_key for k in repo.key_pairs_of(row.owner_uin, p["key_ids"])]
+        if p.get("hostname"):
+            spec.hostname = p["hostname"]
+        if p.get("user_data"):
+            spec.user_data = base64.b64decode(p["user_data"])
+        self.driver.configure(spec)
 
     def run_resize(self, handle: JobHandle) -> None:
         """Grow the disks through the driver when the VM exists (a running VM needs the driver's

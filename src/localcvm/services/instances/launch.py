@@ -3,7 +3,6 @@ transaction with one launch job per instance; the job builds the disks and spawn
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import uuid as uuidlib
@@ -14,6 +13,7 @@ from ...hypervisor.driver import VmAlreadyExists
 from ...jobs.queue import JobHandle, enqueue
 from ...store.models import ClientToken, Disk, Instance, InstanceKeyPair
 from ...store.repo import Repo, utcnow
+from ...store.repo_compute import PublicIpExhausted, PublicIps
 from .. import errors
 from ..iam import Identity
 from ..ids import new_id
@@ -126,7 +126,21 @@ class LaunchOps:
             raise errors.InvalidParameterValueInvalidImageForGivenInstanceType(
                 f"The image `{image.image_id}` is for {image.architecture}; `{itype.instance_type}` runs {itype.arch}."
             )
+        if self.driver.boots_images:
+            self._check_bootable(image)
         return image
+
+    def _check_bootable(self, image: ImageView) -> None:
+        """A driver that boots real guests runs x86_64 ones; the catalogue's Windows images have no
+        bootable disk here (a custom image boots its own bytes, whatever its OS)."""
+        if image.architecture != "x86_64":
+            raise errors.UnsupportedOperationArmArchitecture(
+                f"The image `{image.image_id}` is for {image.architecture}; the {self.driver.name} driver runs "
+                "x86_64 guests only.")
+        if image.is_catalogue and image.os_type == "Windows":
+            raise errors.UnsupportedOperationInstanceOsWindows(
+                f"The image `{image.image_id}` is a Windows image; the {self.driver.name} driver boots the public "
+                "Linux images only (docs/qemu.md).")
 
     def _plan_disks(self, identity: Identity, region: str, req: RunRequest, image: ImageView) -> tuple[DiskPlan, ...]:
         sys_type = req.system_disk_type or "CLOUD_BSSD"
@@ -187,7 +201,9 @@ class LaunchOps:
             rules.instance_hostnames(req.hostname, req.count, image.os_type, ips)
             if req.hostname else [default_hostname(i) for i in new_ids]
         )
+        wants_public = net.public_ip_assigned or bool(net.max_bandwidth_out)
         for name, instance_id, host, ip in zip(plan.names, new_ids, hostnames, ips):
+            public = self.allocate_public_ip(repo, instance_id) if wants_public else ""
             row = Instance(
                 instance_id=instance_id, owner_uin=identity.uin, region=region, zone=plan.zone,
                 project_id=req.project_id, instance_type=itype.instance_type, cpu=itype.cpu,
@@ -196,7 +212,7 @@ class LaunchOps:
                 license_type=image.license_type, charge_type=plan.charge,
                 renew_flag="NOTIFY_AND_MANUAL_RENEW" if plan.expires else "", expired_at=plan.expires,
                 state="", private_ip=ip,
-                public_ip=public_ip(instance_id) if net.public_ip_assigned or net.max_bandwidth_out else "",
+                public_ip=public,
                 internet_charge_type=net.charge_type, internet_max_bandwidth_out=net.max_bandwidth_out,
                 bandwidth_package_id=net.bandwidth_package_id,
                 security_group_ids=json.dumps(list(plan.security_group_ids)), keep_image_login=plan.keep_image_login,
@@ -218,8 +234,20 @@ class LaunchOps:
                 repo.add(InstanceKeyPair(instance_id=instance_id, key_id=key_id))
             if req.tags:
                 repo.set_tags(instance_id, req.tags)
-            enqueue(repo, "instance_launch", instance_id, {"region": region}, owner_uin=identity.uin)
+            # the root password reaches the guest through the launch job (the database keeps only
+            # whether one is set); the driver keeps it for the guest's later boots
+            payload = {"region": region, **({"password": req.login.password} if req.login.password else {})}
+            enqueue(repo, "instance_launch", instance_id, payload, owner_uin=identity.uin)
         return new_ids
+
+    def allocate_public_ip(self, repo: Repo, instance_id: str) -> str:
+        """A free address of the operator's public range for the instance (released at terminate)."""
+        try:
+            return PublicIps(repo).allocate(instance_id, self.public_range)
+        except PublicIpExhausted:
+            raise errors.LimitExceededEipNumLimit(
+                f"Every public IP address of {self.public_range} is in use; terminate instances or widen "
+                "LOCALCVM_PUBLIC_IP_RANGE.") from None
 
     def run_launch(self, handle: JobHandle) -> None:
         """The launch job: build missing disk files (bases first), then spawn. The reads are one
@@ -232,7 +260,7 @@ class LaunchOps:
                 return
             region = row.region
             disks = [(d.disk_id, d.size_gib, self.base_source(repo, d)) for d in repo.disks_of_instance(instance_id)]
-            spec = self.vm_spec(repo, row)
+            spec = self.vm_spec(repo, row, password=handle.payload.get("password"))
         for disk_id, size_gib, source in disks:
             if not self.volumes.disk_path(region, disk_id).exists():
                 self.volumes.create_disk(region, disk_id, size_gib, self.build_base(source))
@@ -274,6 +302,3 @@ def default_hostname(instance_id: str) -> str:
     return "VM-" + instance_id.split("-", 1)[1]
 
 
-def public_ip(instance_id: str) -> str:
-    n = int.from_bytes(instance_id.encode()[-4:], "big") % (254 * 254)
-    return str(ipaddress.IPv4Address("203.0.113.0") + n % 254)  # TEST-NET-3: never routable

@@ -151,3 +151,13 @@ def state_after_failure(launch: bool, vm_running: bool | None) -> str:
 def failure_message(exc: BaseException) -> str:
     """What ``LatestOperationErrorMsg`` says for a failed job."""
     return exc.message if isinstance(exc, errors.ApiError) else f"{type(exc).__name__}: {exc}"
+
+
+def observed_stop(row: Instance) -> bool:
+    """The VM of a RUNNING instance with no operation in progress was found powered off (the guest
+    shut itself down, or its hypervisor process died): the instance is STOPPED, as the real service
+    shows an instance whose OS powered off. Returns True when the row changed."""
+    if row.state != "RUNNING" or busy(row):
+        return False
+    row.state = "STOPPED"
+    return True

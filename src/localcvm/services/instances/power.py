@@ -8,6 +8,7 @@ from ...hypervisor.driver import VmNotFound
 from ...jobs.queue import JobHandle, enqueue
 from ...store.models import Instance
 from ...store.repo import Repo
+from ...store.repo_compute import PublicIps
 from .. import errors
 from ..iam import Identity
 from . import lifecycle
@@ -74,6 +75,13 @@ class PowerOps:
     def run_power(self, handle: JobHandle) -> None:
         p = handle.payload
         instance_id = handle.view.resource_id
+        if p["to"] == "RUNNING":
+            # key pairs, hostname and user data changed while stopped reach the guest at this boot
+            with self.db.read() as repo:
+                row = repo.get_instance(instance_id)
+                spec = self.vm_spec(repo, row) if row is not None else None
+            if spec is not None and self.driver.info(instance_id).exists:
+                self.driver.configure(spec)
         if p.get("reboot"):
             self.driver.reboot(instance_id, hard=bool(p.get("hard")))
         elif p["to"] == "RUNNING":
@@ -108,6 +116,7 @@ class PowerOps:
                 else:
                     disk.instance_id, disk.state = None, "UNATTACHED"
             repo.delete_instance(instance_id)
+            PublicIps(repo).release(instance_id)
             for disk in disks:  # a deleted custom image's base goes with its last disk
                 if disk.base_kind == "image" and repo.get_image(disk.base_id) is None \
                         and disk.base_id not in self.images.catalogue and not repo.disks_using_base("image", disk.base_id):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from ...jobs.queue import JobHandle
 from ...store.db import Database
 from ...store.models import Disk, Instance
 from ...store.repo import Repo
+from ...store.repo_compute import instance_ids_in_state
 from .. import errors
 from ..iam import Identity
 from ..images import ImageService
@@ -57,8 +59,10 @@ class BaseSource:
 
 class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
     def __init__(self, db: Database, regions: RegionCatalogue, images: ImageService, volumes: Volumes,
-                 driver: ComputeDriver, notify=None):
+                 driver: ComputeDriver, notify=None, public_ip_range: str = "127.100.0.0/16"):
         self.db = db
+        # public IPs come from the operator's (loopback) range, unique per data dir
+        self.public_range = ipaddress.ip_network(public_ip_range)
         self.regions = regions
         self.images = images
         self.volumes = volumes
@@ -98,6 +102,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
                  visible: Callable[[str], bool] | None = None) -> tuple[int, list[InstanceView]]:
         """``visible``: CAM's filter (instance id → may the caller read it)."""
         self.regions.get(region)
+        self.reconcile()
         query = check_describe("DescribeInstances", "InstanceIds", ids, filters, INSTANCE_FILTERS, offset, limit,
                                id_kind=IdKind("ins", errors.InvalidInstanceIdMalformed, "instance"))
         check_time_filters(query.filters)
@@ -131,6 +136,23 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
             rows = {r.instance_id: r for r in repo.instances_of(identity.uin, region, ids)}
         return {i: (rows[i].user_data or None) for i in dict.fromkeys(ids) if i in rows}
 
+    def vnc_url(self, identity: Identity, region: str, instance_id: str | None) -> str:
+        """DescribeInstanceVncUrl: the websocket of the instance's VNC console. The real service refuses a
+        STOPPED instance; its URL is a one-time wss:// address, here a ws:// one on 127.0.0.1."""
+        if not instance_id:
+            raise errors.MissingParameter("The request is missing the required parameter `InstanceId`.")
+        with self.db.read() as repo:
+            row = self.own(repo, identity, region, instance_id)
+            state = row.state
+        if state != "RUNNING":
+            raise errors.instance_state_error(state, instance_id, "DescribeInstanceVncUrl")
+        url = self.driver.vnc_url(instance_id)
+        if url is None:
+            raise errors.UnsupportedOperation(
+                f"The instance `{instance_id}` has no VNC console on the {self.driver.name} driver "
+                "(real VMs have one: localcvm serve --driver qemu).")
+        return url
+
     # --- instance types ------------------------------------------------------------------------------
     def type_configs(self, region: str, filters: list[dict] | None):
         checked = check_filters(filters or [], {"zone", "instance-family", "instance-type"}, "DescribeInstanceTypeConfigs")
@@ -159,7 +181,26 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
         return DiskSpec(path=self.volumes.disk_path(region, disk_id), fmt="qcow2", size_bytes=size_gib * GIB,
                         role="system" if position == 0 else "data", device=device_name(position))
 
-    def vm_spec(self, repo: Repo, row: Instance) -> VmSpec:
+    def reconcile(self) -> None:
+        """Instances shown RUNNING whose VM is not running any more (the guest powered off, or its
+        process died) become STOPPED. Only drivers that run real guests can tell (``live_ids``)."""
+        live = self.driver.live_ids()
+        if live is None:
+            return
+        with self.db.read() as repo:
+            gone = [i for i in instance_ids_in_state(repo, "RUNNING") if i not in live]
+        if not gone:
+            return
+        live = self.driver.live_ids() or set()  # a VM started meanwhile is not stopped
+        with self.db.write() as repo:
+            for instance_id in gone:
+                row = repo.get_instance(instance_id, for_update=True)
+                if row is not None and instance_id not in live:
+                    lifecycle.observed_stop(row)
+
+    def vm_spec(self, repo: Repo, row: Instance, password: str | None = None) -> VmSpec:
+        """What the driver builds (shape, disks) and tells the guest at boot (keys, user data, addresses).
+        ``password`` is the root password when the caller has it (None: the VM keeps its current one)."""
         disks = repo.disks_of_instance(row.instance_id)
         key_ids = repo.key_ids_of(row.instance_id)
         return VmSpec(
@@ -168,6 +209,10 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
             user_data=base64.b64decode(row.user_data) if row.user_data else None, ssh_port=None,
             hostname=row.hostname or None,
             ssh_keys=[k.public_key for k in repo.key_pairs_of(row.owner_uin, key_ids)] if key_ids else [],
+            password=password, region=row.region, zone=row.zone, private_ip=row.private_ip,
+            public_ip=row.public_ip, subnet_cidr=self.network.subnet_cidr(repo, row) or "",
+            metadata={"instance_name": row.name, "instance_type": row.instance_type,
+                                               "image_id": row.image_id, "uuid": row.uuid},
         )
 
     def start_vm(self, instance_id: str) -> None:

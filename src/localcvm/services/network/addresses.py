@@ -132,6 +132,13 @@ class AddressOps:
                 Placement(default_vpc(r.owner_uin, r.region), default_subnet(r.owner_uin, r.zone), r.private_ip)
         return out
 
+    def subnet_cidr(self, repo: Repo, row) -> str | None:
+        """The CIDR of the subnet an instance row's address is in (None for rows from before networks
+        had rows): the QEMU driver gives the guest that network."""
+        found = NetworkRepo(repo).allocations_of([row.instance_id]).get(row.instance_id)
+        subnet = NetworkRepo(repo).get_subnet(found.subnet_id) if found is not None else None
+        return subnet.cidr if subnet is not None else None
+
     def used_addresses(self, identity: Identity, region: str, vpc_id: str, subnet_id: str | None,
                        ips: list[str] | None, offset: int | None, limit: int | None) -> tuple[int, list[UsedAddress]]:
         """DescribeUsedIpAddress: the addresses of the VPC (and subnet) taken, among ``ips`` when given."""

@@ -1,0 +1,1 @@
+"""The QEMU compute driver (``localcvm serve --driver qemu``): see ``driver.QemuDriver``."""
