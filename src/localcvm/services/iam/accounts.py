@@ -159,7 +159,7 @@ class AccountService:
 
         ``owner`` is the account's name or Uin; ``user`` a CAM sub-user's name (None for the
         root account, whose console password ``localcvm accounts password`` sets)."""
-        from .console_auth import ConsoleLogins
+        from ..console_auth import ConsoleLogins
 
         if user:
             # A CAM sub-user signs in with the root account's ID (or name), its user name and the
@@ -172,7 +172,7 @@ class AccountService:
 
     def set_console_password(self, owner: str, password: str) -> str:
         """Set a root account's console password (signing its sessions out); returns its Uin."""
-        from .console_auth import ConsoleLogins
+        from ..console_auth import ConsoleLogins
 
         return ConsoleLogins(self.db).set_password(owner, password)
 
