@@ -78,7 +78,8 @@ def test_apply_snapshot_to_attached_disks(server, acct, tmp_path):
     snap = _snapshot(cbs, data)
     write_pattern(server, data, 2 * MiB, MiB, 0x55)
     body = {"SnapshotId": snap, "DiskId": data}
-    assert _code(lambda: _cbs_call(cbs, "ApplySnapshot", body)) == "UnsupportedOperation.InstanceNotStopped"
+    # ApplySnapshot documents InvalidInstance.NotSupported for an instance in the wrong state
+    assert _code(lambda: _cbs_call(cbs, "ApplySnapshot", body)) == "InvalidInstance.NotSupported"
     assert _code(lambda: _cbs_call(cbs, "ApplySnapshot", {**body, "AutoStartInstance": True})) == "InvalidParameterValue"
     _cbs_call(cbs, "ApplySnapshot", {**body, "AutoStopInstance": True, "AutoStartInstance": True})
     got = wait_operation(c, iid)
@@ -136,8 +137,9 @@ def test_apply_snapshot_busy_states(make_server, tmp_path):
     assert _disk(cbs, disk_id).DiskState == "ROLLBACKING"
     assert _code(lambda: _cbs_call(cbs, "ApplySnapshot", {"SnapshotId": pending, "DiskId": disk_id})) == \
         "ResourceInUse.DiskRollbacking"
+    # ModifyDiskAttributes documents no InvalidDisk.Busy: the common ResourceInUse
     assert _code(lambda: _cbs_call(cbs, "ModifyDiskAttributes", {"DiskIds": [disk_id], "DiskName": "x"})) == \
-        "InvalidDisk.Busy"
+        "ResourceInUse"
 
 
 def test_snapshot_and_disk_attributes(server, acct):

@@ -149,9 +149,10 @@ def test_snapshot_sharing(server):
     assert disk.startswith("disk-")
     for attempt in (lambda: _cbs_call(fcbs, "DeleteSnapshots", {"SnapshotIds": [snap]}),
                     lambda: _cbs_call(fcbs, "ModifySnapshotAttribute", {"SnapshotId": snap, "SnapshotName": "mine"}),
-                    lambda: _cbs_call(fcbs, "DescribeSnapshotSharePermission", {"SnapshotId": snap}),
                     lambda: _cbs_call(fcbs, "ModifySnapshotsSharePermission", {**share, "AccountIds": [stranger["Uin"]]})):
         assert _code(attempt) == "InvalidSnapshotId.NotFound"
+    # DescribeSnapshotSharePermission documents only InvalidParameter(Value): the common ResourceNotFound
+    assert _code(lambda: _cbs_call(fcbs, "DescribeSnapshotSharePermission", {"SnapshotId": snap})) == "ResourceNotFound"
     assert _snap(scbs, snap) is None
     assert _code(lambda: _cbs_call(scbs, "CreateDisks", {
         "Placement": {"Zone": "ap-guangzhou-3"}, "DiskChargeType": "POSTPAID_BY_HOUR", "DiskType": "CLOUD_PREMIUM",

@@ -92,9 +92,10 @@ def test_fifty_concurrent_launches_into_a_slash_28(server):
 def test_vpc_and_subnet_refusals_change_nothing(server):
     created, c, v = network_account(server)
     before = vcall(v, "DescribeVpcs", {}).TotalCount
-    for cidr, code in [("10.0.0.0/8", "InvalidParameterValue.Range"), ("10.0.0.0/29", "InvalidParameterValue.Range"),
-                       ("8.8.0.0/16", "InvalidParameterValue.Range"), ("192.168.0.0/12", "InvalidParameterValue.Malformed"),
-                       ("192.168.0.0/15", "InvalidParameterValue.Range"), ("nonsense", "InvalidParameterValue.Malformed")]:
+    # CreateVpc documents no InvalidParameterValue.Range: a CIDR out of the allowed ranges answers the family
+    for cidr, code in [("10.0.0.0/8", "InvalidParameterValue"), ("10.0.0.0/29", "InvalidParameterValue"),
+                       ("8.8.0.0/16", "InvalidParameterValue"), ("192.168.0.0/12", "InvalidParameterValue.Malformed"),
+                       ("192.168.0.0/15", "InvalidParameterValue"), ("nonsense", "InvalidParameterValue.Malformed")]:
         assert refused(lambda: vcall(v, "CreateVpc", {"VpcName": "x", "CidrBlock": cidr})) == code, cidr
     assert vcall(v, "DescribeVpcs", {}).TotalCount == before
     vpc = vcall(v, "CreateVpc", {"VpcName": "main", "CidrBlock": "192.168.0.0/16",
@@ -115,7 +116,7 @@ def test_vpc_and_subnet_refusals_change_nothing(server):
         "InvalidParameterValue.SubnetConflict"
     got = vcall(v, "DescribeSubnets", {"Filters": [{"Name": "vpc-id", "Values": [vpc.VpcId]}]})
     assert [s.SubnetId for s in got.SubnetSet] == [a.SubnetId]
-    assert refused(lambda: vcall(v, "DescribeVpcs", {"VpcIds": ["vpc-1"]})) == "InvalidVpcId.Malformed"
+    assert refused(lambda: vcall(v, "DescribeVpcs", {"VpcIds": ["vpc-1"]})) == "InvalidParameterValue.Malformed"  # as DescribeVpcs documents
     assert refused(lambda: vcall(v, "DeleteVpc", {"VpcId": "vpc-zzzzzzzz"})) == "ResourceNotFound"
     # another account sees none of it
     _, _, v2 = network_account(server)
@@ -208,7 +209,7 @@ def test_vpc_limit(server):
     for i in range(20 - have):
         vcall(v, "CreateVpc", {"VpcName": f"v{i}", "CidrBlock": f"10.{i}.0.0/16"})
     assert refused(lambda: vcall(v, "CreateVpc", {"VpcName": "one-too-many", "CidrBlock": "10.99.0.0/16"})) == \
-        "VpcLimitExceeded"
+        "LimitExceeded"  # CreateVpc documents the common LimitExceeded, not VpcLimitExceeded
     assert vcall(v, "DescribeVpcs", {"Limit": "100"}).TotalCount == 20
     got = vcall(v, "DescribeVpcs", {"Offset": "5", "Limit": "10"})
     assert got.TotalCount == 20 and len(got.VpcSet) == 10

@@ -24,7 +24,7 @@ CALLS = {
     "cvm": ("2017-03-12", "DescribeZones", {}),
     "cbs": ("2017-03-12", "DescribeDisks", {"Limit": 1}),
     "vpc": ("2017-03-12", "DescribeVpcs", {}),
-    "cam": ("2019-01-16", "GetUser", {"Name": "nobody"}),
+    "cam": ("2019-01-16", "ListUsers", {}),
     "tag": ("2018-08-13", "DescribeTags", {}),
     "billing": ("2018-07-09", "DescribeAccountBalance", {}),
 }

@@ -34,10 +34,15 @@ class ApiError(Exception):
 
     def code_for(self, allowed) -> str:
         """The code to answer: the first of ``prefer`` that ``allowed(code)`` accepts (the action
-        documents it, or it is a common code), else ``code``."""
+        documents it, or it is a common code), else ``code`` when allowed, else the family of
+        ``code`` (``LimitExceeded`` for ``LimitExceeded.EipNumLimit``) when that is a common code
+        the action may answer, else ``code`` (which the strict error mode then reports)."""
         for code in self.prefer:
             if allowed(code):
                 return code
+        family = self.code.partition(".")[0]
+        if family != self.code and not allowed(self.code) and allowed(family):
+            return family
         return self.code
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
@@ -357,66 +362,6 @@ InvalidKeyPairNameIncludeIllegalChar = error_class(
     "The key pair name may only contain English letters, digits and underscores.",
 )
 
-# --- instance type, charge type and project changes (ResetInstancesType, ModifyInstancesChargeType, ...) ---
-ResourceNotFoundInvalidZoneInstanceType = error_class(
-    "ResourceNotFound.InvalidZoneInstanceType", "The zone does not offer this instance type."
-)
-ResourceUnavailableInstanceType = error_class("ResourceUnavailable.InstanceType", "The zone does not sell this instance type.")
-UnsupportedOperationUnsupportedChangeInstanceFamilyToARM = error_class(
-    "UnsupportedOperation.UnsupportedChangeInstanceFamilyToARM", "A non-ARM instance cannot change to an ARM type."
-)
-UnsupportedOperationUnsupportedARMChangeInstanceFamily = error_class(
-    "UnsupportedOperation.UnsupportedARMChangeInstanceFamily", "An ARM instance cannot change to a non-ARM type."
-)
-InvalidParameterValueGPUInstanceFamily = error_class(
-    "InvalidParameterValue.GPUInstanceFamily", "A non-GPU instance cannot change to a GPU type."
-)
-InvalidParameterValueInvalidGPUFamilyChange = error_class(
-    "InvalidParameterValue.InvalidGPUFamilyChange", "A GPU instance cannot change to a non-GPU or another GPU type."
-)
-UnsupportedOperationStoppedModeStopCharging = error_class(
-    "UnsupportedOperation.StoppedModeStopCharging", "Not supported for an instance stopped with STOP_CHARGING."
-)
-UnsupportedOperationSystemDiskType = error_class(
-    "UnsupportedOperation.SystemDiskType", "Not supported for this system disk type."
-)
-FailedOperationZoneInconsistent = error_class("FailedOperation.ZoneInconsistent", "The instances are in different zones.")
-UnsupportedOperationInstanceChargeType = error_class(
-    "UnsupportedOperation.InstanceChargeType", "Not supported for this instance charge type."
-)
-InvalidProjectIdNotFound = error_class("InvalidProjectId.NotFound", "The project ID does not exist.")
-
-# --- launch templates ------------------------------------------------------------------------------
-InvalidParameterCombination = error_class("InvalidParameterCombination", "These parameters cannot be given together.")
-InvalidParameterValueLaunchTemplateIdMalformed = error_class(
-    "InvalidParameterValue.LaunchTemplateIdMalformed", "The launch template ID is malformed (lt-xxxxxxxx)."
-)
-InvalidParameterValueLaunchTemplateNotFound = error_class(
-    "InvalidParameterValue.LaunchTemplateNotFound", "The launch template does not exist."
-)
-InvalidParameterValueLaunchTemplateIdVerNotExisted = error_class(
-    "InvalidParameterValue.LaunchTemplateIdVerNotExisted", "The launch template has no such version."
-)
-InvalidParameterValueLaunchTemplateVersion = error_class(
-    "InvalidParameterValue.LaunchTemplateVersion", "The launch template version number is not valid."
-)
-InvalidParameterValueLaunchTemplateIdVerSetAlready = error_class(
-    "InvalidParameterValue.LaunchTemplateIdVerSetAlready", "The version is already the default."
-)
-InvalidParameterValueLaunchTemplateDefaultVersion = error_class(
-    "InvalidParameterValue.LaunchTemplateDefaultVersion", "The default version cannot be deleted."
-)
-InvalidParameterValueInvalidLaunchTemplateName = error_class(
-    "InvalidParameterValue.InvalidLaunchTemplateName", "The launch template name is not valid."
-)
-InvalidParameterValueInvalidLaunchTemplateVersionDescription = error_class(
-    "InvalidParameterValue.InvalidLaunchTemplateVersionDescription", "The launch template version description is not valid."
-)
-LimitExceededLaunchTemplateQuota = error_class("LimitExceeded.LaunchTemplateQuota", "Too many launch templates.")
-LimitExceededLaunchTemplateVersionQuota = error_class(
-    "LimitExceeded.LaunchTemplateVersionQuota", "Too many versions of the launch template."
-)
-
 # --- image families ---------------------------------------------------------------------------------
 InvalidParameterValueInvalidImageId = error_class(
     "InvalidParameterValue.InvalidImageId", "The image does not allow this operation."
@@ -426,7 +371,8 @@ InvalidParameterValueInvalidImageId = error_class(
 InvalidSnapshotNotSupported = error_class("InvalidSnapshot.NotSupported", "The snapshot does not support this operation.")
 ResourceInUseDiskRollbacking = error_class("ResourceInUse.DiskRollbacking", "The disk is rolling back to a snapshot.")
 UnsupportedOperationInstanceNotStopped = error_class(
-    "UnsupportedOperation.InstanceNotStopped", "The instance the disk is attached to is not stopped."
+    "UnsupportedOperation.InstanceNotStopped", "The instance the disk is attached to is not stopped.",
+    prefer=("UnsupportedOperation.InstanceNotStopped", "InvalidInstance.NotSupported"),
 )
 InvalidDiskNotSupported = error_class("InvalidDisk.NotSupported", "The disk does not support this operation.")
 
@@ -450,7 +396,7 @@ InvalidParameterInvalidInstanceNotSupported = error_class(
     "InvalidParameter.InvalidInstanceNotSupported", "The operation does not support this instance."
 )
 
-# (billing and price inquiries use UnsupportedOperationInstanceChargeType, above)
+# (billing and price inquiries use UnsupportedOperationInstanceChargeType, errors_compute.py)
 # --- tag (the tag product) ---------------------------------------------------------------------
 # A resource description (qcs::service:region:uin/owner:prefix/id) that names no resource of the
 # caller: DescribeResourceTagsByResourceIds documents each case; ModifyResourceTags, TagResources and
@@ -493,6 +439,8 @@ UnsupportedOperationArmArchitecture = error_class(
 )
 LimitExceededEipNumLimit = error_class("LimitExceeded.EipNumLimit", "No public IP address is left to assign.")
 
-# The catalogue's sections of the vpc and cam products live in their own modules; they are part of it.
+# The catalogue's sections of the vpc and cam products and of instance changes and launch templates
+# live in their own modules; they are part of it.
 from .errors_cam import *  # noqa: E402,F401,F403
+from .errors_compute import *  # noqa: E402,F401,F403
 from .errors_network import *  # noqa: E402,F401,F403

@@ -12,11 +12,15 @@ InvalidParameterValueSubnetRange = error_class("InvalidParameterValue.SubnetRang
 InvalidParameterValueSubnetConflict = error_class("InvalidParameterValue.SubnetConflict", "The subnet CIDR conflicts.")
 InvalidParameterValueDuplicate = error_class("InvalidParameterValue.Duplicate", "A value is given twice.")
 InvalidParameterCoexist = error_class("InvalidParameter.Coexist", "These parameters cannot be given together.")
-InvalidVpcIdMalformed = error_class("InvalidVpcId.Malformed", "The VPC ID is malformed.")
-InvalidVpcIdNotFound = error_class("InvalidVpcId.NotFound", "The VPC does not exist.")
+# Most vpc actions document the generic InvalidParameterValue.Malformed / ResourceNotFound for an ID
+InvalidVpcIdMalformed = error_class("InvalidVpcId.Malformed", "The VPC ID is malformed.",
+                                    prefer=("InvalidVpcId.Malformed", "InvalidParameterValue.Malformed"))
+InvalidVpcIdNotFound = error_class("InvalidVpcId.NotFound", "The VPC does not exist.",
+                                   prefer=("InvalidVpcId.NotFound", "ResourceNotFound"))
 InvalidSecurityGroupIDMalformed = error_class("InvalidSecurityGroupID.Malformed", "The security group ID is malformed.")
 InvalidSecurityGroupIDNotFound = error_class("InvalidSecurityGroupID.NotFound", "The security group does not exist.")
-VpcLimitExceeded = error_class("VpcLimitExceeded", "The region holds as many VPCs as allowed.")
+VpcLimitExceeded = error_class("VpcLimitExceeded", "The region holds as many VPCs as allowed.",
+                               prefer=("VpcLimitExceeded", "LimitExceeded"))
 LimitExceededSubnetCidrBlock = error_class("LimitExceeded.SubnetCidrBlock", "The VPC holds as many subnets as allowed.")
 LimitExceededSecurityGroupPolicySet = error_class(
     "LimitExceeded.SecurityGroupPolicySet", "The security group holds as many rules as allowed.")
