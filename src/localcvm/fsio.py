@@ -15,7 +15,8 @@ import fcntl
 import os
 import stat
 
-__all__ = ["allocated_bytes", "copy_data", "fsync_dir", "pread_into", "punch_hole", "start_writeback", "syncfs", "unshare"]
+__all__ = ["allocated_bytes", "copy_data", "fsync_dir", "pread_into", "punch_hole", "start_writeback", "syncfs", "unshare",
+           "write_json_atomic"]
 
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _PUNCH = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
@@ -168,3 +169,26 @@ def unshare(dir_fd: int, name: str, fd: int) -> int:
         raise
     os.close(fd)
     return new
+
+
+def write_json_atomic(path: os.PathLike[str] | str, obj) -> None:
+    """Replace ``path`` with ``obj`` as JSON, atomically and durably (a temp file beside it, fsync,
+    rename, fsync of the directory): a reader sees the old content or the new, never half."""
+    import json
+    import uuid
+
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(obj, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+    fsync_dir(folder or ".")

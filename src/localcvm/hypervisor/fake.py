@@ -36,13 +36,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..fsio import fsync_dir
+from ..fsio import fsync_dir, write_json_atomic
 from ..imaging import qemu_img
 from .driver import (
     ComputeDriver,
@@ -140,17 +138,7 @@ class FakeDriver(FaultInjection, ComputeDriver):
 
     def _write(self, state: dict) -> None:
         """Replace the VM's state file atomically and durably."""
-        path = self._state_path(state["instance_id"])
-        tmp = self.state_dir / f".{path.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            with open(tmp, "w") as fh:
-                json.dump(state, fh, indent=1, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_dir(self.state_dir)
+        write_json_atomic(self._state_path(state["instance_id"]), state)
 
     def _sweep(self) -> None:
         """Remove what a crashed process left behind: temp files and console logs without a VM.

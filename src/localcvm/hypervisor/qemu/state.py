@@ -11,10 +11,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-import uuid
 from pathlib import Path
 
-from ...fsio import fsync_dir
+from ...fsio import write_json_atomic
 from ...imaging.guest import nocloud_files, write_seed
 from ..driver import VmSpec
 from .metadata import DATA_FILE
@@ -46,16 +45,7 @@ def read_state(path: Path) -> dict | None:
 
 def write_state(path: Path, state: dict) -> None:
     state["format"] = FORMAT
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "w") as fh:
-            json.dump(state, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    write_json_atomic(path, state)
 
 
 def metadata_tree(instance_id: str, cfg: dict) -> dict:
