@@ -25,11 +25,17 @@ async def all_images(ctx: Ctx, image_type: str, region: str | None = None) -> li
             return found
 
 
-async def custom_quota(ctx: Ctx) -> tuple[int, int]:
-    """(custom images in the region, the account's quota), as DescribeImages and DescribeImageQuota say."""
+async def custom_quota(ctx: Ctx) -> tuple[int, int] | None:
+    """(custom images in the region, the account's quota), as DescribeImages and DescribeImageQuota say;
+    None when the caller (a CAM sub-user) may not read the quota: the tab is shown without it."""
     used = await ctx.call("DescribeImages", {"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}],
                                              "Limit": 1})
-    quota = await ctx.call("DescribeImageQuota")
+    try:
+        quota = await ctx.call("DescribeImageQuota")
+    except errors.ApiError as exc:
+        if not exc.code.startswith("UnauthorizedOperation"):
+            raise
+        return None
     return used.get("TotalCount", 0), quota.get("ImageNumQuota", 0)
 
 

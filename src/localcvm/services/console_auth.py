@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from ..clock import Clock
 from ..store.db import Database
 from ..store.models_console import ConsoleSession
+from ..store.repo_cam import CamRepo
 from ..store.repo_console import ConsoleRepo
 from . import errors
 from .iam import Identity
@@ -125,8 +126,15 @@ class ConsoleSessions:
             account = console.find_account(row.uin) if row is not None else None
             if row is None or account is None:
                 return None
-            view = SessionView(Identity(account.uin, account.app_id, account.name, row.secret_id),
-                               row.user_name, row.csrf_token)
+            identity = Identity(account.uin, account.app_id, account.name, row.secret_id)
+            if row.user_name:
+                # a CAM sub-user's session acts as that sub-user (its policies decide every call), and
+                # ends once the user is deleted or loses its console login
+                user = CamRepo(repo).user(account.uin, row.user_name)
+                if user is None or not user.console_login:
+                    return None
+                identity = Identity(account.uin, account.app_id, account.name, "", user.uin, row.user_name)
+            view = SessionView(identity, row.user_name, row.csrf_token)
             last_seen = row.last_seen
         if last_seen < now - self.idle:
             self.close(token)
