@@ -178,3 +178,13 @@ def test_images_not_normal_and_instances_pending(make_server):
     # ModifyInstancesAttribute documents UnsupportedOperation.InstanceStatePending
     assert code(lambda: call(c, "ModifyInstancesAttribute", {"InstanceIds": [ins], "InstanceName": "x"})) == \
         "UnsupportedOperation.InstanceStatePending"
+    cbs = sdk.cbs(srv, secret_id=c.credential.secretId, secret_key=c.credential.secretKey)
+    disk = cbs_call(cbs, "CreateDisks", {"Placement": {"Zone": ZONE}, "DiskChargeType": "POSTPAID_BY_HOUR",
+                                         "DiskType": "CLOUD_PREMIUM", "DiskSize": 10}).DiskIdSet[0]
+    # AttachDisks to an instance still PENDING: cbs documents no InstanceState codes, but ResourceBusy
+    got = code(lambda: cbs_call(cbs, "AttachDisks", {"InstanceId": ins, "DiskIds": [disk]}))
+    assert got == "ResourceBusy", got
+    # DeleteSnapshots of a snapshot still being taken (no worker takes it): ResourceUnavailable.SnapshotCreating
+    snap = cbs_call(cbs, "CreateSnapshot", {"DiskId": disk}).SnapshotId
+    assert cbs_call(cbs, "DescribeSnapshots", {"SnapshotIds": [snap]}).SnapshotSet[0].SnapshotState == "CREATING"
+    assert code(lambda: cbs_call(cbs, "DeleteSnapshots", {"SnapshotIds": [snap]})) == "ResourceUnavailable.SnapshotCreating"
