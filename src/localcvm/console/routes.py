@@ -10,6 +10,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Awaitable, Callable
 from urllib.parse import parse_qs, urlencode
 
@@ -37,6 +38,8 @@ SIDEBAR = [("instances", "/console/instances"), ("images", "/console/images"), (
            ("keypairs", "/console/keypairs")]
 VERSIONS = {"cvm": "2017-03-12", "cbs": "2017-03-12", "vpc": "2017-03-12"}
 
+
+NOVNC_DIR = Path("/usr/share/novnc")
 
 class Refused(Exception):
     """A console-level refusal (bad CSRF token, foreign origin): 403 with the reason."""
@@ -100,6 +103,8 @@ class Console:
         self.sessions = ConsoleSessions(self.services.db, self.services.clock, settings.console_idle_minutes)
         self.limiter = SigninLimiter(settings.console_signin_per_minute)
         self.regions = self.services.regions
+        # noVNC (Debian's novnc package) shows an instance's VNC console; absent: the page says so
+        self.novnc = NOVNC_DIR if (NOVNC_DIR / "vnc_lite.html").is_file() else None
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("localcvm.console", "templates"),
             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
@@ -229,6 +234,8 @@ def console_app(api) -> Starlette:
         Route("/signout", signin.signout, methods=["POST"]),
         Mount("/static", app=CachedStatic(packages=[("localcvm.console", "static")])),
     ]
+    if console.novnc is not None:
+        routes.append(Mount("/novnc", app=CachedStatic(directory=str(console.novnc))))
     for path, fn, methods in image_actions.ROUTES + images.ROUTES + instances.ROUTES + resources.ROUTES:
         routes.append(Route(path, console.page(fn), methods=methods))
     app = Starlette(routes=routes)
