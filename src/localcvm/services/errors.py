@@ -10,6 +10,15 @@ parameter or resource involved.
 from __future__ import annotations
 
 
+# An ID's situation in the generic codes most products document for it, when the action lists no
+# specific one (vpc's actions document InvalidParameterValue.Malformed and ResourceNotFound for
+# every kind of ID; cvm's and cbs's their InvalidXxxId.* codes).
+SITUATIONS: dict[str, tuple[str, ...]] = {
+    "Malformed": ("InvalidParameterValue.Malformed", "InvalidParameterValue"),
+    "NotFound": ("ResourceNotFound",),
+}
+
+
 class ApiError(Exception):
     """An error with a wire code. ``code`` is the real API's error code.
 
@@ -40,9 +49,12 @@ class ApiError(Exception):
         for code in self.prefer:
             if allowed(code):
                 return code
-        family = self.code.partition(".")[0]
-        if family != self.code and not allowed(self.code) and allowed(family):
-            return family
+        if allowed(self.code):
+            return self.code
+        family, _, situation = self.code.partition(".")
+        for code in ((family,) if situation else ()) + SITUATIONS.get(situation, ()):
+            if allowed(code):
+                return code
         return self.code
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
@@ -91,7 +103,9 @@ MissingParameter = error_class("MissingParameter", "A required parameter is miss
 UnknownParameter = error_class("UnknownParameter", "An unknown parameter was given.")
 InvalidParameter = error_class("InvalidParameter", "A parameter has the wrong format or type.")
 InvalidParameterValue = error_class("InvalidParameterValue", "A parameter has an invalid value.")
-InvalidFilter = error_class("InvalidFilter", "The filter is not supported.")
+# vpc's Describe* document InvalidParameter.FilterInvalidKey for an unknown filter name
+InvalidFilter = error_class("InvalidFilter", "The filter is not supported.",
+                            prefer=("InvalidFilter", "InvalidParameter.FilterInvalidKey"))
 ResourceNotFound = error_class("ResourceNotFound", "The resource does not exist.")
 LimitExceeded = error_class("LimitExceeded", "A limit was exceeded.")
 DryRunOperation = error_class("DryRunOperation", "The request would have succeeded, but DryRun was set.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from typing import TYPE_CHECKING
 
 import time
@@ -72,6 +74,9 @@ class Repo:
         if self.db.is_sqlite:
             return
         from sqlalchemy.dialects.postgresql import insert
+
+        if len(name) > 96:  # a name built from a caller's (not yet validated) ID: keep it to the column
+            name = name[:48] + ":" + hashlib.sha256(name.encode()).hexdigest()[:40]
 
         self.session.execute(insert(Lock).values(name=name).on_conflict_do_nothing())
         self.session.execute(select(Lock).where(Lock.name == name).with_for_update())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
-from ...hypervisor.driver import PowerState
+from ...hypervisor.driver import PowerState, VmSpec
 from ...imaging.volumes import GIB
 from ...jobs.queue import JobHandle, enqueue
 from ...store.models import Instance
@@ -176,8 +176,8 @@ class ChangeOps:
         base = self.volumes.ensure_base(region, f"{p['image_id']}-0", manifest)
         self.volumes.create_disk(region, system_id, p["size"], base)
         if was_running:
-            self._configure_reset(instance_id, p)
-            self.start_vm(instance_id)
+            # boots with the instance's current type and the reinstall's key pairs, hostname and user data
+            self.driver.power_on(instance_id, spec=self._reset_spec(instance_id, p))
 
         def extra(repo: Repo, inst: Instance):
             disk = repo.disks_of_instance(instance_id)[0]
@@ -194,9 +194,9 @@ class ChangeOps:
 
         self.finish_job(handle, "RUNNING" if was_running else "STOPPED", extra)
 
-    def _configure_reset(self, instance_id: str, p: dict) -> None:
-        """The boot configuration a reinstalled instance boots with: its new key pairs, hostname and user
-        data (the rows are written when the job ends, after this boot)."""
+    def _reset_spec(self, instance_id: str, p: dict) -> VmSpec:
+        """The VM a reinstalled instance boots as: its new key pairs, hostname and user data (the rows
+        are written when the job ends, after this boot)."""
         with self.db.read() as repo:
             row = repo.get_instance(instance_id)
             spec = self.vm_spec(repo, row)
@@ -206,7 +206,7 @@ class ChangeOps:
             spec.hostname = p["hostname"]
         if p.get("user_data"):
             spec.user_data = base64.b64decode(p["user_data"])
-        self.driver.configure(spec)
+        return spec
 
     def run_resize(self, handle: JobHandle) -> None:
         """Grow the disks through the driver when the VM exists (a running VM needs the driver's
