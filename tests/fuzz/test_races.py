@@ -242,6 +242,13 @@ def test_image_operations_race(server):
     print("STATS image", len(log.accepted), len(log.refused), sorted({c for _, _, c in log.refused}))
     made = images()
     wait_until(lambda: _settled(server, made + [iid]), timeout=180, what="every image job ended")
+
+    def private_states() -> set[str]:
+        got = cvm("DescribeImages", {"ImageIds": made} if made else {"Limit": 1})["ImageSet"]
+        return {i["ImageState"] for i in got if i["ImageType"] == "PRIVATE_IMAGE"}
+
+    # a source shows SYNCING while a copy of it runs: that copy's job is the copy image's, in Shanghai
+    wait_until(lambda: "SYNCING" not in private_states(), timeout=180, what="every copy of the images to end")
     for image in cvm("DescribeImages", {"ImageIds": made} if made else {"Limit": 1})["ImageSet"]:
         if image["ImageType"] == "PRIVATE_IMAGE":
             assert image["ImageState"] in ("NORMAL", "CREATEFAILED"), (SEED, image["ImageId"], image["ImageState"])
