@@ -12,8 +12,10 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import json
 import os
 import stat
+import uuid
 
 __all__ = ["allocated_bytes", "copy_data", "fsync_dir", "pread_into", "punch_hole", "start_writeback", "syncfs", "unshare",
            "write_json_atomic"]
@@ -174,9 +176,6 @@ def unshare(dir_fd: int, name: str, fd: int) -> int:
 def write_json_atomic(path: os.PathLike[str] | str, obj) -> None:
     """Replace ``path`` with ``obj`` as JSON, atomically and durably (a temp file beside it, fsync,
     rename, fsync of the directory): a reader sees the old content or the new, never half."""
-    import json
-    import uuid
-
     path = os.fspath(path)
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")

@@ -8,7 +8,9 @@ import filecmp
 import os
 import random
 
-from localcvm.blobs import LocalChunkStore, copy_missing_chunks, gc, read_image, write_image
+import pytest
+
+from localcvm.blobs import ChunkCorrupt, LocalChunkStore, copy_missing_chunks, gc, read_image, write_image
 
 SMALL = 64 * 1024
 
@@ -129,10 +131,6 @@ def test_a_corrupt_linked_chunk_is_still_refused_on_read(tmp_path):
     with open(os.path.join(src.root, "chunks", victim[:2], victim[2:4], victim), "r+b") as f:
         f.seek(10)
         f.write(b"\xff\xfe")
-    import pytest
-
-    from localcvm.blobs import ChunkCorrupt
-
     with pytest.raises(ChunkCorrupt):
         dst.get(victim)
 
