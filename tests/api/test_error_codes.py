@@ -11,6 +11,7 @@ import json
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from tencentcloud.cbs.v20170312 import cbs_client
 from tencentcloud.cbs.v20170312 import models as cbs_models
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -18,7 +19,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from . import sdk
 from .create_image_util import disk_ids, launch
 from .images_util import import_params, new_account, wait_image
-from .instances_util import call, public_image
+from .instances_util import call, public_image, wait_state
 from tests.helpers import wait_until
 
 ZONE = "ap-guangzhou-3"
@@ -188,3 +189,41 @@ def test_images_not_normal_and_instances_pending(make_server):
     snap = cbs_call(cbs, "CreateSnapshot", {"DiskId": disk}).SnapshotId
     assert cbs_call(cbs, "DescribeSnapshots", {"SnapshotIds": [snap]}).SnapshotSet[0].SnapshotState == "CREATING"
     assert code(lambda: cbs_call(cbs, "DeleteSnapshots", {"SnapshotIds": [snap]})) == "ResourceUnavailable.SnapshotCreating"
+
+
+def _set_disk_state(srv, disk_id: str, state: str) -> None:
+    """What a ResizeDisk in flight leaves between its two transactions (its window is too short to hit)."""
+    url = srv.database_url.replace("postgresql://", "postgresql+psycopg://", 1) if srv.database_url else \
+        f"sqlite:///{srv.data_dir / 'localcvm.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("UPDATE disks SET state = :s WHERE disk_id = :d"),
+                            {"s": state, "d": disk_id}).rowcount == 1
+    engine.dispose()
+
+
+def test_create_image_of_a_disk_in_transition(make_server):
+    """CreateImage documents ResourceInUse for a data disk that is not plainly attached."""
+    srv = make_server()
+    created, client_for = new_account(srv, "ec-busy-disk")
+    c = client_for()
+    (ins,) = launch(c, data_disks=(20,))
+    data = disk_ids(c, ins)[1]
+    cbs = sdk.cbs(srv, secret_id=created["SecretId"], secret_key=created["SecretKey"])
+    _set_disk_state(srv, data, "EXPANDING")
+    assert code(lambda: call(c, "CreateImage", {"InstanceId": ins, "ImageName": "busy", "DataDiskIds": [data]})) == \
+        "ResourceInUse"
+    _set_disk_state(srv, data, "ATTACHED")
+    snap = cbs_call(cbs, "CreateSnapshot", {"DiskId": data}).SnapshotId
+    wait_until(lambda: cbs_call(cbs, "DescribeSnapshots", {"SnapshotIds": [snap]}).SnapshotSet[0].SnapshotState == "NORMAL",
+               timeout=60, what="the snapshot")
+    call(c, "StopInstances", {"InstanceIds": [ins]})
+    wait_state(c, [ins], "STOPPED")
+    srv.extra_env["LOCALCVM_WORKERS"] = "0"  # the rollback is queued and stays so
+    srv.restart()
+    c, cbs = client_for(), sdk.cbs(srv, secret_id=created["SecretId"], secret_key=created["SecretKey"])
+    cbs_call(cbs, "ApplySnapshot", {"DiskId": data, "SnapshotId": snap})
+    assert cbs_call(cbs, "DescribeDisks", {"DiskIds": [data]}).DiskSet[0].DiskState == "ROLLBACKING"
+    # a rollback holds the instance's operation too: that answer comes first, as for any operation in progress
+    assert code(lambda: call(c, "CreateImage", {"InstanceId": ins, "ImageName": "busy", "DataDiskIds": [data]})) == \
+        "OperationDenied.InstanceOperationInProgress"
