@@ -86,7 +86,8 @@ def import_image(ctx: CallContext, p: dict) -> dict:
         name=p["ImageName"], os_type=p["OsType"], os_version=p["OsVersion"], architecture=p["Architecture"],
         image_url=p["ImageUrl"], description=p.get("ImageDescription", ""), boot_mode=p.get("BootMode"),
         license_type=p.get("LicenseType"), family=p.get("ImageFamily", ""),
-        with_data_disks=bool(p.get("ImportImageDataDiskList")), force=bool(p.get("Force")),
+        data_disk_urls=tuple(d.get("ImageUrl") or "" for d in p.get("ImportImageDataDiskList") or ()),
+        force=bool(p.get("Force")),
         dry_run=bool(p.get("DryRun")), tags=tags_for(p.get("TagSpecification"), "image"),
     )
     return {"ImageId": ctx.services.images.importer.request(ctx.identity, ctx.region, req)}

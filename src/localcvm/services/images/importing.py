@@ -1,8 +1,10 @@
 """ImportImage: the request, and its job (download -> inspect (untrusted!) -> convert to raw -> chunk -> NORMAL).
 
-Each step of the job is idempotent and checkpointed, so a job whose worker died
-is picked up again and finishes. Progress is reported as the image's
-``SyncPercent`` while it is IMPORTING.
+An import with ``ImportImageDataDiskList`` is a whole-machine image, as CreateImage with
+``DataDiskIds`` makes one: the system disk from ``ImageUrl``, then one data disk per entry, each
+imported the same way, in order. Each step of the job is idempotent and checkpointed per disk, so
+a job whose worker died is picked up again and finishes (the disks it finished are not redone).
+Progress is reported as the image's ``SyncPercent`` while it is IMPORTING.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class ImportImageRequest:
     boot_mode: str | None = None
     license_type: str | None = None
     family: str = ""
-    with_data_disks: bool = False  # ImportImageDataDiskList was given
+    data_disk_urls: tuple[str, ...] = ()  # ImportImageDataDiskList's ImageUrls, in order
     force: bool = False
     dry_run: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -75,9 +77,15 @@ class ImageImporter:
         os_type, os_version, arch = req.os_type, req.os_version, req.architecture
         boot_mode, license_type = self._check_os(req)
         family = check_family(req.family)
-        if req.with_data_disks:
-            raise errors.UnsupportedOperation("Importing data disks with ImportImageDataDiskList is not supported yet.")
         url = check_url(req.image_url, self.settings.import_allowed_hosts)
+        from ..instances.rules import MAX_DATA_DISKS  # noqa: PLC0415 - instances imports images
+
+        if len(req.data_disk_urls) > MAX_DATA_DISKS:
+            raise errors.InvalidParameterValue(
+                f"ImportImageDataDiskList has {len(req.data_disk_urls)} entries; an image carries at most "
+                f"{MAX_DATA_DISKS} data disks.")
+        data_urls = [check_url(u, self.settings.import_allowed_hosts, f"ImportImageDataDiskList.{i}.ImageUrl")
+                     for i, u in enumerate(req.data_disk_urls)]
         image_id = new_id("img")
         with self.access.db.write() as repo:
             self.access.reserve_custom_image(repo, identity, region, name)
@@ -93,11 +101,13 @@ class ImageImporter:
                 family=family, deprecated=False, creator=identity.uin, price_hourly=0.0, provider="", error="",
                 created_at=utcnow(),
             ))
-            repo.add(ImageDisk(image_id=image_id, index=0, snapshot_id=new_id("snap"), virtual_size=0, manifest=None))
+            for index in range(1 + len(data_urls)):
+                repo.add(ImageDisk(image_id=image_id, index=index, snapshot_id=new_id("snap"), virtual_size=0,
+                                   manifest=None))
             if req.tags:
                 repo.set_tags(image_id, dict(req.tags))
-            enqueue(repo, "import_image", image_id, {"url": url, "region": region, "force": req.force},
-                    owner_uin=identity.uin)
+            enqueue(repo, "import_image", image_id,
+                    {"url": url, "data_urls": data_urls, "region": region, "force": req.force}, owner_uin=identity.uin)
         self.access.notify()
         return image_id
 
@@ -129,6 +139,7 @@ class ImageImporter:
     def run(self, handle: JobHandle) -> None:
         image_id = handle.view.resource_id
         region = handle.payload["region"]
+        urls = [handle.payload["url"], *handle.payload.get("data_urls", ())]
         work = self.blobs.work_dir(handle.view.job_id)
         state = dict(handle.checkpoint)
 
@@ -144,27 +155,45 @@ class ImageImporter:
 
             handle.progress(pct, state if checkpoint else None, apply)
 
+        manifests: dict[int, Manifest] = {}
+        index = 0
         try:
             report(state.get("pct", 0))
-            manifest = None if state.get("downloaded") else self._stream_raw(handle.payload["url"], region, report)
-            if manifest is None:
-                manifest = self._import_file(handle.payload["url"], work, region, image_id, state, report)
+            for index, url in enumerate(urls):
+                steps = _DiskSteps(state, report, index, len(urls))
+                manifests[index] = self._import_disk(url, work / f"disk{index}", region, f"{image_id}-{index}", steps)
         except qemu_img.QemuImgError as exc:
-            raise ImportFailed(f"The image could not be converted: {exc}") from None
+            raise ImportFailed(f"The image could not be converted{_which(index, urls)}: {exc}") from None
         except httpx.HTTPError as exc:
-            raise ImportFailed(f"Downloading the image failed: {type(exc).__name__}: {exc}") from None
+            raise ImportFailed(f"Downloading the image{_which(index, urls)} failed: {type(exc).__name__}: {exc}") from None
+        except ImportFailed as exc:
+            if not index:
+                raise
+            raise ImportFailed(f"{exc}{_which(index, urls)}") from None
 
         def finish(repo: Repo):
             row = repo.get_image(image_id)
             if row is None:
                 raise ImportFailed("The image was deleted while it was being imported.")
-            lifecycle.complete(row, repo.image_disks(image_id), {0: manifest}, resize=True)
+            lifecycle.complete(row, repo.image_disks(image_id), manifests, resize=True)
 
         handle.finish(True, "", finish)
         shutil.rmtree(work, ignore_errors=True)
         # A streamed import has no raw file to adopt: its launch base is made from the chunks now,
         # after NORMAL (a launch meanwhile makes it itself, under the same lock; a crash: at launch).
-        self.volumes.ensure_base(region, f"{image_id}-0", manifest)
+        for index, manifest in manifests.items():
+            self.volumes.ensure_base(region, f"{image_id}-{index}", manifest)
+
+    def _import_disk(self, url: str, work: Path, region: str, base: str, steps: _DiskSteps) -> Manifest:
+        """One disk of the image: its manifest (kept in the checkpoint, so a resumed job skips it)."""
+        done = steps.get("manifest")
+        if done is not None:
+            return Manifest.from_json(done)
+        manifest = None if steps.get("downloaded") else self._stream_raw(url, region, steps)
+        if manifest is None:
+            manifest = self._import_file(url, work, region, base, steps)
+        steps(100, manifest=manifest.to_json())
+        return manifest
 
     def _stream_raw(self, url: str, region: str, report) -> Manifest | None:
         """A raw disk chunked as it downloads (no scratch file, each byte written once); None when
@@ -193,26 +222,27 @@ class ImageImporter:
             except _NotRaw:
                 return None
 
-    def _import_file(self, url: str, work: Path, region: str, image_id: str, state: dict, report) -> Manifest:
+    def _import_file(self, url: str, work: Path, region: str, base: str, report: _DiskSteps) -> Manifest:
         """The whole-file path: download, inspect, convert to raw, chunk; the raw file becomes the base."""
         raw = work / "disk.raw"
-        self._fetch_raw(url, work, state, report)
-        manifest = write_image(self.blobs.store(region), str(raw), facts={"source_format": state.get("format", "raw")},
+        work.mkdir(parents=True, exist_ok=True)
+        self._fetch_raw(url, work, report)
+        manifest = write_image(self.blobs.store(region), str(raw), facts={"source_format": report.get("format") or "raw"},
                                progress=lambda done, total: report(70 + 29 * done / max(total, 1)))
         # The converted file becomes the read-only base that instance disks are overlays of
         # (a rename), so launching from the image never depends on its size.
-        self.volumes.adopt_base(region, f"{image_id}-0", Path(raw))
+        self.volumes.adopt_base(region, base, Path(raw))
         # Drop the scratch copy before the image turns NORMAL, so a launch right after never
         # competes with deleting it (a crash from here on just redoes the import).
         shutil.rmtree(work, ignore_errors=True)
         return manifest
 
-    def _fetch_raw(self, url: str, work: Path, state: dict, report) -> None:
+    def _fetch_raw(self, url: str, work: Path, report: _DiskSteps) -> None:
         """``work/disk.raw``: downloaded, inspected and converted (steps a resumed job did already are skipped)."""
         src, raw = str(work / "download"), str(work / "disk.raw")
-        if state.get("converted") and os.path.exists(raw):
+        if report.get("converted") and os.path.exists(raw):
             return
-        if not (state.get("downloaded") and os.path.exists(src)):
+        if not (report.get("downloaded") and os.path.exists(src)):
             download(url, src, self.settings.max_import_bytes, lambda f: report(f * 40))
             report(40, downloaded=True, pct=40)
         # The file is untrusted: inspect its header in Python before qemu-img reads it.
@@ -226,6 +256,27 @@ class ImageImporter:
             qemu_img.convert(src, found.format, raw, "raw", lambda pct: report(40 + pct * 0.3))
             os.unlink(src)
         report(70, converted=True, pct=70, format=found.format)
+
+
+class _DiskSteps:
+    """One disk's share of an import job: its checkpoint keys (``<index>.<step>``) and its part of
+    the progress (disk ``index`` of ``count`` reports within its own slice of 0-100 %)."""
+
+    def __init__(self, state: dict, report, index: int, count: int):
+        self.state, self.report, self.index, self.count = state, report, index, count
+
+    def get(self, key: str):
+        return self.state.get(f"{self.index}.{key}")
+
+    def __call__(self, percent: float, **checkpoint) -> None:
+        overall = (100 * self.index + min(percent, 100)) / self.count
+        self.report(overall, **{f"{self.index}.{k}": v for k, v in checkpoint.items()},
+                    **({"pct": overall} if "pct" in checkpoint else {}))
+
+
+def _which(index: int, urls: list[str]) -> str:
+    """Names the data disk an error is about (nothing for the system disk)."""
+    return f" (data disk {index}, ImportImageDataDiskList.{index - 1})" if index else ""
 
 
 def _same_origin(a: str, b: str) -> bool:

@@ -49,21 +49,21 @@ def check_image_id(image_id: str) -> str:
     return image_id
 
 
-def check_url(url: str, allowed_hosts: str) -> str:
+def check_url(url: str, allowed_hosts: str, field: str = "ImageUrl") -> str:
     """An http(s) URL without credentials whose host the operator allows as an import source."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        raise errors.InvalidParameterInvalidParameterUrlError(f"ImageUrl `{url}` is not a valid URL.") from None
+        raise errors.InvalidParameterInvalidParameterUrlError(f"{field} `{url}` is not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise errors.InvalidParameterInvalidParameterUrlError(
-            f"ImageUrl must be an http:// or https:// URL with a host, got `{url[:200]}`."
+            f"{field} must be an http:// or https:// URL with a host, got `{url[:200]}`."
         )
     if parts.username or parts.password:
-        raise errors.InvalidParameterInvalidParameterUrlError("ImageUrl must not carry credentials.")
+        raise errors.InvalidParameterInvalidParameterUrlError(f"{field} must not carry credentials.")
     allowed = [h.strip().lower() for h in allowed_hosts.split(",") if h.strip()]
     if "*" not in allowed and parts.hostname.lower() not in allowed:
-        raise errors.InvalidParameterInvalidParameterUrlError(f"ImageUrl's host `{parts.hostname}` is not an allowed import source.")
+        raise errors.InvalidParameterInvalidParameterUrlError(f"{field}'s host `{parts.hostname}` is not an allowed import source.")
     return url
 
 

@@ -157,7 +157,9 @@ class LaunchOps:
             )
         disks = [DiskPlan("SYSTEM_DISK", sys_type, sys_size, "_system", 0, base_kind="image", base_id=image.image_id)]
         for pos, (index, snap) in enumerate(image_data, start=1):
-            disks.append(DiskPlan("DATA_DISK", "CLOUD_PREMIUM", snap.disk_size, f"_data{pos}", pos,
+            # an imported data disk may be smaller than the type's minimum: the new disk is that minimum
+            size = max(snap.disk_size, rules.DISK_TYPES["CLOUD_PREMIUM"][0])
+            disks.append(DiskPlan("DATA_DISK", "CLOUD_PREMIUM", size, f"_data{pos}", pos,
                                   base_kind="image", base_id=image.image_id, base_index=index))
         with self.db.read() as repo:
             for i, d in enumerate(req.data_disks):
