@@ -99,6 +99,10 @@ class Settings:
     # guest's SSH is reached on (0: 22 when the server runs as root, else 2222)
     public_ip_range: str = "127.100.0.0/16"
     ssh_port: int = 0
+    # What the host's instances may hold together: vCPUs and GiB of memory (0 = no limit). Beyond
+    # it RunInstances refuses, or launches part of a batch (the rest ends LAUNCH_FAILED)
+    host_vcpus: int = 0
+    host_memory_gib: int = 0
     # Worker threads for background jobs in `serve` (0 = run no workers in this process)
     workers: int = 4
     # How often (seconds) the auto-snapshot scheduler looks for due policies and expired snapshots

@@ -134,7 +134,9 @@ def test_rules_refuse_and_change_nothing(server, account):
     assert _code(lambda: run(InstanceType="S5.HUGE999")).code == "InvalidParameterValue.InstanceTypeNotFound"
     assert _code(lambda: run(InstanceType="SR1.MEDIUM4")).code in (
         "ResourcesSoldOut.SpecifiedInstanceType", "InvalidParameterValue.InvalidImageForGivenInstanceType")
-    assert _code(lambda: run(InstanceCount=101)).code == "InvalidParameterValue.Range"
+    assert _code(lambda: run(InstanceCount=501)).code == "InvalidParameterValue.Range"  # the API allows 1-500
+    assert _code(lambda: run(InstanceCount=0)).code == "InvalidParameterValue.Range"
+    assert _code(lambda: run(InstanceCount=500, DryRun=True)).code == "DryRunOperation"
     key = call(c, "CreateKeyPair", {"KeyName": "k1", "ProjectId": 0}).KeyPair.KeyId
     assert _code(lambda: run(ImageId=windows, LoginSettings={"KeyIds": [key]})).code == \
         "UnsupportedOperation.KeyPairUnsupportedWindows"

@@ -36,11 +36,13 @@ class Services:
             self.images.catalogue.use_guest_disk(guest_disk(settings))
         from .disks import DiskService
         from .instances import InstanceService
+        from .instances.capacity import HostCapacity
         from .keypairs import KeyPairService
         from .tagging import TaggingService
 
         self.instances = InstanceService(self.db, self.regions, self.images, self.volumes, self.driver, notify=self._notify,
-                                         public_ip_range=settings.public_ip_range)
+                                         public_ip_range=settings.public_ip_range,
+                                         capacity=HostCapacity(settings.host_vcpus, settings.host_memory_gib))
         self.keypairs = KeyPairService(self.db)
         self.tagging = TaggingService(self.db)
         self.network = self.instances.network

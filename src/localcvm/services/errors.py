@@ -210,6 +210,11 @@ ResourceInsufficientZoneSoldOutForSpecifiedInstance = error_class(
     prefer=("ResourceInsufficient.ZoneSoldOutForSpecifiedInstance", "ResourcesSoldOut.SpecifiedInstanceType",
             "ResourceInsufficient.SpecifiedInstanceType"),
 )
+# The host (LOCALCVM_HOST_VCPUS / LOCALCVM_HOST_MEMORY_GIB) has no room for the type.
+ResourceInsufficientSpecifiedInstanceType = error_class(
+    "ResourceInsufficient.SpecifiedInstanceType", "The specified instance type is out of stock.",
+    prefer=("ResourceInsufficient.SpecifiedInstanceType", "ResourcesSoldOut.SpecifiedInstanceType"),
+)
 InvalidParameterValueInvalidImageForGivenInstanceType = error_class(
     "InvalidParameterValue.InvalidImageForGivenInstanceType", "The image does not fit the instance type."
 )

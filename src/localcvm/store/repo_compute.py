@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from .models import Instance
 from .models_publicip import PublicIp
@@ -49,3 +49,12 @@ class PublicIps:
 
 def instance_ids_in_state(repo: Repo, state: str) -> list[str]:
     return list(repo.session.scalars(select(Instance.instance_id).where(Instance.state == state)))
+
+
+def resources_held(repo: Repo, released_states: tuple[str, ...]) -> tuple[int, int]:
+    """(vCPUs, GiB of memory) of every instance on this host whose state is not one of ``released_states``."""
+    cpu, memory = repo.session.execute(
+        select(func.coalesce(func.sum(Instance.cpu), 0), func.coalesce(func.sum(Instance.memory_gib), 0))
+        .where(Instance.state.not_in(released_states))
+    ).one()
+    return int(cpu), int(memory)

@@ -25,6 +25,7 @@ from .requests import RunRequest
 from .types import TYPES, InstanceType, sold_in
 
 CHARGE_TYPES = ("POSTPAID_BY_HOUR", "PREPAID", "SPOTPAID", "CDHPAID")
+MAX_COUNT = 500  # InstanceCount: [1, 500] for every charge type, as the API documents
 PREPAID_PERIODS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 24, 36, 48, 60)
 
 
@@ -99,8 +100,8 @@ class LaunchOps:
             raise errors.InvalidZoneMismatchRegion(f"The zone `{zone}` does not belong to the region {region}.")
         itype = instance_type_in(req.instance_type or "S5.SMALL1", zone, r.mainland)
         image = self._image_for(identity, region, req.image_id, itype)
-        if not 1 <= req.count <= 100:
-            raise errors.InvalidParameterValueRange(f"InstanceCount must be between 1 and 100, got {req.count}.")
+        if not 1 <= req.count <= MAX_COUNT:
+            raise errors.InvalidParameterValueRange(f"InstanceCount must be between 1 and {MAX_COUNT}, got {req.count}.")
         charge, expires = _charge(req)
         disks = self._plan_disks(identity, region, req, image)
         keep = self._check_login(req, image)
@@ -198,13 +199,14 @@ class LaunchOps:
         image, itype, net = plan.image, plan.itype, req.internet
         new_ids = [new_id("ins") for _ in plan.names]
         self.network.check_instance_groups(repo, identity, region, list(plan.security_group_ids))  # still there
+        fit = self.capacity.place(repo, itype, len(new_ids))  # the rest of the batch fails its launch
         ips = self.network.allocate(repo, identity.uin, plan.subnet, new_ids)
         hostnames = (
             rules.instance_hostnames(req.hostname, req.count, image.os_type, ips)
             if req.hostname else [default_hostname(i) for i in new_ids]
         )
         wants_public = net.public_ip_assigned or bool(net.max_bandwidth_out)
-        for name, instance_id, host, ip in zip(plan.names, new_ids, hostnames, ips):
+        for n, (name, instance_id, host, ip) in enumerate(zip(plan.names, new_ids, hostnames, ips)):
             public = self.allocate_public_ip(repo, instance_id) if wants_public else ""
             row = Instance(
                 instance_id=instance_id, owner_uin=identity.uin, region=region, zone=plan.zone,
@@ -238,7 +240,8 @@ class LaunchOps:
                 repo.set_tags(instance_id, req.tags)
             # the root password reaches the guest through the launch job (the database keeps only
             # whether one is set); the driver keeps it for the guest's later boots
-            payload = {"region": region, **({"password": req.login.password} if req.login.password else {})}
+            payload = {"region": region, **({"password": req.login.password} if req.login.password else {}),
+                       **({"no_room": self.capacity.overflow(itype, fit, len(new_ids))} if n >= fit else {})}
             enqueue(repo, "instance_launch", instance_id, payload, owner_uin=identity.uin)
         return new_ids
 
@@ -255,6 +258,8 @@ class LaunchOps:
         """The launch job: build missing disk files (bases first), then spawn. The reads are one
         transaction; the disk and driver work happens after it, with no transaction open."""
         instance_id = handle.view.resource_id
+        if handle.payload.get("no_room"):
+            raise errors.ResourceInsufficientSpecifiedInstanceType(handle.payload["no_room"])
         with self.db.read() as repo:
             row = repo.get_instance(instance_id)
             if row is None:

@@ -37,6 +37,7 @@ from .change import ChangeOps
 from .launch import LaunchOps
 from .power import PowerOps
 from .scale import ScaleOps
+from .capacity import HostCapacity
 from .rules import device_name
 from .types import offerings
 from .views import INSTANCE_FILTERS, Facets, InstanceView, check_time_filters, instance_matches
@@ -59,8 +60,10 @@ class BaseSource:
 
 class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
     def __init__(self, db: Database, regions: RegionCatalogue, images: ImageService, volumes: Volumes,
-                 driver: ComputeDriver, notify=None, public_ip_range: str = "127.100.0.0/16"):
+                 driver: ComputeDriver, notify=None, public_ip_range: str = "127.100.0.0/16",
+                 capacity: HostCapacity | None = None):
         self.db = db
+        self.capacity = capacity or HostCapacity()  # the vCPUs and memory the host's instances may hold
         # public IPs come from the operator's (loopback) range, unique per data dir
         self.public_range = ipaddress.ip_network(public_ip_range)
         self.regions = regions
