@@ -3,7 +3,8 @@
 
 One `localcvm serve` (SQLite, local chunk store) and one local file server; page cache dropped
 before each run. A raw image streams into the chunk store as it downloads (no scratch copy);
-a qcow2 of the same disk is downloaded, inspected, converted and chunked. The peak size of the
+a qcow2 of the same disk is downloaded, inspected and chunked straight from its clusters (no
+raw copy: two writes of the bytes, the download and the chunks). The peak size of the
 server's scratch directory during the raw import is sampled every 10 ms.
 
     python bench/import.py [--size-mib 2048] [--rounds 2]

@@ -14,13 +14,20 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import Protocol
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from .imagefile import store_chunk
 from .manifest import CHUNK_SIZE, Manifest
 from .store import ChunkStore, ChunkWriter
 
-__all__ = ["write_stream"]
+__all__ = ["Reader", "write_stream"]
+
+
+class Reader(Protocol):
+    """A byte stream that fills a buffer: fewer bytes than asked only at its end (0: ended)."""
+
+    def readinto(self, buf: memoryview) -> int: ...
 
 
 class _Chunker:
@@ -55,42 +62,58 @@ class _Chunker:
         self.pending.append(self.pool.submit(job))
 
 
-def write_stream(store: ChunkStore, pieces: Iterable[bytes], *, chunk_size: int = CHUNK_SIZE,
+class _Pieces:
+    """An iterable of byte pieces as a ``readinto`` source."""
+
+    def __init__(self, pieces: Iterable[bytes]):
+        self.it, self.rest = iter(pieces), memoryview(b"")
+
+    def readinto(self, buf: memoryview) -> int:
+        got = 0
+        while got < len(buf):
+            if not self.rest:
+                piece = next(self.it, None)
+                if piece is None:
+                    break
+                self.rest = memoryview(piece).cast("B")
+                continue
+            n = min(len(buf) - got, len(self.rest))
+            buf[got:got + n] = self.rest[:n]
+            got, self.rest = got + n, self.rest[n:]
+        return got
+
+
+def write_stream(store: ChunkStore, source: Iterable[bytes] | Reader, *, chunk_size: int = CHUNK_SIZE,
                  progress: Callable[[int], None] | None = None, check_last: Callable[[bytes], None] | None = None,
                  workers: int | None = None, facts: dict | None = None) -> Manifest:
-    """Chunk the raw disk that ``pieces`` yields into ``store``; return its manifest (not stored:
-    the caller writes it once this returns). ``progress(bytes_received)`` runs after each piece;
+    """Chunk the raw disk that ``source`` gives into ``store``; return its manifest (not stored:
+    the caller writes it once this returns). ``source`` is an iterable of byte pieces or a reader
+    whose ``readinto(buf)`` fills ``buf`` (short only at the end): a reader's bytes land in the
+    chunk buffers with no copy. ``progress(bytes_received)`` runs after each chunk;
     ``check_last(tail)`` gets the stream's last (up to 512) bytes before the last chunk is stored
     and may raise to refuse the stream."""
     workers = max(1, workers or store.parallelism)
+    reader = source if hasattr(source, "readinto") else _Pieces(source)
     received = 0
     with store.writer() as writer, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream-put") as pool:
         c = _Chunker(store, writer, pool, chunk_size, workers)
         try:
             held: tuple[int, bytearray, int] | None = None
-            cur, fill = c.take(), 0
-            for piece in pieces:
-                view = memoryview(piece)
-                received += len(view)
-                while view:
-                    n = min(len(view), chunk_size - fill)
-                    cur[fill:fill + n] = view[:n]
-                    fill, view = fill + n, view[n:]
-                    if fill == chunk_size:
-                        if held:
-                            c.submit(*held)
-                        held = (len(c.chunks), cur, fill)
-                        c.chunks.append(None)
-                        cur, fill = c.take(), 0
-                if progress:
-                    progress(received)
-            if fill:
+            while True:
+                cur = c.take()
+                fill = reader.readinto(memoryview(cur))
+                received += fill
+                if not fill:
+                    c.give(cur)
+                    break
                 if held:
                     c.submit(*held)
                 held = (len(c.chunks), cur, fill)
                 c.chunks.append(None)
-            else:
-                c.give(cur)
+                if progress:
+                    progress(received)
+                if fill < chunk_size:
+                    break
             if held:
                 if check_last:
                     check_last(bytes(memoryview(held[1])[max(0, held[2] - 512):held[2]]))

@@ -9,22 +9,19 @@ Progress is reported as the image's ``SyncPercent`` while it is IMPORTING.
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from ...blobs import Manifest, write_image
 from ...blobs.stream import write_stream
 from ...blobs.registry import BlobRegistry
 from ...imaging import qemu_img
 from ...imaging.inspect import UnsafeImage, inspect_image, is_vhd_footer, streams_as_raw
+from ...imaging.probe import InspectResult
+from ...imaging.qcow2_read import open_qcow2
 from ...imaging.probe import HEAD_SIZE
 from ...imaging.volumes import Volumes
 from ...jobs.queue import JobHandle, enqueue
@@ -36,6 +33,7 @@ from ..iam import Identity
 from ..ids import new_id
 from . import lifecycle
 from .catalogue import IMPORT_OS, WINDOWS_IMPORT
+from .download import Body, download, fetch
 from .rules import ImageAccess, check_description, check_family, check_name, check_url
 
 GIB = 1024**3
@@ -164,8 +162,6 @@ class ImageImporter:
                 manifests[index] = self._import_disk(url, work / f"disk{index}", region, f"{image_id}-{index}", steps)
         except qemu_img.QemuImgError as exc:
             raise ImportFailed(f"The image could not be converted{_which(index, urls)}: {exc}") from None
-        except httpx.HTTPError as exc:
-            raise ImportFailed(f"Downloading the image{_which(index, urls)} failed: {type(exc).__name__}: {exc}") from None
         except ImportFailed as exc:
             if not index:
                 raise
@@ -189,7 +185,7 @@ class ImageImporter:
         done = steps.get("manifest")
         if done is not None:
             return Manifest.from_json(done)
-        manifest = None if steps.get("downloaded") else self._stream_raw(url, region, steps)
+        manifest = None if steps.get("converted") else self._stream_raw(url, region, steps)
         if manifest is None:
             manifest = self._import_file(url, work, region, base, steps)
         steps(100, manifest=manifest.to_json())
@@ -199,16 +195,11 @@ class ImageImporter:
         """A raw disk chunked as it downloads (no scratch file, each byte written once); None when
         the file has an image header (or a VHD footer): then it is inspected as a whole file."""
         limit = min(self.settings.max_import_bytes, self.settings.max_image_virtual_gib * GIB)
-        with fetch(url, self.settings.max_import_bytes) as (resp, expected):
-            pieces = body(resp, expected, limit)
-            head = b""
-            for piece in pieces:
-                head += piece
-                if len(head) >= HEAD_SIZE:
-                    break
-            if not head:
-                raise ImportFailed("The image file is empty.")
-            if not streams_as_raw(head):
+        with fetch(url, self.settings.max_import_bytes) as body:
+            body.max_bytes = limit
+            head = bytearray(HEAD_SIZE)
+            head = head[:body.readinto(memoryview(head))]
+            if not streams_as_raw(bytes(head)):
                 return None
 
             def check_last(tail: bytes) -> None:
@@ -216,17 +207,30 @@ class ImageImporter:
                     raise _NotRaw
 
             try:
-                return write_stream(self.blobs.store(region), itertools.chain([head], pieces),
-                                    progress=lambda got: report(99 * got / (expected or limit)),
+                return write_stream(self.blobs.store(region), _Prefixed(head, body),
+                                    progress=lambda got: report(99 * got / (body.expected or limit)),
                                     check_last=check_last, facts={"source_format": "raw"})
             except _NotRaw:
                 return None
 
     def _import_file(self, url: str, work: Path, region: str, base: str, report: _DiskSteps) -> Manifest:
-        """The whole-file path: download, inspect, convert to raw, chunk; the raw file becomes the base."""
+        """The whole-file path: download and inspect; a plain qcow2 is chunked straight from the
+        download (its clusters read in guest order, no raw copy); anything else is converted to
+        raw, chunked, and the raw file becomes the base."""
         raw = work / "disk.raw"
         work.mkdir(parents=True, exist_ok=True)
-        self._fetch_raw(url, work, report)
+        if not (report.get("converted") and raw.exists()):
+            src, found = self._download(url, work, report)
+            manifest = self._chunk_qcow2(src, region, report) if found.format == "qcow2" else None
+            if manifest is not None:
+                shutil.rmtree(work, ignore_errors=True)
+                return manifest
+            if found.format == "raw":
+                os.replace(src, raw)
+            else:
+                qemu_img.convert(src, found.format, raw, "raw", lambda pct: report(40 + pct * 0.3))
+                os.unlink(src)
+            report(70, converted=True, pct=70, format=found.format)
         manifest = write_image(self.blobs.store(region), str(raw), facts={"source_format": report.get("format") or "raw"},
                                progress=lambda done, total: report(70 + 29 * done / max(total, 1)))
         # The converted file becomes the read-only base that instance disks are overlays of
@@ -237,25 +241,30 @@ class ImageImporter:
         shutil.rmtree(work, ignore_errors=True)
         return manifest
 
-    def _fetch_raw(self, url: str, work: Path, report: _DiskSteps) -> None:
-        """``work/disk.raw``: downloaded, inspected and converted (steps a resumed job did already are skipped)."""
-        src, raw = str(work / "download"), str(work / "disk.raw")
-        if report.get("converted") and os.path.exists(raw):
-            return
-        if not (report.get("downloaded") and os.path.exists(src)):
-            download(url, src, self.settings.max_import_bytes, lambda f: report(f * 40))
-            report(40, downloaded=True, pct=40)
-        # The file is untrusted: inspect its header in Python before qemu-img reads it.
+    def _download(self, url: str, work: Path, report: _DiskSteps) -> tuple[Path, InspectResult]:
+        """The file downloaded to ``work/download`` and inspected. The scratch file is not made
+        durable: nothing is checkpointed on it, so a job resumed after a crash downloads again."""
+        src = work / "download"
+        download(url, str(src), self.settings.max_import_bytes, lambda f: report(f * 40), durable=False)
+        report(40)
+        # The file is untrusted: inspect its header in Python before anything else reads it.
         try:
-            found = inspect_image(src, max_virtual_size=self.settings.max_image_virtual_gib * GIB)
+            return src, inspect_image(str(src), max_virtual_size=self.settings.max_image_virtual_gib * GIB)
         except UnsafeImage as exc:
             raise ImportFailed(f"The image was rejected: {exc}") from None
-        if found.format == "raw":
-            os.replace(src, raw)
-        else:
-            qemu_img.convert(src, found.format, raw, "raw", lambda pct: report(40 + pct * 0.3))
-            os.unlink(src)
-        report(70, converted=True, pct=70, format=found.format)
+
+    def _chunk_qcow2(self, src: Path, region: str, report: _DiskSteps) -> Manifest | None:
+        """An inspected qcow2 chunked from its clusters; None when its layout needs qemu-img."""
+        fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            reader = open_qcow2(fd)
+            if reader is None:
+                return None
+            size = reader.virtual_size
+            return write_stream(self.blobs.store(region), reader, progress=lambda got: report(40 + 59 * got / max(size, 1)),
+                                facts={"source_format": "qcow2"})
+        finally:
+            os.close(fd)
 
 
 class _DiskSteps:
@@ -279,64 +288,17 @@ def _which(index: int, urls: list[str]) -> str:
     return f" (data disk {index}, ImportImageDataDiskList.{index - 1})" if index else ""
 
 
-def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+class _Prefixed:
+    """The bytes already read (the head the format was probed from), then the rest of the body."""
+
+    def __init__(self, head: bytearray, body: Body):
+        self.head, self.body = memoryview(head), body
+
+    def readinto(self, buf: memoryview) -> int:
+        n = min(len(buf), len(self.head))
+        buf[:n], self.head = self.head[:n], self.head[n:]
+        return n + (self.body.readinto(buf[n:]) if n < len(buf) else 0)
 
 
 class _NotRaw(Exception):
     """The streamed file turned out to be a fixed VHD (its footer at the end)."""
-
-
-@contextlib.contextmanager
-def fetch(url: str, max_bytes: int) -> Iterator[tuple[httpx.Response, int | None]]:
-    """GET ``url`` (redirects followed only within the same origin): the response and its declared length."""
-    with httpx.Client(follow_redirects=False, timeout=httpx.Timeout(30.0, read=120.0)) as client:
-        current = url
-        for _ in range(MAX_REDIRECTS + 1):
-            with client.stream("GET", current) as resp:
-                if resp.is_redirect:
-                    target = urljoin(current, resp.headers.get("location", ""))
-                    if not _same_origin(url, target):
-                        raise ImportFailed(f"The image URL redirects to another host ({urlsplit(target).hostname}); refused.")
-                    current = target
-                    continue
-                if resp.status_code != 200:
-                    raise ImportFailed(f"Downloading the image failed: HTTP {resp.status_code} from {urlsplit(url).hostname}.")
-                declared = resp.headers.get("content-length")
-                expected = int(declared) if declared and declared.isdigit() else None
-                if expected is not None and expected > max_bytes:
-                    raise ImportFailed(f"The image file is {expected} bytes; the limit is {max_bytes}.")
-                yield resp, expected
-                return
-        raise ImportFailed(f"The image URL redirects more than {MAX_REDIRECTS} times.")
-
-
-def body(resp: httpx.Response, expected: int | None, max_bytes: int) -> Iterator[bytes]:
-    """The response's bytes, refusing more than ``max_bytes``, a truncated or an empty body."""
-    got = 0
-    for piece in resp.iter_bytes(1024 * 1024):
-        got += len(piece)
-        if got > max_bytes:
-            raise ImportFailed(f"The image file exceeds the limit of {max_bytes} bytes.")
-        yield piece
-    if expected is not None and got != expected:
-        raise ImportFailed(f"The download was truncated: got {got} of {expected} bytes.")
-    if got == 0:
-        raise ImportFailed("The image file is empty.")
-
-
-def download(url: str, dest: str, max_bytes: int, progress) -> int:
-    """Stream ``url`` to ``dest`` (made durable, then renamed into place)."""
-    tmp = dest + ".part"
-    got = 0
-    with fetch(url, max_bytes) as (resp, expected), open(tmp, "wb") as fh:
-        for piece in body(resp, expected, max_bytes):
-            fh.write(piece)
-            got += len(piece)
-            if expected:
-                progress(got / expected)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
-    return got
