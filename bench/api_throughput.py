@@ -232,7 +232,8 @@ def main() -> int:
                 print(f"  round: root {pair[0]['rps']:.0f} req/s, {pair[0]['cpu_us']:.0f} us CPU/request; sub-user with "
                       f"5 policies {pair[1]['rps']:.0f} req/s, {pair[1]['cpu_us']:.0f} us CPU/request", flush=True)
         finally:
-            proc.terminate(); proc.wait()
+            proc.terminate()
+            proc.wait()
 
         port = free_port()
         moto_bin = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
@@ -243,7 +244,8 @@ def main() -> int:
             results.append(run_phase("moto EC2 DescribeAvailabilityZones (SigV4)", port,
                                      lambda: aws_signed(f"127.0.0.1:{port}"), args, b"availabilityZoneInfo"))
         finally:
-            proc.terminate(); proc.wait()
+            proc.terminate()
+            proc.wait()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
