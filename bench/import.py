@@ -97,6 +97,9 @@ def main() -> int:
                         if fmt == "raw":
                             peaks.append(peak[0])
                         call(client, "DeleteImages", {"ImageIds": [image_id]})
+                        # every import starts from an empty store: nothing deduplicates against the
+                        # previous one (the qcow2 holds the same disk as the raw file)
+                        srv.cli("images", "gc", "--grace", "0")
             finally:
                 srv.stop()
         med = {k: statistics.median(v) for k, v in results.items()}

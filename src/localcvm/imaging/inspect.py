@@ -56,6 +56,7 @@ __all__ = [
     "UnsupportedImage",
     "detect_format",
     "inspect_image",
+    "inspect_qcow2_head",
     "is_vhd_footer",
     "streams_as_raw",
     "verify_with_qemu",
@@ -144,6 +145,20 @@ def streams_as_raw(head: bytes) -> bool:
     any known header, supported or not, is False: it is inspected as a whole file."""
     return not (head.startswith((QCOW_MAGIC, VMDK_MAGIC, VHD_COOKIE)) or _unsupported_format(head)
                 or looks_like_descriptor(head))
+
+
+def inspect_qcow2_head(head: bytes, *, max_virtual_size: int = DEFAULT_MAX_VIRTUAL_SIZE) -> InspectResult | None:
+    """The header checks of a qcow2 from its first bytes alone (a download still arriving): the
+    same refusals as ``inspect_image`` (backing or data files, encryption, unknown features,
+    size). None when ``head`` is not a qcow2's."""
+    if not head.startswith(QCOW_MAGIC):
+        return None
+    fd = os.memfd_create("qcow2-head", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, head)
+        return inspect_qcow2(ImageFile(fd, len(head)), head, max_virtual_size)
+    finally:
+        os.close(fd)
 
 
 def is_vhd_footer(tail: bytes) -> bool:

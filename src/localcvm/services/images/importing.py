@@ -19,7 +19,9 @@ from ...blobs import Manifest, write_image
 from ...blobs.stream import write_stream
 from ...blobs.registry import BlobRegistry
 from ...imaging import qemu_img
-from ...imaging.inspect import UnsafeImage, inspect_image, is_vhd_footer, streams_as_raw
+from ...imaging.inspect import UnsafeImage, inspect_image, inspect_qcow2_head, is_vhd_footer, streams_as_raw
+from ...imaging.qcow2 import QCOW_MAGIC
+from ...imaging.qcow2_stream import NotStreamable, Qcow2Stream
 from ...imaging.probe import InspectResult
 from ...imaging.qcow2_read import open_qcow2
 from ...imaging.probe import HEAD_SIZE
@@ -199,6 +201,8 @@ class ImageImporter:
             body.max_bytes = limit
             head = bytearray(HEAD_SIZE)
             head = head[:body.readinto(memoryview(head))]
+            if head.startswith(QCOW_MAGIC):
+                return self._stream_qcow2(head, body, region, lambda: report(99 * body.received / (body.expected or limit)))
             if not streams_as_raw(bytes(head)):
                 return None
 
@@ -212,6 +216,21 @@ class ImageImporter:
                                     check_last=check_last, facts={"source_format": "raw"})
             except _NotRaw:
                 return None
+
+    def _stream_qcow2(self, head: bytearray, body: Body, region: str, progress) -> Manifest | None:
+        """A qcow2 chunked as it downloads, when it arrives in a streamable order (as qemu-img
+        writes one); None (the file path then) otherwise. Its header is checked first, as the
+        file path checks it: nothing else ever parses the bytes."""
+        try:
+            inspect_qcow2_head(bytes(head), max_virtual_size=self.settings.max_image_virtual_gib * GIB)
+        except UnsafeImage as exc:
+            raise ImportFailed(f"The image was rejected: {exc}") from None
+        try:
+            stream = Qcow2Stream(_Prefixed(head, body), bytes(head))
+            return write_stream(self.blobs.store(region), stream, progress=lambda _got: progress(),
+                                facts={"source_format": "qcow2"})
+        except NotStreamable:
+            return None
 
     def _import_file(self, url: str, work: Path, region: str, base: str, report: _DiskSteps) -> Manifest:
         """The whole-file path: download and inspect; a plain qcow2 is chunked straight from the
