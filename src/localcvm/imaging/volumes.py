@@ -10,8 +10,10 @@ instead: bases are never written once made.
 
 from __future__ import annotations
 
+
 import bisect
 import errno
+import logging
 import os
 import stat
 import threading
@@ -24,6 +26,9 @@ from ..blobs.registry import BlobRegistry
 from ..fsio import fsync_dir
 
 GIB = 1024**3
+
+
+_log = logging.getLogger(__name__)
 
 
 class Volumes:
@@ -62,6 +67,18 @@ class Volumes:
             finally:
                 tmp.unlink(missing_ok=True)
         return path
+
+    def prepare_base(self, region: str, name: str, manifest: Manifest,
+                     link_from: tuple[str, str] | None = None) -> None:
+        """Make the base of an image that has just turned NORMAL, ahead of its first launch: the
+        base ``link_from`` (region, name) under a second name when it exists, else built from the
+        chunks. Best effort: a failure (a full disk, the image deleted meanwhile) is logged and
+        leaves the base to the first launch, which makes it under the same lock."""
+        try:
+            if link_from is None or self.link_base(*link_from, region, name, manifest) is None:
+                self.ensure_base(region, name, manifest)
+        except Exception as exc:  # noqa: BLE001 - the image is NORMAL whatever happens here
+            _log.warning("the base %s/%s was not made ahead of a launch: %s", region, name, exc)
 
     def link_base(self, src_region: str, src_name: str, region: str, name: str, manifest: Manifest) -> Path | None:
         """Make the existing base ``src_name`` of ``src_region`` also the base ``name`` of ``region``: a

@@ -180,7 +180,7 @@ class ImageImporter:
         # A streamed import has no raw file to adopt: its launch base is made from the chunks now,
         # after NORMAL (a launch meanwhile makes it itself, under the same lock; a crash: at launch).
         for index, manifest in manifests.items():
-            self.volumes.ensure_base(region, f"{image_id}-{index}", manifest)
+            self.volumes.prepare_base(region, f"{image_id}-{index}", manifest)
 
     def _import_disk(self, url: str, work: Path, region: str, base: str, steps: _DiskSteps) -> Manifest:
         """One disk of the image: its manifest (kept in the checkpoint, so a resumed job skips it)."""
@@ -194,8 +194,9 @@ class ImageImporter:
         return manifest
 
     def _stream_raw(self, url: str, region: str, report) -> Manifest | None:
-        """A raw disk chunked as it downloads (no scratch file, each byte written once); None when
-        the file has an image header (or a VHD footer): then it is inspected as a whole file."""
+        """A raw disk, or a qcow2 in qemu-img's order, chunked as it downloads (no scratch file,
+        each byte written once); None for any other file (another header, a VHD footer, a qcow2
+        that does not stream): then it is downloaded and inspected as a whole file."""
         limit = min(self.settings.max_import_bytes, self.settings.max_image_virtual_gib * GIB)
         with fetch(url, self.settings.max_import_bytes) as body:
             body.max_bytes = limit

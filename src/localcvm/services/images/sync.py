@@ -190,12 +190,6 @@ class ImageCopier:
             raise SyncFailed(f"The source image `{p['source']}` was deleted (or changed state) during the copy.")
         manifests = {d.index: Manifest.from_json(d.manifest) for d in disks}
         self._copy(handle, manifests, checkpoint["started"], checkpoint["duration"])
-        # The system disk's read-only base, so a launch from the copy is as fast as any: the source's
-        # base under a second name when there is one (same bytes, no second write), else made from the chunks.
-        if 0 in manifests:
-            name = f"{image_id}-0"
-            if self.volumes.link_base(p["source_region"], f"{p['source']}-0", p["region"], name, manifests[0]) is None:
-                self.volumes.ensure_base(p["region"], name, manifests[0])
 
         def finish(repo: Repo):
             row = repo.get_image(image_id)
@@ -204,6 +198,13 @@ class ImageCopier:
             lifecycle.complete(row, repo.image_disks(image_id), manifests)
 
         handle.finish(True, "", finish)
+        # The system disk's read-only base, so a launch from the copy is as fast as any: the source's
+        # base under a second name when there is one (same bytes, no second write), else made from
+        # the chunks. After NORMAL, as an import makes its base: a launch meanwhile makes it itself
+        # (under the same lock), and a crash leaves it to the first launch.
+        if 0 in manifests:
+            self.volumes.prepare_base(p["region"], f"{image_id}-0", manifests[0],
+                                      link_from=(p["source_region"], f"{p['source']}-0"))
 
     def _copy(self, handle: JobHandle, manifests: dict[int, Manifest], started: float, duration: float) -> None:
         """Copy the chunks the destination lacks, reporting (and, with a time scale, pacing) the progress."""
