@@ -164,3 +164,19 @@ def test_local_to_s3_copies_bytes(blob_s3_server, blob_store_factory, tmp_path):
     src, dst = LocalChunkStore(tmp_path / "src"), blob_store_factory("s3")
     m = packed_image(src, tmp_path, range(3))
     assert copy_missing_chunks(src, dst, m) == 3 * SMALL  # different backends: the byte path
+
+
+def test_s3_server_side_copy_is_checked_against_the_sources_listing(blob_s3_server, blob_store_factory, tmp_path,
+                                                                    monkeypatch):
+    """Without a SHA-256 from the server (SeaweedFS gives none), each copy's ETag is compared with the
+    source's ETag from one listing: a mismatch is ChunkCorrupt and leaves no object behind."""
+    src, dst = blob_store_factory("s3"), blob_store_factory("s3")
+    m = write_image(src, make_file(tmp_path / "a.raw", [block(s) for s in range(70)]), chunk_size=SMALL)
+    listed = src.etags()
+    assert set(listed) == set(m.digests())
+    victim = m.chunks[5]
+    monkeypatch.setattr(src, "head", lambda *_a: (_ for _ in ()).throw(AssertionError("a HEAD per chunk")))
+    monkeypatch.setattr(src, "etags", lambda: {**listed, victim: ('"0123456789abcdef0123456789abcdef"', SMALL)})
+    with pytest.raises(ChunkCorrupt):
+        copy_missing_chunks(src, dst, m)
+    assert not dst.has(victim)

@@ -197,21 +197,25 @@ class S3ChunkStore(ChunkStore):
             return wanted
         from concurrent.futures import ThreadPoolExecutor
 
-        # One listing instead of a request per chunk to learn what is here already (those are
-        # touched, for gc's grace period, as the byte copy's dedup does).
+        # One listing of each side instead of a request per chunk: what is here already (those
+        # are touched, for gc's grace period, as the byte copy's dedup does), and the source's
+        # ETags that a copy is checked against when the server gives no SHA-256 of it.
         present = set(self.iter_digests()) if len(wanted) > 64 else None
+        tags = src.etags() if len(wanted) > 64 else None
 
         def adopt(item: tuple[str, int]) -> tuple[str, int] | None:
             digest, length = item
             if (present is None or digest in present) and self.touch(digest, length):
                 return None
-            return None if self._copy_from(src, digest, length) else item
+            known = None if tags is None else tags.get(digest)
+            return None if self._copy_from(src, digest, length, known) else item
 
         with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="s3-copy") as pool:
             left = list(pool.map(adopt, wanted))
         return [item for item in left if item is not None]
 
-    def _copy_from(self, src: S3ChunkStore, digest: str, length: int) -> bool:
+    def _copy_from(self, src: S3ChunkStore, digest: str, length: int, known: tuple[str, int] | None = None) -> bool:
+        """CopyObject of one chunk, checked; ``known``: the source object's (ETag, size) from a listing."""
         key, source = self._chunk_key(digest), {"Bucket": src.bucket, "Key": src.chunk_key(digest)}
         resp = self._call("CopyObject", key, self._s3.copy_object, CopySource=source, ChecksumAlgorithm="SHA256")
         if resp is None:
@@ -221,10 +225,11 @@ class S3ChunkStore(ChunkStore):
         if checksum:
             ok = base64.b64decode(checksum).hex() == digest
         else:
-            head = src.head(digest)
+            if known is None:
+                head = src.head(digest)
+                known = None if head is None else (head.get("ETag"), head.get("ContentLength"))
             etag = lambda v: str(v or "").strip('"')  # noqa: E731 - servers differ in quoting it
-            ok = (head is not None and etag(head.get("ETag")) == etag(result.get("ETag")) != ""
-                  and head.get("ContentLength") == length)
+            ok = known is not None and etag(known[0]) == etag(result.get("ETag")) != "" and known[1] == length
         if not ok:
             self._call("DeleteObject", key, self._s3.delete_object)
             raise ChunkCorrupt(digest, "the server-side copy does not match the chunk's hash")
@@ -257,6 +262,12 @@ class S3ChunkStore(ChunkStore):
                 yield from page.get("Contents", [])
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("ListObjectsV2", prefix, exc) from exc
+
+    def etags(self) -> dict[str, tuple[str, int]]:
+        """Every chunk's (ETag, size), from one listing."""
+        prefix = self._key("chunks") + "/"
+        return {obj["Key"][len(prefix):]: (obj.get("ETag", ""), int(obj["Size"]))
+                for obj in self._list(prefix) if is_digest(obj["Key"][len(prefix):])}
 
     def iter_chunks(self) -> Iterator[ChunkInfo]:
         prefix = self._key("chunks") + "/"
