@@ -152,7 +152,7 @@ def test_inquiry_validates_like_the_action_and_changes_nothing(server):
         {**BODY, "ImageId": image, "Placement": {"Zone": "ap-shanghai-2"}},
         {**BODY, "ImageId": image, "InstanceChargeType": "PREPAID", "InstanceChargePrepaid": {"Period": 13}},
         {**BODY, "ImageId": image, "SystemDisk": {"DiskType": "CLOUD_PREMIUM", "DiskSize": 5}},
-        {**BODY, "ImageId": image, "InstanceCount": 101},
+        {**BODY, "ImageId": image, "InstanceCount": 501},
     ]
     before = call(c, "DescribeInstances", {}).TotalCount
     for body in bad_bodies:

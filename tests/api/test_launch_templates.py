@@ -89,7 +89,7 @@ def test_template_refusals(server):
         "InvalidParameterValue.InvalidLaunchTemplateVersionDescription"
     lt = _template(c)
     # the merged request meets RunInstances' own rules
-    assert _code(lambda: call(c, "RunInstances", {"LaunchTemplate": {"LaunchTemplateId": lt}, "InstanceCount": 101})) \
+    assert _code(lambda: call(c, "RunInstances", {"LaunchTemplate": {"LaunchTemplateId": lt}, "InstanceCount": 501})) \
         == "InvalidParameterValue.Range"
     assert _code(lambda: call(c, "RunInstances", {"LaunchTemplate": {"LaunchTemplateId": "lt-bad"}})) == \
         "InvalidParameterValue.LaunchTemplateIdMalformed"
