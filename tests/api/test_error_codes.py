@@ -227,3 +227,17 @@ def test_create_image_of_a_disk_in_transition(make_server):
     # a rollback holds the instance's operation too: that answer comes first, as for any operation in progress
     assert code(lambda: call(c, "CreateImage", {"InstanceId": ins, "ImageName": "busy", "DataDiskIds": [data]})) == \
         "OperationDenied.InstanceOperationInProgress"
+
+
+def test_too_many_filter_values_answer_each_products_code(account, server):
+    """cvm documents InvalidFilterValue.LimitExceeded, vpc InvalidParameterValue.LimitExceeded (a fuzzed
+    DescribeSecurityGroupPolicies found vpc answering the cvm code)."""
+    from .vpc_util import vcall, vpc_for
+
+    created, c, _cbs = account
+    six = {"Filters": [{"Name": "instance-name", "Values": [f"n{i}" for i in range(6)]}]}
+    assert code(lambda: call(c, "DescribeInstances", six)) == "InvalidFilterValue.LimitExceeded"
+    vpc = vpc_for(server, created)
+    assert code(lambda: vcall(vpc, "DescribeSecurityGroups", {"Filters": [
+        {"Name": "security-group-name", "Values": [f"g{i}" for i in range(6)]}]})) == \
+        "InvalidParameterValue.LimitExceeded"

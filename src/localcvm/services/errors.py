@@ -145,7 +145,11 @@ InvalidParameterCoexistImageIdsFilters = error_class(
 InvalidParameterImageIdsSnapshotIdsMustOne = error_class(
     "InvalidParameter.ImageIdsSnapshotIdsMustOne", "Give exactly one of ImageIds and SnapshotIds."
 )
-InvalidFilterValueLimitExceeded = error_class("InvalidFilterValue.LimitExceeded", "Too many filters or filter values.")
+# cvm documents InvalidFilterValue.LimitExceeded; vpc and cbs actions InvalidParameterValue.LimitExceeded.
+InvalidFilterValueLimitExceeded = error_class(
+    "InvalidFilterValue.LimitExceeded", "Too many filters or filter values.",
+    prefer=("InvalidFilterValue.LimitExceeded", "InvalidParameterValue.LimitExceeded", "InvalidParameterValue"),
+)
 InvalidParameterValueLimitExceeded = error_class("InvalidParameterValue.LimitExceeded", "Too many values.")
 # Describe*'s Limit above 100 (DescribeKeyPairs also documents InvalidParameterValueLimit).
 PageLimitExceeded = error_class(
