@@ -16,16 +16,9 @@ from tests.helpers import wait_until
 from .create_image_util import disk_file, disk_ids
 from .images_util import convert, describe, image_of, import_image, make_raw, new_account, same_disk, wait_image
 from .instances_util import call, wait_state
+from .share_util import code_of
 
 ZONE = "ap-guangzhou-3"
-
-
-def _code(fn) -> str:
-    try:
-        fn()
-    except TencentCloudSDKException as exc:
-        return exc.code
-    raise AssertionError("the call succeeded")
 
 
 def _serve(files, tmp_path, seed: int, size_mib: int, fmt: str):
@@ -75,7 +68,7 @@ def test_bad_data_disk_urls_are_refused_and_create_nothing(server, files):
         else:
             raise AssertionError(f"{bad} was accepted")
     too_many = [{"ImageUrl": url}] * 21
-    assert _code(lambda: import_image(c, url, "many", ImportImageDataDiskList=too_many)) == "InvalidParameterValue"
+    assert code_of(lambda: import_image(c, url, "many", ImportImageDataDiskList=too_many)) == "InvalidParameterValue"
     assert describe(c, filters={"image-type": ["PRIVATE_IMAGE"]}).TotalCount == 0
 
 

@@ -26,8 +26,8 @@ PIECE = 1024 * 1024
 class Body:
     """The response body: ``readinto`` fills a buffer (short only at the end of the body)."""
 
-    def __init__(self, resp: http.client.HTTPResponse, host: str, expected: int | None, max_bytes: int):
-        self.resp, self.host, self.expected, self.max_bytes = resp, host, expected, max_bytes
+    def __init__(self, resp: http.client.HTTPResponse, expected: int | None, max_bytes: int):
+        self.resp, self.expected, self.max_bytes = resp, expected, max_bytes
         self.received = 0
 
     def readinto(self, buf: memoryview) -> int:
@@ -104,7 +104,7 @@ def fetch(url: str, max_bytes: int) -> Iterator[Body]:
             expected = int(declared) if declared and declared.isdigit() else None
             if expected is not None and expected > max_bytes:
                 raise ImportFailed(f"The image file is {expected} bytes; the limit is {max_bytes}.")
-            yield Body(resp, parts.hostname or "", expected, max_bytes)
+            yield Body(resp, expected, max_bytes)
             return
         finally:
             conn.close()
