@@ -89,7 +89,8 @@ class KeyPairService:
 
     def delete(self, identity: Identity, ids: list[str]) -> None:
         with self.db.write() as repo:
-            keys = [self.own(repo, identity, k) for k in dict.fromkeys(require_ids("KeyIds", ids))]
+            repo.lock_all(KeyPair, require_ids("KeyIds", ids))
+            keys = [self.own(repo, identity, k) for k in dict.fromkeys(ids)]
             for key in keys:
                 bound = repo.instances_with_key(key.key_id)
                 if bound:
@@ -116,6 +117,7 @@ class KeyPairService:
     def bind(self, identity: Identity, region: str, instance_ids: list[str], key_ids: list[str], *, associate: bool,
              force_stop: bool, instances) -> None:
         with self.db.write() as repo:
+            repo.lock_all(KeyPair, key_ids)
             keys = [self.own(repo, identity, k) for k in dict.fromkeys(key_ids)]
             rows = instances.own_many(repo, identity, region, instance_ids)
             action = "AssociateInstancesKeyPairs" if associate else "DisassociateInstancesKeyPairs"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-
-from typing import TYPE_CHECKING
-
+import re
 import time
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -20,8 +19,11 @@ from .models_network import IpAllocation
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
+
 if TYPE_CHECKING:  # pragma: no cover
     from .db import Database
+
+_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # what a resource ID can look like
 
 
 class Repo:
@@ -86,6 +88,16 @@ class Repo:
         self.session.add(obj)
         self.session.flush()
         return obj
+
+    def lock_all(self, model, keys) -> None:
+        """Lock the rows of ``keys`` (primary keys of ``model``) in key order, before a call locks
+        them one by one in its request's order: two calls naming the same rows in different orders
+        then queue instead of deadlocking (PostgreSQL; SQLite serialises writers already)."""
+        wanted = sorted({k for k in keys if isinstance(k, str) and _KEY.fullmatch(k)})  # not yet validated
+        if not wanted or self.db.is_sqlite:
+            return
+        pk = model.__mapper__.primary_key[0]
+        self.session.execute(select(pk).where(pk.in_(wanted)).order_by(pk).with_for_update())
 
     def _get(self, model, key: str, for_update: bool):
         """A row by its primary key. ``for_update``: locked until the transaction ends (PostgreSQL;

@@ -137,6 +137,7 @@ class AutoSnapshotService:
     def delete(self, identity: Identity, region: str, policy_ids: list[str]) -> None:
         require_ids("AutoSnapshotPolicyIds", policy_ids)
         with self.db.write() as repo:
+            repo.lock_all(AutoSnapshotPolicy, policy_ids)
             rows = [self._own(repo, identity, region, p) for p in dict.fromkeys(policy_ids)]
             for row in rows:
                 PolicyRepo(repo).delete(row.policy_id)
@@ -150,7 +151,7 @@ class AutoSnapshotService:
             row = self._own(repo, identity, region, policy_id)
             policies = PolicyRepo(repo)
             bound = set(policies.disks_of([policy_id])[policy_id])
-            disks = [self.disks.own(repo, identity, region, d) for d in dict.fromkeys(disk_ids)]
+            disks = self.disks.own_all(repo, identity, region, disk_ids)
             for disk in disks:
                 if disk.disk_id in bound:
                     raise errors.InvalidDiskAlreadyBound(f"The disk `{disk.disk_id}` is already bound to `{policy_id}`.")
@@ -164,7 +165,7 @@ class AutoSnapshotService:
             raise errors.MissingParameter("Give DiskIds or InstanceIds.")
         with self.db.write() as repo:
             self._own(repo, identity, region, policy_id)
-            targets = [self.disks.own(repo, identity, region, d).disk_id for d in dict.fromkeys(disk_ids or [])]
+            targets = [d.disk_id for d in self.disks.own_all(repo, identity, region, disk_ids or [])]
             for instance_id in dict.fromkeys(instance_ids or []):
                 inst = self.disks.instances.own(repo, identity, region, instance_id)
                 targets += [d.disk_id for d in repo.disks_of_instance(inst.instance_id)]

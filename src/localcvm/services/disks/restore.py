@@ -39,7 +39,7 @@ class RestoreOps:
         if auto_start and not auto_stop:
             raise errors.InvalidParameterValue("AutoStartInstance needs AutoStopInstance.")
         with self.db.write() as repo:
-            disk = self.own(repo, identity, region, disk_id)
+            (disk,), owners = self.own_with_owners(repo, identity, region, [disk_id])
             snap = self.own_snapshot(repo, identity, region, snapshot_id)
             if snap.state != "NORMAL":
                 raise errors.ResourceUnavailableSnapshotCreating(f"The snapshot `{snapshot_id}` is {snap.state}, not NORMAL.")
@@ -51,7 +51,7 @@ class RestoreOps:
                 raise errors.ResourceInUseDiskRollbacking(f"The disk `{disk_id}` is already rolling back.")
             if disk.state not in SETTLED:
                 raise errors.InvalidDiskBusy(f"The disk `{disk_id}` is {disk.state}.")
-            inst = repo.get_instance(disk.instance_id, for_update=True) if disk.instance_id else None
+            inst = owners.get(disk.instance_id) if disk.instance_id else None
             if inst is None and (auto_stop or auto_start):
                 raise errors.InvalidParameterValue("AutoStopInstance and AutoStartInstance are for attached disks only.")
             was_running = False
@@ -153,7 +153,7 @@ class RestoreOps:
         if disk_type is not None and (len(set(disk_ids)) > 1 or any(v is not None for v in others)):
             raise errors.InvalidParameterValue("DiskType changes one disk per call and no other attribute with it.")
         with self.db.write() as repo:
-            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(disk_ids)]
+            disks = self.own_all(repo, identity, region, disk_ids)
             for disk in disks:
                 self._check_disk_change(disk, portable, project_id, delete_with_instance, disk_type)
             for disk in disks:

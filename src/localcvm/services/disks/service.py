@@ -14,7 +14,7 @@ from ...blobs.registry import BlobRegistry
 from ...hypervisor.driver import DriverError
 from ...imaging.volumes import GIB, Volumes
 from ...store.db import Database
-from ...store.models import Disk
+from ...store.models import Disk, Instance
 from ...store.repo import Repo, utcnow
 from ...store.repo_core import TermsRepo
 from .. import errors
@@ -60,11 +60,35 @@ class DiskService(SnapshotOps, RestoreOps):
         self.notify = notify or (lambda: None)
         self.auto_snapshots = None  # AutoSnapshotService, set by Services (it needs this service)
 
+    # Lock order, everywhere a transaction locks both: an instance's row before its disks' rows,
+    # and rows of one kind in id order. PostgreSQL would otherwise deadlock two concurrent calls
+    # (an AttachDisks holding the instance and waiting for the disk, a DetachDisks the reverse).
     def own(self, repo: Repo, identity: Identity, region: str, disk_id: str) -> Disk:
-        disk = repo.get_disk(disk_id, for_update=True) if is_id("disk", disk_id) else None
-        if disk is None or disk.owner_uin != identity.uin or disk.region != region:
-            raise errors.InvalidDiskIdNotFound(f"The disk `{disk_id}` does not exist in {region}.")
-        return disk
+        return self.own_all(repo, identity, region, [disk_id])[0]
+
+    def own_all(self, repo: Repo, identity: Identity, region: str, disk_ids: list[str]) -> list[Disk]:
+        """The caller's disks, locked in id order; checked and returned in the request's order."""
+        wanted = list(dict.fromkeys(disk_ids))
+        rows = {d: repo.get_disk(d, for_update=True) if is_id("disk", d) else None for d in sorted(wanted)}
+        for disk_id in wanted:
+            disk = rows[disk_id]
+            if disk is None or disk.owner_uin != identity.uin or disk.region != region:
+                raise errors.InvalidDiskIdNotFound(f"The disk `{disk_id}` does not exist in {region}.")
+        return [rows[d] for d in wanted]
+
+    def own_with_owners(self, repo: Repo, identity: Identity, region: str,
+                        disk_ids: list[str]) -> tuple[list[Disk], dict[str, Instance]]:
+        """``own_all`` for a call that changes the disks' instances too: the instances the disks are
+        attached to are locked first (read unlocked to find them), then the disks. A disk attached
+        elsewhere in between is busy: its new instance is not locked."""
+        peek = [repo.get_disk(d) for d in dict.fromkeys(disk_ids) if is_id("disk", d)]
+        owners = {i: repo.get_instance(i, for_update=True)
+                  for i in sorted({d.instance_id for d in peek if d is not None and d.instance_id})}
+        disks = self.own_all(repo, identity, region, disk_ids)
+        for d in disks:
+            if d.instance_id and d.instance_id not in owners:
+                raise errors.ResourceBusy(f"The disk `{d.disk_id}` was just attached to `{d.instance_id}`; try again.")
+        return disks, {i: row for i, row in owners.items() if row is not None}
 
     # --- CreateDisks / DescribeDisks -----------------------------------------------------------------
     def create(self, identity: Identity, region: str, req: CreateDisksRequest) -> list[str]:
@@ -161,7 +185,7 @@ class DiskService(SnapshotOps, RestoreOps):
             if inst.state == "RUNNING" and not self.driver.supports_hot_plug:
                 raise errors.instance_state_error(inst.state, inst.instance_id,
                                                   "AttachDisks (this hypervisor cannot attach to a running instance)")
-            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(disk_ids)]
+            disks = self.own_all(repo, identity, region, disk_ids)
             attached = repo.disks_of_instance(inst.instance_id)
             if len(attached) - 1 + len(disks) > MAX_DATA_DISKS:
                 raise errors.LimitExceededInstanceAttachedDisk("An instance can have at most 20 data disks.")
@@ -205,7 +229,7 @@ class DiskService(SnapshotOps, RestoreOps):
     def detach(self, identity: Identity, region: str, request_id: str, disk_ids: list[str],
                instance_id: str | None = None) -> None:
         with self.db.write() as repo:
-            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(disk_ids)]
+            disks, _ = self.own_with_owners(repo, identity, region, disk_ids)
             for d in disks:
                 if d.usage == "SYSTEM_DISK":
                     raise errors.InvalidDiskNotPortable(f"The disk `{d.disk_id}` is a system disk; it cannot be detached.")
@@ -239,11 +263,11 @@ class DiskService(SnapshotOps, RestoreOps):
                 apply: Callable[[Disk], None]) -> None:
         """The second transaction of attach/detach: the disks' outcome and the end of the operation."""
         with self.db.write() as repo:
-            for disk_id in disk_ids:
-                disk = repo.get_disk(disk_id)
+            row = repo.get_instance(instance_id, for_update=True)  # the instance before its disks
+            for disk_id in sorted(disk_ids):
+                disk = repo.get_disk(disk_id, for_update=True)
                 if disk is not None:
                     apply(disk)
-            row = repo.get_instance(instance_id)
             if row is not None:
                 if error is None:
                     lifecycle.finish_operation(row)
@@ -329,7 +353,7 @@ class DiskService(SnapshotOps, RestoreOps):
 
     def terminate(self, identity: Identity, region: str, disk_ids: list[str]) -> None:
         with self.db.write() as repo:
-            disks = [self.own(repo, identity, region, d) for d in dict.fromkeys(require_ids("DiskIds", disk_ids))]
+            disks = self.own_all(repo, identity, region, require_ids("DiskIds", disk_ids))
             for d in disks:
                 if d.state != "UNATTACHED":
                     raise errors.ResourceUnavailableAttached(f"The disk `{d.disk_id}` is attached; detach it first.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ...store.models import Snapshot
 from ...store.repo import Repo, utcnow
 from ...store.repo_core import ShareRepo
 from .. import errors
@@ -41,6 +42,7 @@ class SnapshotSharing:
         require_ids("SnapshotIds", snapshot_ids)
         accounts = share_accounts(permission, account_ids)
         with self.db.write() as repo:
+            repo.lock_all(Snapshot, snapshot_ids)
             snaps = [self.disks.own_snapshot(repo, identity, region, s) for s in dict.fromkeys(snapshot_ids)]
             for snap in snaps:
                 what = f"The snapshot `{snap.snapshot_id}`"

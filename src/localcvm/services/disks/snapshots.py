@@ -80,7 +80,7 @@ class SnapshotOps:
         """The disk's chunks, read where the disk is when the job runs. A snapshot is of the disk, not
         of its attachment: a disk attached or detached after CreateSnapshot was accepted is captured
         where it went (the placement is read again when the driver no longer has it)."""
-        placement, failure = None, None
+        placement, failure, misses = None, None, 0
         for _ in range(200):
             with self.db.read() as repo:
                 disk = repo.get_disk(disk_id)
@@ -91,10 +91,14 @@ class SnapshotOps:
                 os_facts = self.instances.os_facts(repo, inst) if inst is not None else None
                 moving = disk.state in ("ATTACHING", "DETACHING")
                 moved, placement = placement != (disk.instance_id, disk.position), (disk.instance_id, disk.position)
+            if moving or moved:  # the disk went elsewhere since the last try: the driver's answer is stale
+                failure, misses = None, 0
             if moving:  # an attach or detach is half done: capture once it has settled
                 time.sleep(0.05)
                 continue
-            if failure is not None and not moved:  # the driver lost a disk that has not moved: its failure
+            # a detach and re-attach at the same place can both happen between two reads; only a disk
+            # the driver keeps lacking at a placement that stays put has really gone missing
+            if failure is not None and misses >= 3:
                 raise failure
             base = self.instances.source_manifest(source)
             try:
@@ -102,7 +106,8 @@ class SnapshotOps:
                     manifest = self.volumes.capture(region, disk_id, work, base=base,
                                                     progress=lambda d, t: handle.progress(int(95 * d / max(t, 1))))
             except (InvalidDisk, VmNotFound) as exc:
-                failure = exc  # the disk may have moved between the read and the freeze: read where it is now
+                failure, misses = exc, misses + 1  # the disk may have moved since the read: read where it is now
+                time.sleep(0.02 * misses)
                 continue
             if os_facts:  # CreateImage from this snapshot describes the OS with these
                 manifest.facts["os"] = os_facts
@@ -146,8 +151,8 @@ class SnapshotOps:
     def delete_snapshots(self, identity: Identity, region: str, snapshot_ids: list[str],
                          delete_bind_images: bool = False) -> None:
         with self.db.write() as repo:
-            snaps = [self.own_snapshot(repo, identity, region, s)
-                     for s in dict.fromkeys(require_ids("SnapshotIds", snapshot_ids))]
+            repo.lock_all(Snapshot, require_ids("SnapshotIds", snapshot_ids))
+            snaps = [self.own_snapshot(repo, identity, region, s) for s in dict.fromkeys(snapshot_ids)]
             bound = repo.images_of_snapshots([s.snapshot_id for s in snaps])
             for s in snaps:
                 if s.state == "CREATING":

@@ -17,6 +17,7 @@ from ...config import Settings
 from ...imaging.volumes import Volumes
 from ...jobs.queue import JobHandle
 from ...store.db import Database
+from ...store.models import Image
 from ...store.repo import Repo
 from .. import errors
 from ..iam import Identity
@@ -206,6 +207,7 @@ class ImageService:
                 return self.delete(identity, region, image_ids, dry_run=dry_run,
                                    delete_snapshots=delete_snapshots, repo=repo)
         rows = []
+        repo.lock_all(Image, image_ids)
         for image_id in dict.fromkeys(image_ids):
             row = self.access.own_image(repo, identity, region, image_id)
             lifecycle.check_deletable(row, repo.copies_running_from(row.image_id))

@@ -80,8 +80,7 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
     def own(self, repo: Repo, identity: Identity, region: str, instance_id: str, *, lock: bool = False) -> Instance:
         check_ids("ins", [instance_id], errors.InvalidInstanceIdMalformed, "instance")
         row = repo.get_instance(instance_id, for_update=lock)
-        if row is None or row.owner_uin != identity.uin or row.region != region:
-            raise errors.InvalidInstanceIdNotFound(f"The instance `{instance_id}` does not exist in {region}.")
+        _check_mine(row, identity, region, instance_id)
         return row
 
     @staticmethod
@@ -97,7 +96,14 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
         require_ids("InstanceIds", ids)
         if len(ids) > 100:
             raise errors.InvalidParameterValueLimitExceeded("At most 100 InstanceIds per call.")
-        return [self.own(repo, identity, region, i, lock=True) for i in dict.fromkeys(ids)]
+        wanted = list(dict.fromkeys(ids))
+        check_ids("ins", wanted, errors.InvalidInstanceIdMalformed, "instance")
+        # rows are locked in id order, so that two calls naming the same instances in different
+        # orders cannot deadlock on PostgreSQL; they are checked and returned in the request's order
+        rows = {i: repo.get_instance(i, for_update=True) for i in sorted(wanted)}
+        for i in wanted:
+            _check_mine(rows[i], identity, region, i)
+        return [rows[i] for i in wanted]
 
     # --- DescribeInstances / DescribeInstancesStatus ----------------------------------------------
     def describe(self, identity: Identity, region: str, *, ids: list[str] | None, filters: list[dict] | None,
@@ -337,3 +343,8 @@ class InstanceService(LaunchOps, PowerOps, ChangeOps, ScaleOps):
                     disk.state = "ATTACHED"
 
         handle.finish(False, message, apply)
+
+
+def _check_mine(row: Instance | None, identity: Identity, region: str, instance_id: str) -> None:
+    if row is None or row.owner_uin != identity.uin or row.region != region:
+        raise errors.InvalidInstanceIdNotFound(f"The instance `{instance_id}` does not exist in {region}.")

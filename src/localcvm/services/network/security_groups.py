@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ...store.models import Instance
 from ...store.models_network import SecurityGroup, SecurityGroupPolicy
 from ...store.repo import Repo, utcnow
 from ...store.repo_network import NetworkRepo
@@ -89,6 +90,7 @@ class GroupOps:
             raise errors.InvalidParameterValueLimitExceeded("At most 100 InstanceIds per call.")
         with self.db.write() as repo:
             self.check_instance_groups(repo, identity, region, list(dict.fromkeys(sg_ids)))
+            repo.lock_all(Instance, instance_ids)
             for instance_id in dict.fromkeys(instance_ids):
                 if not is_id("ins", instance_id):
                     raise errors.InvalidInstanceIdMalformed(f"The instance ID `{instance_id}` is malformed.")
