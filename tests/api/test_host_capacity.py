@@ -77,3 +77,25 @@ def test_no_capacity_set_means_no_limit(server):
     c = client_for()
     ids = _run(c, 6, "S5.LARGE8")
     assert set(_settled(c, ids).values()) == {"RUNNING"}
+
+
+def test_a_type_change_must_fit_in_what_the_host_has_left(make_server):
+    """ResetInstancesType to a larger type needs room for what it adds; a smaller one frees room."""
+    srv = make_server(extra_env=CPUS)
+    _, client_for = new_account(srv, "cap-retype")
+    c = client_for()
+    ids = _run(c, 4)  # 4 x 2 vCPUs: the host of 8 is full
+    wait_state(c, ids, "RUNNING")
+    with pytest.raises(TencentCloudSDKException) as err:
+        call(c, "ResetInstancesType", {"InstanceIds": [ids[0]], "InstanceType": "S5.LARGE8", "ForceStop": True})
+    assert err.value.code == "ResourceInsufficient.SpecifiedInstanceType"
+    assert call(c, "DescribeInstances", {"InstanceIds": [ids[0]]}).InstanceSet[0].CPU == 2  # unchanged
+    call(c, "ResetInstancesType", {"InstanceIds": [ids[1]], "InstanceType": "S5.SMALL2", "ForceStop": True})
+    wait_until(lambda: (lambda i: i.CPU == 1 and i.InstanceState == "RUNNING" and i.LatestOperationState == "SUCCESS")(
+        call(c, "DescribeInstances", {"InstanceIds": [ids[1]]}).InstanceSet[0]), timeout=60, what="the smaller type")
+    with pytest.raises(TencentCloudSDKException) as err:  # 1 vCPU free, S5.LARGE8 adds 2
+        call(c, "ResetInstancesType", {"InstanceIds": [ids[0]], "InstanceType": "S5.LARGE8", "ForceStop": True})
+    assert err.value.code == "ResourceInsufficient.SpecifiedInstanceType"
+    call(c, "ResetInstancesType", {"InstanceIds": [ids[0]], "InstanceType": "S5.MEDIUM8", "ForceStop": True})
+    wait_until(lambda: call(c, "DescribeInstances", {"InstanceIds": [ids[0]]}).InstanceSet[0].LatestOperationState
+               == "SUCCESS", timeout=60, what="the same-CPU type change")  # memory is unlimited here

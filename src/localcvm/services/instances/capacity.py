@@ -11,7 +11,8 @@ the batch could not be created.
 
 Every instance holds its type's resources from RunInstances until it is terminated (a stopped
 one keeps them, as a stopped instance keeps its host in the real service), except one whose
-launch failed.
+launch failed. ResetInstancesType to a larger type is refused the same way when the host has no
+room for what the new type adds.
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ class HostCapacity:
             raise errors.ResourceInsufficientSpecifiedInstanceType(self.why(itype, cpu, memory))
         return fit
 
+    def check_change(self, repo: Repo, current: InstanceType, wanted: InstanceType) -> None:
+        """ResetInstancesType to ``wanted``: the instance holds ``current``'s resources already, so
+        only what the new type adds must fit (ResetInstancesType documents
+        ``ResourceInsufficient.SpecifiedInstanceType`` too). Call in the transaction that accepts it."""
+        more_cpu, more_memory = wanted.cpu - current.cpu, wanted.memory_gib - current.memory_gib
+        if not self.limited or (more_cpu <= 0 and more_memory <= 0):
+            return
+        repo.lock("host-capacity")
+        cpu, memory = resources_held(repo, RELEASED)
+        if (self.vcpus and more_cpu > 0 and cpu + more_cpu > self.vcpus) or \
+                (self.memory_gib and more_memory > 0 and memory + more_memory > self.memory_gib):
+            raise errors.ResourceInsufficientSpecifiedInstanceType(
+                f"The host has no room to grow an instance from {current.instance_type} to {wanted.instance_type}: "
+                f"{self.held(cpu, memory)}")
+
     def overflow(self, itype: InstanceType, fit: int, count: int) -> str:
         """LatestOperationErrorMsg of an instance of the batch that did not fit."""
         return (f"ResourceInsufficient.SpecifiedInstanceType: the host had room for {fit} of the {count} "
@@ -59,5 +75,8 @@ class HostCapacity:
 
     def why(self, itype: InstanceType, cpu: int, memory: int) -> str:
         return (f"The host has no room for a {itype.instance_type} ({itype.cpu} vCPU, {itype.memory_gib} GiB): "
-                f"instances hold {cpu} of {self.vcpus or 'unlimited'} vCPUs and {memory} of "
+                f"{self.held(cpu, memory)}")
+
+    def held(self, cpu: int, memory: int) -> str:
+        return (f"instances hold {cpu} of {self.vcpus or 'unlimited'} vCPUs and {memory} of "
                 f"{self.memory_gib or 'unlimited'} GiB.")

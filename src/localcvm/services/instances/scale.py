@@ -94,8 +94,9 @@ class ScaleOps:
                 raise errors.instance_state_error(row.state, row.instance_id,
                                                   "ResetInstancesType without ForceStop (stop it first)")
             system = repo.disks_of_instance(row.instance_id)[0]
-            check_type_change(TYPES[row.instance_type], instance_type, row.zone, mainland,
-                              system_disk_type=system.disk_type, stopped_mode=row.stopped_mode or "")
+            wanted = check_type_change(TYPES[row.instance_type], instance_type, row.zone, mainland,
+                                       system_disk_type=system.disk_type, stopped_mode=row.stopped_mode or "")
+            self.capacity.check_change(repo, TYPES[row.instance_type], wanted)
 
         self.transition(identity, region, request_id, ids, action="ResetInstancesType", job="instance_retype",
                         payload={"type": instance_type}, check=check)
