@@ -7,6 +7,10 @@ Paths:
   /truncated/NAME          declares the full length, sends half, closes
   /slow/NAME               the file at about 16 MiB/s (for tests that interrupt a download)
   anything else            404
+
+It is a forward proxy too: a request line with an absolute URL (``GET http://any.host/files/NAME``)
+is answered as if its path had been asked, and recorded in ``proxied`` with its
+Proxy-Authorization header, so a test can point http_proxy at it for hosts that do not exist.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ def _handler(root: Path):
             return path
 
         def do_GET(self):
+            if self.path.startswith("http://"):  # as a proxy: the absolute form of the request line
+                self.server.proxied.append((self.path, self.headers.get("Proxy-Authorization")))
+                self.path = "/" + self.path.split("/", 3)[3]
             parts = self.path.lstrip("/").split("/", 1)
             kind, name = (parts + [""])[:2]
             path = self._file(name)
@@ -79,6 +86,7 @@ class FileServer:
         self.root = root
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root))
         self.httpd.daemon_threads = True
+        self.httpd.proxied = []  # (absolute URL, Proxy-Authorization) of each request made through it
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -47,3 +47,30 @@ def test_qcow2_paths_give_the_same_disk(server, files, tmp_path, how):
     ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
     wait_state(c, [ins], "RUNNING")
     assert same_disk(raw, "raw", disk_file(server, disk_ids(c, ins)[0]), "qcow2")
+
+
+def test_import_through_the_environments_proxy(make_server, files, tmp_path):
+    """http_proxy is honoured as other HTTP clients honour it (with Basic credentials), and a
+    loopback URL is fetched directly. The image's host does not exist: only the proxy (the test's
+    file server, on 127.0.0.1) knows it."""
+    proxy = f"http://im%40port:s3cret@127.0.0.1:{files.port}"
+    srv = make_server(extra_env={"http_proxy": proxy})
+    _, client_for = new_account(srv, "proxy")
+    c = client_for()
+    raw = make_raw(tmp_path / "proxied.raw", 8, seed=5)
+    name = f"{uuid.uuid4().hex[:6]}-proxied.raw"
+    files.add(name, raw)
+    before = len(files.httpd.proxied)
+    via = f"http://images.invalid:8080/same-redirect/{name}"  # and a same-origin redirect, through it too
+    image_id = import_image(c, via, "proxied", OsType="CentOS")
+    assert wait_image(c, image_id).ImageState == "NORMAL"
+    seen = files.httpd.proxied[before:]
+    credentials = "Basic aW1AcG9ydDpzM2NyZXQ="  # base64 of im@port:s3cret, the URL's quoting undone
+    assert seen == [(via, credentials), (f"http://images.invalid:8080/files/{name}", credentials)], seen
+    ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
+    wait_state(c, [ins], "RUNNING")
+    assert same_disk(raw, "raw", disk_file(srv, disk_ids(c, ins)[0]), "qcow2")
+    # loopback is never proxied
+    direct = import_image(c, files.url(name), "direct")
+    assert wait_image(c, direct).ImageState == "NORMAL"
+    assert files.httpd.proxied[before:] == seen

@@ -5,16 +5,25 @@ no intermediate objects, which keeps the download as cheap in CPU as ``curl`` (a
 the cores with hashing the chunks). Redirects are followed only within the same origin, at most
 five; the declared length, the operator's size limit, a truncated and an empty body are checked
 here, so every caller gets the same refusals.
+
+A proxy is used as other HTTP clients use one: ``http_proxy`` / ``https_proxy`` (either case)
+name an ``http://`` proxy, with ``user:password@`` for Basic authentication, and ``no_proxy``
+lists hosts reached directly. Loopback hosts are always reached directly: a proxy elsewhere
+cannot reach this machine's loopback. An https URL goes through the proxy in a CONNECT tunnel,
+its certificate checked against the host's as without a proxy.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
+import ipaddress
 import os
 import ssl
+import urllib.request
 from collections.abc import Iterator
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from ..errors import ImportFailed
 
@@ -60,12 +69,50 @@ class Body:
             raise ImportFailed("The image file is empty.")
 
 
-def _connect(url: str) -> http.client.HTTPConnection:
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url``, or None to connect directly."""
     parts = urlsplit(url)
-    if parts.scheme == "https":
-        return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT,
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme)
+    if not proxy or _loopback(parts.hostname or "") or urllib.request.proxy_bypass_environment(parts.hostname, proxies):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _connect(url: str) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
+    """A connection for ``url``, the request target to send on it and the headers it adds."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+    proxy = proxy_for(url)
+    if proxy is None:
+        if parts.scheme == "https":
+            return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT,
+                                               context=ssl.create_default_context()), target, {}
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT), target, {}
+    via = urlsplit(proxy)
+    if via.scheme != "http" or not via.hostname:
+        raise ImportFailed(f"The proxy `{via.scheme}://{via.hostname}` is not an http:// proxy; it cannot be used.")
+    auth = {}
+    if via.username:
+        pair = f"{unquote(via.username)}:{unquote(via.password or '')}".encode()
+        auth = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode()}
+    if parts.scheme == "https":  # a tunnel: TLS with the image's host, through the proxy
+        conn = http.client.HTTPSConnection(via.hostname, via.port or 80, timeout=CONNECT_TIMEOUT,
                                            context=ssl.create_default_context())
-    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT)
+        conn.set_tunnel(parts.hostname, parts.port or 443, headers=auth)
+        return conn, target, {}
+    # plain http: the proxy gets the whole URL (the request line's absolute form)
+    absolute = f"http://{parts.netloc}{target}"
+    return http.client.HTTPConnection(via.hostname, via.port or 80, timeout=CONNECT_TIMEOUT), absolute, auth
 
 
 def _same_origin(a: str, b: str) -> bool:
@@ -79,11 +126,11 @@ def fetch(url: str, max_bytes: int) -> Iterator[Body]:
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(current)
-        conn = _connect(current)
+        conn, target, extra = _connect(current)
         try:
             try:
-                conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else "") or "/",
-                             headers={"Accept-Encoding": "identity", "User-Agent": "localcvm-import"})
+                conn.request("GET", target, headers={"Accept-Encoding": "identity", "User-Agent": "localcvm-import",
+                                                     **extra})
                 resp = conn.getresponse()
                 if conn.sock is not None:
                     conn.sock.settimeout(READ_TIMEOUT)
