@@ -11,10 +11,15 @@ Paths:
 It is a forward proxy too: a request line with an absolute URL (``GET http://any.host/files/NAME``)
 is answered as if its path had been asked, and recorded in ``proxied`` with its
 Proxy-Authorization header, so a test can point http_proxy at it for hosts that do not exist.
+``CONNECT host:port`` is recorded the same way and tunnelled to ``tunnel_to`` (a loopback
+address, e.g. a ``file_server(..., tls=...)``), whatever host it names: https_proxy.
 """
 
 from __future__ import annotations
 
+import select
+import socket
+import ssl
 import threading
 import time
 from contextlib import contextmanager
@@ -34,6 +39,27 @@ def _handler(root: Path):
             if root.resolve() not in path.parents or not path.is_file():
                 return None
             return path
+
+        def do_CONNECT(self):
+            self.server.proxied.append((f"CONNECT {self.path}", self.headers.get("Proxy-Authorization")))
+            if self.server.tunnel_to is None:
+                self.send_error(502)
+                return
+            upstream = socket.create_connection(self.server.tunnel_to, timeout=30)
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            self.close_connection = True
+            with upstream:
+                ends = [self.connection, upstream]
+                while True:
+                    ready, _, _ = select.select(ends, [], [], 30)
+                    if not ready:
+                        return
+                    for end in ready:
+                        data = end.recv(1 << 16)
+                        if not data:
+                            return
+                        (upstream if end is self.connection else self.connection).sendall(data)
 
         def do_GET(self):
             if self.path.startswith("http://"):  # as a proxy: the absolute form of the request line
@@ -82,11 +108,16 @@ def _handler(root: Path):
 
 
 class FileServer:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, tls: tuple[Path, Path] | None = None):
         self.root = root
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root))
         self.httpd.daemon_threads = True
-        self.httpd.proxied = []  # (absolute URL, Proxy-Authorization) of each request made through it
+        self.httpd.proxied = []  # (absolute URL or CONNECT line, Proxy-Authorization) of each proxied request
+        self.httpd.tunnel_to = None
+        if tls is not None:  # (certificate, key): serve https
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -103,9 +134,9 @@ class FileServer:
 
 
 @contextmanager
-def file_server(root: Path):
+def file_server(root: Path, tls: tuple[Path, Path] | None = None):
     root.mkdir(parents=True, exist_ok=True)
-    srv = FileServer(root)
+    srv = FileServer(root, tls)
     srv.thread.start()
     try:
         yield srv

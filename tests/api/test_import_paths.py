@@ -74,3 +74,33 @@ def test_import_through_the_environments_proxy(make_server, files, tmp_path):
     direct = import_image(c, files.url(name), "direct")
     assert wait_image(c, direct).ImageState == "NORMAL"
     assert files.httpd.proxied[before:] == seen
+
+
+def test_import_of_an_https_url_through_the_proxys_tunnel(make_server, files, tmp_path):
+    """https_proxy: a CONNECT tunnel, and the image host's certificate checked for its own name."""
+    from localcvm.tls import ensure_server_cert
+    from tests.fileserver import file_server
+
+    cert, key, ca = ensure_server_cert(tmp_path / "tls", "images.invalid")
+    raw = make_raw(tmp_path / "tunnelled.raw", 8, seed=6)
+    with file_server(tmp_path / "tls-files", tls=(cert, key)) as tls_files:
+        tls_files.add("tunnelled.raw", raw)
+        files.httpd.tunnel_to = ("127.0.0.1", tls_files.port)  # the session's file server: reset below
+        try:
+            _tunnelled_imports(make_server, files, ca)
+        finally:
+            files.httpd.tunnel_to = None
+
+
+def _tunnelled_imports(make_server, files, ca) -> None:
+    srv = make_server(extra_env={"https_proxy": f"http://u:p@127.0.0.1:{files.port}", "SSL_CERT_FILE": str(ca)})
+    _, client_for = new_account(srv, "tunnel")
+    c = client_for()
+    before = len(files.httpd.proxied)
+    image_id = import_image(c, "https://images.invalid/files/tunnelled.raw", "tunnelled")
+    assert wait_image(c, image_id).ImageState == "NORMAL"
+    assert files.httpd.proxied[before:] == [("CONNECT images.invalid:443", "Basic dTpw")]
+    # a certificate for another name is refused: the check is of the image's host, not the proxy's
+    wrong = import_image(c, "https://elsewhere.invalid/files/tunnelled.raw", "wrong-name")
+    assert wait_image(c, wrong).ImageState == "IMPORTFAILED"
+    assert files.httpd.proxied[-1][0] == "CONNECT elsewhere.invalid:443"
