@@ -174,3 +174,36 @@ def test_rows_named_in_any_order_are_locked_in_id_order(server, pg):
                    lambda: call(c, "DeleteKeyPairs", {"KeyIds": [high, low]}), ("key_pairs", "key_id", high))
     assert free, "DeleteKeyPairs locked the key pairs in the request's order"
     assert call(c, "DescribeKeyPairs", {"KeyIds": made}).TotalCount == 0
+
+
+def test_modify_security_groups_locks_the_groups_before_the_instance(server, pg):
+    """AssociateSecurityGroups takes the account's security-group lock, then the instances';
+    ModifyInstancesAttribute with SecurityGroupIds must take them in the same order."""
+    created, client_for = new_account(server, "lock-groups")
+    c = client_for()
+    (ins,) = launch(c)
+    group = call(c, "DescribeInstances", {"InstanceIds": [ins]}).InstanceSet[0].SecurityGroupIds[0]
+    lock = f"network:{created['Uin']}:ap-guangzhou"  # the account's security-group lock (its row in locks)
+    free = blocked(pg, "locks", "name", lock,
+                   lambda: call(c, "ModifyInstancesAttribute", {"InstanceIds": [ins], "SecurityGroups": [group]}),
+                   ("instances", "instance_id", ins))
+    assert free, "ModifyInstancesAttribute locked the instance before the security groups"
+
+
+def test_delete_snapshots_with_their_images_locks_the_images_first(server, pg):
+    """DeleteImages with DeleteBindSnapshots locks an image, then its snapshots; DeleteSnapshots
+    with DeleteBindImages must take them in the same order."""
+    from .images_util import wait_image
+
+    c, cbs = clients(server, "lock-bound")
+    (ins,) = launch(c)
+    snap = cbs_call(cbs, "CreateSnapshot", {"DiskId": disk_ids(c, ins)[0]}).SnapshotId
+    wait_until(lambda: cbs_call(cbs, "DescribeSnapshots", {"SnapshotIds": [snap]}).SnapshotSet[0].SnapshotState
+               == "NORMAL", timeout=60, what="the snapshot")
+    image = call(c, "CreateImage", {"SnapshotIds": [snap], "ImageName": "lock-bound"}).ImageId
+    assert wait_image(c, image).ImageState == "NORMAL"
+    free = blocked(pg, "images", "image_id", image,
+                   lambda: cbs_call(cbs, "DeleteSnapshots", {"SnapshotIds": [snap], "DeleteBindImages": True}),
+                   ("snapshots", "snapshot_id", snap))
+    assert free, "DeleteSnapshots locked the snapshot before the image made of it"
+    assert call(c, "DescribeImages", {"ImageIds": [image]}).TotalCount == 0

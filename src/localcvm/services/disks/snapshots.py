@@ -10,7 +10,7 @@ import time
 from ...blobs import Manifest
 from ...hypervisor.driver import InvalidDisk, VmNotFound
 from ...jobs.queue import JobHandle, enqueue
-from ...store.models import Snapshot
+from ...store.models import Image, Snapshot
 from ...store.repo import Repo, utcnow
 from ...store.repo_core import ShareRepo, TermsRepo
 from .. import errors
@@ -150,8 +150,12 @@ class SnapshotOps:
 
     def delete_snapshots(self, identity: Identity, region: str, snapshot_ids: list[str],
                          delete_bind_images: bool = False) -> None:
+        require_ids("SnapshotIds", snapshot_ids)
         with self.db.write() as repo:
-            repo.lock_all(Snapshot, require_ids("SnapshotIds", snapshot_ids))
+            if delete_bind_images:  # the images' rows before their snapshots' (DeleteImages' order)
+                bound_now = repo.images_of_snapshots([s for s in snapshot_ids if is_id("snap", s)])
+                repo.lock_all(Image, [i for ids in bound_now.values() for i in ids])
+            repo.lock_all(Snapshot, snapshot_ids)
             snaps = [self.own_snapshot(repo, identity, region, s) for s in dict.fromkeys(snapshot_ids)]
             bound = repo.images_of_snapshots([s.snapshot_id for s in snaps])
             for s in snaps:

@@ -124,6 +124,8 @@ class ChangeOps:
         if req.user_data:
             rules.check_user_data(req.user_data)
         with self.db.write() as repo:
+            if req.security_group_ids:  # the groups' lock before the instances' (AssociateSecurityGroups' order)
+                self.network.hold_groups(repo, identity, region)
             rows = self.own_many(repo, identity, region, list(req.instance_ids))
             for row in rows:
                 lifecycle.check_settings(row, "ModifyInstancesAttribute")

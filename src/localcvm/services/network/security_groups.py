@@ -66,6 +66,12 @@ class GroupOps:
             raise cls(f"The security group `{sg_id}` does not exist in {region}.")
         return row
 
+    @staticmethod
+    def hold_groups(repo: Repo, identity: Identity, region: str) -> None:
+        """The lock of the account's security groups in the region (DeleteSecurityGroup's: no
+        instance joins a group going away). A call that locks instances too takes it first."""
+        repo.lock(f"network:{identity.uin}:{region}")
+
     def check_instance_groups(self, repo: Repo, identity: Identity, region: str, sg_ids: list[str]) -> list[str]:
         """The groups an instance is put in (RunInstances, ModifyInstancesAttribute), checked with cvm's codes."""
         if len(sg_ids) > rules.GROUPS_PER_INSTANCE:
@@ -74,7 +80,7 @@ class GroupOps:
         if len(set(sg_ids)) != len(sg_ids):
             raise errors.InvalidParameterValueDuplicate("A security group is listed twice.")
         if sg_ids:
-            repo.lock(f"network:{identity.uin}:{region}")  # DeleteSecurityGroup's lock: no instance joins a group going away
+            self.hold_groups(repo, identity, region)
         nr = NetworkRepo(repo)
         for sg in sg_ids:
             self.own_group(nr, identity, region, sg, cvm=True)
