@@ -4,10 +4,11 @@
 One `localcvm serve` (SQLite, local chunk store) and one local file server; page cache dropped
 before each run. A raw image streams into the chunk store as it downloads (no scratch copy);
 a qcow2 of the same disk is downloaded, inspected and chunked straight from its clusters (no
-raw copy: two writes of the bytes, the download and the chunks). The peak size of the
-server's scratch directory during the raw import is sampled every 10 ms.
+raw copy: two writes of the bytes, the download and the chunks); a VMDK (monolithicSparse) and
+a VHD (dynamic) are chunked from where `qemu-img map` shows their data (the same two writes).
+The peak size of the server's scratch directory during the raw import is sampled every 10 ms.
 
-    python bench/import.py [--size-mib 2048] [--rounds 2]
+    python bench/import.py [--size-mib 2048] [--rounds 2] [--formats raw,qcow2,vmdk,vhd]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from image_store import drop_caches, make_file  # noqa: E402
 
 MiB = 1024 * 1024
+QEMU = {"qcow2": "qcow2", "vmdk": "vmdk", "vhd": "vpc"}  # qemu-img's name of each format
 
 
 def scratch_peak(work: Path, done: threading.Event, peak: list[int]) -> None:
@@ -55,20 +57,26 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mib", type=int, default=2048)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--formats", default="raw,qcow2,vmdk,vhd", help="which of raw,qcow2,vmdk,vhd to import")
     args = ap.parse_args()
+    formats = [f for f in args.formats.split(",") if f]
     tmp = Path(tempfile.mkdtemp(prefix="lc-bench-import-", dir=os.environ.get("LOCALCVM_BENCH_DIR")))
     try:
         raw = tmp / "disk.raw"
         make_file(raw, args.size_mib, seed=5)
-        qcow2 = tmp / "disk.qcow2"
-        subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow2)], check=True)
         with file_server(tmp / "files") as files:
-            urls = {"raw": files.add("disk.raw", raw), "qcow2": files.add("disk.qcow2", qcow2)}
+            urls = {"raw": files.add("disk.raw", raw)}
+            for fmt in formats:
+                if fmt != "raw":
+                    out = tmp / f"disk.{fmt}"
+                    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", QEMU[fmt], str(raw), str(out)], check=True)
+                    urls[fmt] = files.add(out.name, out)
+                    out.unlink()
             srv = Server(data_dir=tmp / "srv").start()
             try:
                 client = sdk.cvm(srv)
-                results: dict[str, list[float]] = {"curl": [], "raw": [], "qcow2": []}
-                based: dict[str, list[float]] = {"raw": [], "qcow2": []}
+                results: dict[str, list[float]] = {"curl": [], **{f: [] for f in formats}}
+                based: dict[str, list[float]] = {f: [] for f in formats}
                 peaks = []
                 for r in range(args.rounds):
                     drop_caches()
@@ -76,7 +84,7 @@ def main() -> int:
                     subprocess.run(["curl", "-s", "-o", str(tmp / "curl.out"), urls["raw"]], check=True)
                     results["curl"].append(time.perf_counter() - t0)
                     (tmp / "curl.out").unlink()
-                    for fmt in ("raw", "qcow2"):
+                    for fmt in formats:
                         drop_caches()
                         done, peak = threading.Event(), [0]
                         watcher = threading.Thread(target=scratch_peak, args=(srv.data_dir / "work", done, peak))
@@ -106,13 +114,14 @@ def main() -> int:
         mib = args.size_mib
         print(f"image: {mib} MiB of random data, {args.rounds} rounds, page cache dropped before each run")
         print(f"curl -o (reference)            {mib / med['curl']:7.1f} MiB/s ({med['curl']:.2f} s)  runs {results['curl']}")
-        for fmt in ("raw", "qcow2"):
+        for fmt in formats:
             print(f"ImportImage {fmt:5} until NORMAL  {mib / med[fmt]:7.1f} MiB/s ({med[fmt]:.2f} s) = "
                   f"{med['curl'] / med[fmt] * 100:5.1f} % of curl -o   runs {[round(t, 2) for t in results[fmt]]}")
-        for fmt in ("raw", "qcow2"):
+        for fmt in formats:
             print(f"  {fmt:5} until its launch base is written too: median {statistics.median(based[fmt]):.2f} s  "
                   f"runs {[round(t, 2) for t in based[fmt]]}")
-        print(f"peak scratch space during the raw import: {max(peaks) / MiB:.1f} MiB")
+        if peaks:
+            print(f"peak scratch space during the raw import: {max(peaks) / MiB:.1f} MiB")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

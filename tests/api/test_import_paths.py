@@ -49,6 +49,27 @@ def test_qcow2_paths_give_the_same_disk(server, files, tmp_path, how):
     assert same_disk(raw, "raw", disk_file(server, disk_ids(c, ins)[0]), "qcow2")
 
 
+@pytest.mark.parametrize(("fmt", "opts"), [
+    ("vmdk", ()),                                      # monolithicSparse: read where its grains sit
+    ("vpc", ("subformat=fixed", "force_size=on")),      # a fixed VHD: the data is the file
+    ("vmdk", ("subformat=streamOptimized",)),           # compressed grains: converted by qemu-img
+], ids=["vmdk-sparse", "vhd-fixed", "vmdk-stream"])
+def test_vmdk_and_vhd_paths_give_the_same_disk(server, files, tmp_path, fmt, opts):
+    _, client_for = new_account(server, f"paths-{uuid.uuid4().hex[:6]}")
+    c = client_for()
+    raw = make_raw(tmp_path / "disk.raw", 24, seed=12)
+    image = tmp_path / "disk.img"
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", fmt, *[a for o in opts for a in ("-o", o)],
+                    str(raw), str(image)], check=True)
+    name = f"{uuid.uuid4().hex[:6]}-disk.{'vhd' if fmt == 'vpc' else fmt}"
+    files.add(name, image)
+    image_id = import_image(c, files.url(name), f"paths-{fmt}")
+    assert wait_image(c, image_id).ImageState == "NORMAL"
+    ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
+    wait_state(c, [ins], "RUNNING")
+    assert same_disk(raw, "raw", disk_file(server, disk_ids(c, ins)[0]), "qcow2")
+
+
 def test_import_through_the_environments_proxy(make_server, files, tmp_path):
     """http_proxy is honoured as other HTTP clients honour it (with Basic credentials), and a
     loopback URL is fetched directly. The image's host does not exist: only the proxy (the test's

@@ -8,6 +8,9 @@ Layout (low level: it must not import ``localcvm.store``, ``localcvm.api`` or
     inspect.py    inspect_image(path) -> InspectResult (or UnsafeImage): opens the file and
                   dispatches on its header to qcow2.py, vmdk.py, vhd.py; probe.py holds what
                   they share (InspectResult, UnsafeImage, UnsupportedImage, bounded reads)
+    qcow2_read.py   open_qcow2(fd): a plain qcow2 read as raw guest bytes from its clusters
+    mapped_read.py  open_mapped(fd, path, fmt, size): VMDK/VHD (or any image) read as raw guest
+                  bytes from where ``qemu-img map`` shows its data stored uncompressed
     volumes.py    Volumes (qcow2 overlays over raw bases materialised from chunk manifests),
                   capture_chunks (a disk's contents back into chunks), GIB
     public_disk.py  the bytes of a public image's system disk (an MBR, one partition, a label)

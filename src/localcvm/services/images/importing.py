@@ -23,6 +23,7 @@ from ...imaging.inspect import UnsafeImage, inspect_image, inspect_qcow2_head, i
 from ...imaging.qcow2 import QCOW_MAGIC
 from ...imaging.qcow2_stream import NotStreamable, Qcow2Stream
 from ...imaging.probe import InspectResult
+from ...imaging.mapped_read import open_mapped
 from ...imaging.qcow2_read import open_qcow2
 from ...imaging.probe import HEAD_SIZE
 from ...imaging.volumes import Volumes
@@ -234,14 +235,14 @@ class ImageImporter:
             return None
 
     def _import_file(self, url: str, work: Path, region: str, base: str, report: _DiskSteps) -> Manifest:
-        """The whole-file path: download and inspect; a plain qcow2 is chunked straight from the
-        download (its clusters read in guest order, no raw copy); anything else is converted to
-        raw, chunked, and the raw file becomes the base."""
+        """The whole-file path: download and inspect; a qcow2, VMDK or VHD whose data is stored
+        uncompressed is chunked straight from the download (read in guest order, no raw copy);
+        anything else is converted to raw, chunked, and the raw file becomes the base."""
         raw = work / "disk.raw"
         work.mkdir(parents=True, exist_ok=True)
         if not (report.get("converted") and raw.exists()):
             src, found = self._download(url, work, report)
-            manifest = self._chunk_qcow2(src, region, report) if found.format == "qcow2" else None
+            manifest = self._chunk_in_place(src, found, region, report) if found.format != "raw" else None
             if manifest is not None:
                 shutil.rmtree(work, ignore_errors=True)
                 return manifest
@@ -273,16 +274,20 @@ class ImageImporter:
         except UnsafeImage as exc:
             raise ImportFailed(f"The image was rejected: {exc}") from None
 
-    def _chunk_qcow2(self, src: Path, region: str, report: _DiskSteps) -> Manifest | None:
-        """An inspected qcow2 chunked from its clusters; None when its layout needs qemu-img."""
+    def _chunk_in_place(self, src: Path, found: InspectResult, region: str, report: _DiskSteps) -> Manifest | None:
+        """An inspected qcow2, VMDK or VHD chunked from where its data sits in the download (a
+        qcow2's clusters, or the runs ``qemu-img map`` shows stored as they are); None when some
+        of it is compressed, or its layout needs qemu-img to read."""
         fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            reader = open_qcow2(fd)
+            reader = open_qcow2(fd) if found.format == "qcow2" else None
+            if reader is None:
+                reader = open_mapped(fd, src, found.format, found.virtual_size)
             if reader is None:
                 return None
             size = reader.virtual_size
             return write_stream(self.blobs.store(region), reader, progress=lambda got: report(40 + 59 * got / max(size, 1)),
-                                facts={"source_format": "qcow2"})
+                                facts={"source_format": found.format})
         finally:
             os.close(fd)
 
