@@ -8,6 +8,9 @@ Paths:
   /slow/NAME               the file at about 16 MiB/s (for tests that interrupt a download)
   anything else            404
 
+/files/ answers ``Range: bytes=-N`` (the file's last N bytes) with 206; every GET is logged in
+``requests`` as (path, Range header).
+
 It is a forward proxy too: a request line with an absolute URL (``GET http://any.host/files/NAME``)
 is answered as if its path had been asked, and recorded in ``proxied`` with its
 Proxy-Authorization header, so a test can point http_proxy at it for hosts that do not exist.
@@ -61,6 +64,17 @@ def _handler(root: Path):
                             return
                         (upstream if end is self.connection else self.connection).sendall(data)
 
+        def _tail(self, path: Path, length: int) -> None:
+            size = path.stat().st_size
+            start = max(0, size - length)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+            self.send_header("Content-Length", str(size - start))
+            self.end_headers()
+            with open(path, "rb") as fh:
+                fh.seek(start)
+                self.wfile.write(fh.read())
+
         def do_GET(self):
             if self.path.startswith("http://"):  # as a proxy: the absolute form of the request line
                 self.server.proxied.append((self.path, self.headers.get("Proxy-Authorization")))
@@ -85,6 +99,11 @@ def _handler(root: Path):
                 return
             if kind not in ("files", "truncated", "slow"):
                 self.send_error(404)
+                return
+            wanted = self.headers.get("Range") or ""
+            self.server.requests.append((self.path, wanted or None))
+            if kind == "files" and wanted.startswith("bytes=-") and wanted[7:].isdigit():
+                self._tail(path, int(wanted[7:]))
                 return
             size = path.stat().st_size
             self.send_response(200)
@@ -114,6 +133,7 @@ class FileServer:
         self.httpd.daemon_threads = True
         self.httpd.proxied = []  # (absolute URL or CONNECT line, Proxy-Authorization) of each proxied request
         self.httpd.tunnel_to = None
+        self.httpd.requests = []  # (path, Range header) of each GET of a file
         if tls is not None:  # (certificate, key): serve https
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(tls[0]), str(tls[1]))

@@ -68,6 +68,10 @@ def test_vmdk_and_vhd_paths_give_the_same_disk(server, files, tmp_path, fmt, opt
     ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
     wait_state(c, [ins], "RUNNING")
     assert same_disk(raw, "raw", disk_file(server, disk_ids(c, ins)[0]), "qcow2")
+    # one GET of the file: what its first bytes show is not raw is downloaded on in the same GET; a
+    # fixed VHD has no header, so its footer is asked for first (a Range GET of 512 bytes)
+    asked = [r for p, r in files.httpd.requests if p == f"/files/{name}"]
+    assert asked == ([None, "bytes=-512"] if "subformat=fixed" in opts else [None]), asked
 
 
 def test_import_through_the_environments_proxy(make_server, files, tmp_path):
@@ -87,7 +91,8 @@ def test_import_through_the_environments_proxy(make_server, files, tmp_path):
     assert wait_image(c, image_id).ImageState == "NORMAL"
     seen = files.httpd.proxied[before:]
     credentials = "Basic aW1AcG9ydDpzM2NyZXQ="  # base64 of im@port:s3cret, the URL's quoting undone
-    assert seen == [(via, credentials), (f"http://images.invalid:8080/files/{name}", credentials)], seen
+    file_url = f"http://images.invalid:8080/files/{name}"  # then the body, and the Range GET of its end
+    assert seen == [(via, credentials), (file_url, credentials), (file_url, credentials)], seen
     ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
     wait_state(c, [ins], "RUNNING")
     assert same_disk(raw, "raw", disk_file(srv, disk_ids(c, ins)[0]), "qcow2")
@@ -120,7 +125,7 @@ def _tunnelled_imports(make_server, files, ca) -> None:
     before = len(files.httpd.proxied)
     image_id = import_image(c, "https://images.invalid/files/tunnelled.raw", "tunnelled")
     assert wait_image(c, image_id).ImageState == "NORMAL"
-    assert files.httpd.proxied[before:] == [("CONNECT images.invalid:443", "Basic dTpw")]
+    assert files.httpd.proxied[before:] == [("CONNECT images.invalid:443", "Basic dTpw")] * 2  # the body, its end
     # a certificate for another name is refused: the check is of the image's host, not the proxy's
     wrong = import_image(c, "https://elsewhere.invalid/files/tunnelled.raw", "wrong-name")
     assert wait_image(c, wrong).ImageState == "IMPORTFAILED"

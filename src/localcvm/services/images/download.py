@@ -35,8 +35,9 @@ PIECE = 1024 * 1024
 class Body:
     """The response body: ``readinto`` fills a buffer (short only at the end of the body)."""
 
-    def __init__(self, resp: http.client.HTTPResponse, expected: int | None, max_bytes: int):
+    def __init__(self, resp: http.client.HTTPResponse, expected: int | None, max_bytes: int, url: str = ""):
         self.resp, self.expected, self.max_bytes = resp, expected, max_bytes
+        self.url = url  # where the body came from, after redirects
         self.received = 0
 
     def readinto(self, buf: memoryview) -> int:
@@ -151,18 +152,48 @@ def fetch(url: str, max_bytes: int) -> Iterator[Body]:
             expected = int(declared) if declared and declared.isdigit() else None
             if expected is not None and expected > max_bytes:
                 raise ImportFailed(f"The image file is {expected} bytes; the limit is {max_bytes}.")
-            yield Body(resp, expected, max_bytes)
+            yield Body(resp, expected, max_bytes, current)
             return
         finally:
             conn.close()
     raise ImportFailed(f"The image URL redirects more than {MAX_REDIRECTS} times.")
 
 
+def fetch_tail(url: str, length: int) -> bytes | None:
+    """The last ``length`` bytes of ``url`` (a ``Range: bytes=-N`` GET); None when the server does
+    not answer it with exactly those bytes (no range support, a redirect, an error): the caller
+    then learns what it wanted from the full body instead."""
+    try:
+        conn, target, extra = _connect(url)
+    except ImportFailed:
+        return None
+    try:
+        conn.request("GET", target, headers={"Accept-Encoding": "identity", "User-Agent": "localcvm-import",
+                                             "Range": f"bytes=-{length}", **extra})
+        resp = conn.getresponse()
+        if resp.status != 206:
+            return None
+        data = resp.read(length + 1)
+        return data if len(data) == length else None
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
 def download(url: str, dest: str, max_bytes: int, progress, *, durable: bool = True) -> int:
     """Stream ``url`` to ``dest`` (renamed into place once complete; made durable first unless
     ``durable`` is False, for a scratch file a crash makes the job fetch again)."""
+    with fetch(url, max_bytes) as body:
+        return save(body, dest, progress, durable=durable)
+
+
+def save(body: Body, dest: str, progress, *, prefix: bytes = b"", durable: bool = True) -> int:
+    """The rest of ``body`` to ``dest``, after ``prefix`` (what the caller read of it already), as
+    ``download`` writes it."""
     tmp = dest + ".part"
-    with fetch(url, max_bytes) as body, open(tmp, "wb") as fh:
+    with open(tmp, "wb") as fh:
+        fh.write(prefix)
         for piece in body.pieces():
             fh.write(piece)
             if body.expected:

@@ -36,7 +36,7 @@ from ..iam import Identity
 from ..ids import new_id
 from . import lifecycle
 from .catalogue import IMPORT_OS, WINDOWS_IMPORT
-from .download import Body, download, fetch
+from .download import Body, download, fetch, fetch_tail, save
 from .rules import ImageAccess, check_description, check_family, check_name, check_url
 
 GIB = 1024**3
@@ -188,16 +188,18 @@ class ImageImporter:
         done = steps.get("manifest")
         if done is not None:
             return Manifest.from_json(done)
-        manifest = None if steps.get("converted") else self._stream_raw(url, region, steps)
-        if manifest is None:
-            manifest = self._import_file(url, work, region, base, steps)
+        streamed = None if steps.get("converted") else self._stream_raw(url, work, region, steps)
+        manifest = streamed if isinstance(streamed, Manifest) else \
+            self._import_file(url, work, region, base, steps, downloaded=streamed)
         steps(100, manifest=manifest.to_json())
         return manifest
 
-    def _stream_raw(self, url: str, region: str, report) -> Manifest | None:
+    def _stream_raw(self, url: str, work: Path, region: str, report) -> Manifest | Path | None:
         """A raw disk, or a qcow2 in qemu-img's order, chunked as it downloads (no scratch file,
-        each byte written once); None for any other file (another header, a VHD footer, a qcow2
-        that does not stream): then it is downloaded and inspected as a whole file."""
+        each byte written once). Any other file is for the whole-file path: one known from its
+        first bytes (another header, or a VHD footer the server sends for a Range request) is
+        downloaded on in the same GET (its Path); one known only later (a qcow2 that does not
+        stream, a VHD footer found at the end) is None: it is downloaded again."""
         limit = min(self.settings.max_import_bytes, self.settings.max_image_virtual_gib * GIB)
         with fetch(url, self.settings.max_import_bytes) as body:
             body.max_bytes = limit
@@ -205,8 +207,14 @@ class ImageImporter:
             head = head[:body.readinto(memoryview(head))]
             if head.startswith(QCOW_MAGIC):
                 return self._stream_qcow2(head, body, region, lambda: report(99 * body.received / (body.expected or limit)))
-            if not streams_as_raw(bytes(head)):
-                return None
+            # a fixed VHD has no header, only a footer: ask for the last 512 bytes first, so that one
+            # is downloaded once, for the file path (check_last below still catches it otherwise)
+            if not streams_as_raw(bytes(head)) or (body.expected and body.expected > len(head) + 512 and
+                                                   is_vhd_footer(fetch_tail(body.url, 512) or b"")):
+                body.max_bytes = self.settings.max_import_bytes
+                work.mkdir(parents=True, exist_ok=True)
+                save(body, str(work / "download"), lambda f: report(f * 40), prefix=bytes(head), durable=False)
+                return work / "download"
 
             def check_last(tail: bytes) -> None:
                 if is_vhd_footer(tail):
@@ -234,14 +242,15 @@ class ImageImporter:
         except NotStreamable:
             return None
 
-    def _import_file(self, url: str, work: Path, region: str, base: str, report: _DiskSteps) -> Manifest:
+    def _import_file(self, url: str, work: Path, region: str, base: str, report: _DiskSteps, *,
+                     downloaded: Path | None = None) -> Manifest:
         """The whole-file path: download and inspect; a qcow2, VMDK or VHD whose data is stored
         uncompressed is chunked straight from the download (read in guest order, no raw copy);
         anything else is converted to raw, chunked, and the raw file becomes the base."""
         raw = work / "disk.raw"
         work.mkdir(parents=True, exist_ok=True)
         if not (report.get("converted") and raw.exists()):
-            src, found = self._download(url, work, report)
+            src, found = self._download(url, work, report, downloaded)
             manifest = self._chunk_in_place(src, found, region, report) if found.format != "raw" else None
             if manifest is not None:
                 shutil.rmtree(work, ignore_errors=True)
@@ -262,11 +271,14 @@ class ImageImporter:
         shutil.rmtree(work, ignore_errors=True)
         return manifest
 
-    def _download(self, url: str, work: Path, report: _DiskSteps) -> tuple[Path, InspectResult]:
-        """The file downloaded to ``work/download`` and inspected. The scratch file is not made
-        durable: nothing is checkpointed on it, so a job resumed after a crash downloads again."""
+    def _download(self, url: str, work: Path, report: _DiskSteps,
+                  downloaded: Path | None) -> tuple[Path, InspectResult]:
+        """The file downloaded to ``work/download`` (unless this run has ``downloaded`` it) and
+        inspected. The scratch file is not made durable: nothing is checkpointed on it, so a job
+        resumed after a crash downloads again."""
         src = work / "download"
-        download(url, str(src), self.settings.max_import_bytes, lambda f: report(f * 40), durable=False)
+        if downloaded is None:
+            download(url, str(src), self.settings.max_import_bytes, lambda f: report(f * 40), durable=False)
         report(40)
         # The file is untrusted: inspect its header in Python before anything else reads it.
         try:
