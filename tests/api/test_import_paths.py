@@ -35,6 +35,15 @@ def _qcow2(tmp_path, how: str):
     return raw, out
 
 
+def _imports_as(server, c, url: str, raw) -> None:
+    """ImportImage of ``url`` ends NORMAL, and an instance launched from it has ``raw``'s bytes."""
+    image_id = import_image(c, url, f"paths-{uuid.uuid4().hex[:6]}")
+    assert wait_image(c, image_id).ImageState == "NORMAL"
+    ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
+    wait_state(c, [ins], "RUNNING")
+    assert same_disk(raw, "raw", disk_file(server, disk_ids(c, ins)[0]), "qcow2")
+
+
 @pytest.mark.parametrize("how", ["streamed", "out-of-order", "compressed"])
 def test_qcow2_paths_give_the_same_disk(server, files, tmp_path, how):
     _, client_for = new_account(server, f"paths-{uuid.uuid4().hex[:6]}")
@@ -42,11 +51,7 @@ def test_qcow2_paths_give_the_same_disk(server, files, tmp_path, how):
     raw, qcow2 = _qcow2(tmp_path, how)
     name = f"{uuid.uuid4().hex[:6]}-{how}.qcow2"
     files.add(name, qcow2)
-    image_id = import_image(c, files.url(name), f"paths-{how}")
-    assert wait_image(c, image_id).ImageState == "NORMAL"
-    ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
-    wait_state(c, [ins], "RUNNING")
-    assert same_disk(raw, "raw", disk_file(server, disk_ids(c, ins)[0]), "qcow2")
+    _imports_as(server, c, files.url(name), raw)
 
 
 @pytest.mark.parametrize(("fmt", "opts"), [
@@ -63,11 +68,7 @@ def test_vmdk_and_vhd_paths_give_the_same_disk(server, files, tmp_path, fmt, opt
                     str(raw), str(image)], check=True)
     name = f"{uuid.uuid4().hex[:6]}-disk.{'vhd' if fmt == 'vpc' else fmt}"
     files.add(name, image)
-    image_id = import_image(c, files.url(name), f"paths-{fmt}")
-    assert wait_image(c, image_id).ImageState == "NORMAL"
-    ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
-    wait_state(c, [ins], "RUNNING")
-    assert same_disk(raw, "raw", disk_file(server, disk_ids(c, ins)[0]), "qcow2")
+    _imports_as(server, c, files.url(name), raw)
     # one GET of the file: what its first bytes show is not raw is downloaded on in the same GET; a
     # fixed VHD has no header, so its footer is asked for first (a Range GET of 512 bytes)
     asked = [r for p, r in files.httpd.requests if p == f"/files/{name}"]
@@ -87,15 +88,11 @@ def test_import_through_the_environments_proxy(make_server, files, tmp_path):
     files.add(name, raw)
     before = len(files.httpd.proxied)
     via = f"http://images.invalid:8080/same-redirect/{name}"  # and a same-origin redirect, through it too
-    image_id = import_image(c, via, "proxied", OsType="CentOS")
-    assert wait_image(c, image_id).ImageState == "NORMAL"
+    _imports_as(srv, c, via, raw)
     seen = files.httpd.proxied[before:]
     credentials = "Basic aW1AcG9ydDpzM2NyZXQ="  # base64 of im@port:s3cret, the URL's quoting undone
     file_url = f"http://images.invalid:8080/files/{name}"  # then the body, and the Range GET of its end
     assert seen == [(via, credentials), (file_url, credentials), (file_url, credentials)], seen
-    ins = call(c, "RunInstances", {"Placement": {"Zone": "ap-guangzhou-3"}, "ImageId": image_id}).InstanceIdSet[0]
-    wait_state(c, [ins], "RUNNING")
-    assert same_disk(raw, "raw", disk_file(srv, disk_ids(c, ins)[0]), "qcow2")
     # loopback is never proxied
     direct = import_image(c, files.url(name), "direct")
     assert wait_image(c, direct).ImageState == "NORMAL"

@@ -30,6 +30,7 @@ from ..errors import ImportFailed
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT, READ_TIMEOUT = 30.0, 120.0
 PIECE = 1024 * 1024
+HEADERS = {"Accept-Encoding": "identity", "User-Agent": "localcvm-import"}  # the bytes as stored
 
 
 class Body:
@@ -130,8 +131,7 @@ def fetch(url: str, max_bytes: int) -> Iterator[Body]:
         conn, target, extra = _connect(current)
         try:
             try:
-                conn.request("GET", target, headers={"Accept-Encoding": "identity", "User-Agent": "localcvm-import",
-                                                     **extra})
+                conn.request("GET", target, headers={**HEADERS, **extra})
                 resp = conn.getresponse()
                 if conn.sock is not None:
                     conn.sock.settimeout(READ_TIMEOUT)
@@ -168,8 +168,7 @@ def fetch_tail(url: str, length: int) -> bytes | None:
     except ImportFailed:
         return None
     try:
-        conn.request("GET", target, headers={"Accept-Encoding": "identity", "User-Agent": "localcvm-import",
-                                             "Range": f"bytes=-{length}", **extra})
+        conn.request("GET", target, headers={**HEADERS, "Range": f"bytes=-{length}", **extra})
         resp = conn.getresponse()
         if resp.status != 206:
             return None
