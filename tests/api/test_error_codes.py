@@ -75,6 +75,18 @@ def test_key_pairs_at_launch_and_reinstall(account):
         assert code(lambda: attempt({"KeyIds": ["key-1"]}, run["ImageId"])) == "InvalidKeyPairId.Malformed", action
 
 
+def test_key_pair_names_answer_each_actions_documented_code(account):
+    _, c, _ = account
+    key = call(c, "CreateKeyPair", {"KeyName": "named_ok", "ProjectId": 0}).KeyPair.KeyId
+    bad = {"img-vyk43nrm": "InvalidKeyPairNameIncludeIllegalChar", "k" * 26: "InvalidKeyPairNameTooLong"}
+    for name, specific in bad.items():
+        assert code(lambda: call(c, "CreateKeyPair", {"KeyName": name, "ProjectId": 0})) == specific, name
+        # ModifyKeyPairAttribute documents none of the name codes: InvalidParameterValue
+        assert code(lambda: call(c, "ModifyKeyPairAttribute", {"KeyId": key, "KeyName": name})) == \
+            "InvalidParameterValue", name
+    assert call(c, "DescribeKeyPairs", {"KeyIds": [key]}).KeyPairSet[0].KeyName == "named_ok"
+
+
 def test_run_instances_snapshot_sold_out_and_describe_limits(account):
     _, c, _ = account
     run = {"Placement": {"Zone": ZONE}, "ImageId": public_image(c)}

@@ -378,11 +378,16 @@ InvalidParameterValueInvalidUserDataFormat = error_class(
 InvalidParameterValueTooLarge = error_class("InvalidParameterValue.TooLarge", "The value exceeds the maximum.")
 
 # --- key pair names -------------------------------------------------------------------------------
-InvalidKeyPairNameEmpty = error_class("InvalidKeyPairNameEmpty", "The key pair name is empty.")
-InvalidKeyPairNameTooLong = error_class("InvalidKeyPairNameTooLong", "The key pair name is longer than 25 characters.")
+# CreateKeyPair and ImportKeyPair document these three; ModifyKeyPairAttribute documents none of
+# them and answers a bad new name with InvalidParameterValue.
+InvalidKeyPairNameEmpty = error_class("InvalidKeyPairNameEmpty", "The key pair name is empty.",
+                                      prefer=("InvalidKeyPairNameEmpty", "InvalidParameterValue"))
+InvalidKeyPairNameTooLong = error_class("InvalidKeyPairNameTooLong", "The key pair name is longer than 25 characters.",
+                                        prefer=("InvalidKeyPairNameTooLong", "InvalidParameterValue"))
 InvalidKeyPairNameIncludeIllegalChar = error_class(
     "InvalidKeyPairNameIncludeIllegalChar",
     "The key pair name may only contain English letters, digits and underscores.",
+    prefer=("InvalidKeyPairNameIncludeIllegalChar", "InvalidParameterValue"),
 )
 
 # --- image families ---------------------------------------------------------------------------------
