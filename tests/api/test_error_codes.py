@@ -78,7 +78,8 @@ def test_key_pairs_at_launch_and_reinstall(account):
 def test_key_pair_names_answer_each_actions_documented_code(account):
     _, c, _ = account
     key = call(c, "CreateKeyPair", {"KeyName": "named_ok", "ProjectId": 0}).KeyPair.KeyId
-    bad = {"img-vyk43nrm": "InvalidKeyPairNameIncludeIllegalChar", "k" * 26: "InvalidKeyPairNameTooLong"}
+    bad = {"img-vyk43nrm": "InvalidKeyPairNameIncludeIllegalChar", "k" * 26: "InvalidKeyPairNameTooLong",
+           "": "InvalidKeyPairNameEmpty"}
     for name, specific in bad.items():
         assert code(lambda: call(c, "CreateKeyPair", {"KeyName": name, "ProjectId": 0})) == specific, name
         # ModifyKeyPairAttribute documents none of the name codes: InvalidParameterValue
