@@ -42,6 +42,14 @@ def same_disk(a: Path, fmt_a: str, b: Path, fmt_b: str) -> bool:
     return done.returncode == 0
 
 
+def wait_scratch_cleared(srv, timeout: float = 30) -> None:
+    """Wait until no job's scratch directory is left in the data dir. A job removes its scratch
+    only after it has finished (an image NORMAL, an export's object written), so it may lag the
+    result a test polls for; one left behind for good fails here."""
+    work = srv.data_dir / "work"
+    wait_until(lambda: not work.exists() or not any(work.iterdir()), timeout=timeout, what="job scratch removed")
+
+
 def import_params(url: str, name: str, **extra) -> dict:
     p = {"ImageUrl": url, "ImageName": name, "OsType": "CentOS", "OsVersion": "7", "Architecture": "x86_64"}
     p.update(extra)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from localcvm.blobs import CHUNK_SIZE, LocalChunkStore
 from tests.helpers import stored_chunks, wait_until
 
-from .images_util import image_of
+from .images_util import image_of, wait_scratch_cleared
 from .instances_util import call
 from .share_util import accounts, client, custom_image, sync
 
@@ -98,5 +98,4 @@ def check_bytes(srv, a, copies) -> None:
     raw = random.Random(11)
     expected = b"".join(raw.randbytes(1024 * 1024) for _ in range(40))
     assert path.read_bytes() == expected
-    work = srv.data_dir / "work"
-    assert not work.exists() or not any(work.iterdir())
+    wait_scratch_cleared(srv)

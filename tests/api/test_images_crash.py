@@ -7,7 +7,7 @@ import uuid
 
 from tests.helpers import wait_until
 
-from .images_util import image_of, import_image, make_raw, new_account, same_disk, wait_image
+from .images_util import image_of, import_image, make_raw, new_account, same_disk, wait_image, wait_scratch_cleared
 
 
 def test_import_survives_kill_9(make_server, files, tmp_path):
@@ -35,5 +35,4 @@ def test_import_survives_kill_9(make_server, files, tmp_path):
     path = out / c.ExportImages(req).CosPaths[0]
     wait_until(path.exists, timeout=60, what="export")
     assert same_disk(raw, "raw", path, "raw")
-    work = srv.data_dir / "work"
-    assert not work.exists() or not any(work.iterdir())
+    wait_scratch_cleared(srv)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .images_util import describe, import_image, make_raw, new_account, wait_image
+from .images_util import describe, import_image, make_raw, new_account, wait_image, wait_scratch_cleared
 
 PASSWD = Path("/etc/passwd").read_bytes()
 
@@ -83,8 +83,7 @@ def test_each_malicious_input_fails_cleanly(make_server, bad):
     ok = import_image(c, bad["same-origin-redirect"], "redirected")
     assert wait_image(c, ok).ImageState == "NORMAL"
     # nothing is left behind: no scratch files, no unfinished jobs
-    work = srv.data_dir / "work"
-    assert not work.exists() or not any(work.iterdir())
+    wait_scratch_cleared(srv)
     # no byte of /etc/passwd reached the chunk store
     first_line = PASSWD.split(b"\n", 1)[0]
     for root, _dirs, names in os.walk(srv.data_dir / "blobs"):

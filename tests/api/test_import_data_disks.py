@@ -14,7 +14,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tests.helpers import wait_until
 
 from .create_image_util import disk_file, disk_ids
-from .images_util import convert, describe, image_of, import_image, make_raw, new_account, same_disk, wait_image
+from .images_util import convert, describe, image_of, import_image, make_raw, new_account, same_disk, wait_image, wait_scratch_cleared
 from .instances_util import call, wait_state
 from .share_util import code_of
 
@@ -102,5 +102,4 @@ def test_import_with_data_disks_survives_kill_9(make_server, files, tmp_path):
     system_disk, data_disk = disk_ids(c, ins)
     assert same_disk(sys_raw, "raw", disk_file(srv, system_disk), "qcow2")
     assert same_disk(data_raw, "raw", disk_file(srv, data_disk), "qcow2")
-    work = srv.data_dir / "work"
-    assert not work.exists() or not any(work.iterdir())
+    wait_scratch_cleared(srv)
